@@ -1,0 +1,73 @@
+// The terminal's SQLite database: open with WAL + synchronous=FULL, integrity check at start
+// (a corrupt file is moved aside, never deleted), numbered migrations. The only SQL lives in store/.
+#pragma once
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+struct sqlite3;
+
+namespace segue::store {
+
+enum class ErrorKind {
+    Full,       ///< SQLITE_FULL: the disk is full
+    ReadOnly,   ///< SQLITE_READONLY / permission denied
+    Corrupt,    ///< SQLITE_CORRUPT / SQLITE_NOTADB
+    Busy,       ///< SQLITE_BUSY / LOCKED after the busy timeout
+    Io,         ///< any other I/O failure
+    Schema,     ///< the file has a newer schema than this build knows
+    Invalid,    ///< the caller passed something the schema refuses
+};
+
+struct Error {
+    ErrorKind kind = ErrorKind::Io;
+    std::string message;   ///< sqlite's own text plus what we were doing
+};
+
+/// What happened while opening; shown on the staff screen and logged.
+struct OpenReport {
+    bool recreated = false;             ///< the old file failed its check and was moved aside
+    std::string movedAsidePath;         ///< where it went ("<db>.corrupt-YYYYMMDDTHHMMSSZ")
+    std::string reason;                 ///< integrity_check output or the open error
+    int migratedFrom = 0;               ///< schema version found (0 = new file)
+    int schemaVersion = 0;              ///< schema version now
+};
+
+/// Owns one sqlite3 connection. Move-only; the destructor closes it and never throws.
+class Database {
+public:
+    /// Opens (creating if needed) and migrates to the newest schema. `recoverCorrupt` moves a
+    /// file that fails `PRAGMA quick_check` aside and starts a fresh one.
+    static std::expected<Database, Error> open(const std::filesystem::path& file,
+                                               bool recoverCorrupt = true);
+    /// Opens and migrates only up to `version` (tests of older schemas).
+    static std::expected<Database, Error> openAtVersion(const std::filesystem::path& file,
+                                                        int version);
+    Database(Database&&) noexcept;
+    Database& operator=(Database&&) noexcept;
+    ~Database();
+
+    sqlite3* handle() const { return m_db; }
+    const OpenReport& report() const { return m_report; }
+    const std::filesystem::path& path() const { return m_path; }
+    int schemaVersion() const;
+
+    /// Runs plain SQL with no parameters (migrations, pragmas).
+    std::expected<void, Error> exec(const char* sql);
+
+private:
+    Database() = default;
+    sqlite3* m_db = nullptr;
+    std::filesystem::path m_path;
+    OpenReport m_report;
+};
+
+/// The newest schema version this build knows.
+int latestSchemaVersion();
+
+/// Classifies an sqlite result code (extended codes allowed).
+ErrorKind classify(int sqliteCode);
+
+} // namespace segue::store

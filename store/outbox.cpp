@@ -1,0 +1,155 @@
+#include "store/outbox.hpp"
+
+#include <utility>
+
+#include "store/response_rows.hpp"
+#include "store/sqlite_support.hpp"
+
+namespace segue::store {
+
+namespace {
+
+Error invalid(std::string message) {
+    Error e;
+    e.kind = ErrorKind::Invalid;
+    e.message = std::move(message);
+    return e;
+}
+
+/// Reads the trigger-maintained count (migration 0004), not COUNT(*) over the outbox.
+std::expected<std::int64_t, Error> countState(sqlite3* db, const char* state) {
+    auto st = Statement::prepare(db, "SELECT n FROM outbox_counts WHERE state = ?1",
+                                 std::string("counting ") + state + " outbox rows");
+    if (!st) return std::unexpected(std::move(st.error()));
+    st->bind(1, std::string_view(state));
+    auto row = st->step();
+    if (!row) return std::unexpected(std::move(row.error()));
+    return *row ? st->columnInt(0) : 0;
+}
+
+} // namespace
+
+namespace detail {
+
+std::expected<std::int64_t, Error> pendingCount(sqlite3* db) { return countState(db, "pending"); }
+
+} // namespace detail
+
+std::expected<std::vector<core::Response>, Error> pendingBatch(Database& db, int limit) {
+    if (limit < 0) return std::unexpected(invalid("a batch limit of " + std::to_string(limit) + " is negative"));
+    std::vector<core::Response> out;
+    if (limit == 0) return out;
+    auto tx = Transaction::beginRead(db.handle(), "reading pending responses");
+    if (!tx) return std::unexpected(std::move(tx.error()));
+    auto st = Statement::prepare(db.handle(),
+                                 std::string("SELECT ") + detail::kResponseColumns +
+                                     " FROM outbox o JOIN responses r ON r.id = o.response_id"
+                                     " WHERE o.state = 'pending' ORDER BY o.response_id LIMIT ?1",
+                                 "reading pending responses");
+    if (!st) return std::unexpected(std::move(st.error()));
+    st->bind(1, std::int64_t{limit});
+    auto tags = detail::prepareTagQuery(db.handle());
+    if (!tags) return std::unexpected(std::move(tags.error()));
+    for (;;) {
+        auto row = st->step();
+        if (!row) return std::unexpected(std::move(row.error()));
+        if (!*row) break;
+        core::Response r = detail::readResponse(*st);
+        if (auto ok = detail::loadTags(*tags, r); !ok) return std::unexpected(std::move(ok.error()));
+        out.push_back(std::move(r));
+    }
+    if (auto ok = tx->commit(); !ok) return std::unexpected(std::move(ok.error()));
+    return out;
+}
+
+std::expected<void, Error> markSynced(Database& db, const std::vector<std::string>& ids,
+                                      std::int64_t syncedAtUtcMs) {
+    if (ids.empty()) return {};
+    const std::string doing = "marking " + std::to_string(ids.size()) + " responses synced";
+    auto tx = Transaction::begin(db.handle(), doing);
+    if (!tx) return std::unexpected(std::move(tx.error()));
+    // A response acked twice keeps the time of its first ack.
+    auto st = Statement::prepare(db.handle(),
+                                 "UPDATE outbox SET state = 'synced', reason = NULL, attempts = attempts + 1,"
+                                 " synced_at_ms = CASE WHEN state = 'synced' THEN synced_at_ms ELSE ?2 END"
+                                 " WHERE response_id = ?1",
+                                 doing);
+    if (!st) return std::unexpected(std::move(st.error()));
+    for (const auto& id : ids) {
+        st->reset();
+        st->bind(1, id).bind(2, syncedAtUtcMs);
+        if (auto ok = st->run(); !ok) return ok;
+        // An ack for a response this terminal does not hold means the caller mixed up
+        // batches; nothing is changed so the mistake cannot hide a real pending row.
+        if (changedRows(db.handle()) != 1)
+            return std::unexpected(invalid(doing + ": no outbox row for response '" + id + "'"));
+    }
+    return tx->commit();
+}
+
+std::expected<void, Error> markRejected(Database& db, const std::vector<Rejection>& rejected) {
+    if (rejected.empty()) return {};
+    const std::string doing = "marking " + std::to_string(rejected.size()) + " responses rejected";
+    auto tx = Transaction::begin(db.handle(), doing);
+    if (!tx) return std::unexpected(std::move(tx.error()));
+    auto st = Statement::prepare(db.handle(),
+                                 "UPDATE outbox SET state = 'rejected', reason = ?2, attempts = attempts + 1,"
+                                 " synced_at_ms = NULL WHERE response_id = ?1",
+                                 doing);
+    if (!st) return std::unexpected(std::move(st.error()));
+    for (const auto& r : rejected) {
+        st->reset();
+        st->bind(1, r.id).bind(2, r.reason);
+        if (auto ok = st->run(); !ok) return ok;
+        if (changedRows(db.handle()) != 1)
+            return std::unexpected(invalid(doing + ": no outbox row for response '" + r.id + "'"));
+    }
+    return tx->commit();
+}
+
+std::expected<OutboxCounts, Error> outboxCounts(Database& db) {
+    auto tx = Transaction::beginRead(db.handle(), "counting the outbox");
+    if (!tx) return std::unexpected(std::move(tx.error()));
+    OutboxCounts c;
+    auto pending = countState(db.handle(), "pending");
+    if (!pending) return std::unexpected(std::move(pending.error()));
+    auto synced = countState(db.handle(), "synced");
+    if (!synced) return std::unexpected(std::move(synced.error()));
+    auto rejected = countState(db.handle(), "rejected");
+    if (!rejected) return std::unexpected(std::move(rejected.error()));
+    c.pending = *pending;
+    c.synced = *synced;
+    c.rejected = *rejected;
+
+    // The first one in send order (time-ordered ids), found through the index.
+    auto st = Statement::prepare(db.handle(),
+                                 "SELECT r.created_at_ms FROM outbox o JOIN responses r ON r.id = o.response_id"
+                                 " WHERE o.state = 'pending' ORDER BY o.response_id LIMIT 1",
+                                 "finding the oldest pending response");
+    if (!st) return std::unexpected(std::move(st.error()));
+    auto row = st->step();
+    if (!row) return std::unexpected(std::move(row.error()));
+    if (*row) c.oldestPendingUtcMs = st->columnInt(0);
+    if (auto ok = tx->commit(); !ok) return std::unexpected(std::move(ok.error()));
+    return c;
+}
+
+std::expected<std::vector<Rejection>, Error> rejectedList(Database& db, int limit) {
+    if (limit < 0) return std::unexpected(invalid("a list limit of " + std::to_string(limit) + " is negative"));
+    std::vector<Rejection> out;
+    auto st = Statement::prepare(db.handle(),
+                                 "SELECT response_id, COALESCE(reason, '') FROM outbox"
+                                 " WHERE state = 'rejected' ORDER BY response_id LIMIT ?1",
+                                 "listing rejected responses");
+    if (!st) return std::unexpected(std::move(st.error()));
+    st->bind(1, std::int64_t{limit});
+    for (;;) {
+        auto row = st->step();
+        if (!row) return std::unexpected(std::move(row.error()));
+        if (!*row) break;
+        out.push_back({st->columnText(0), st->columnText(1)});
+    }
+    return out;
+}
+
+} // namespace segue::store

@@ -1,0 +1,31 @@
+// The outbox: which responses still have to reach HQ. A response is "synced" only when HQ listed
+// it as accepted or duplicate; rejected ones stay, with the reason, and are never resent.
+#pragma once
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/response.hpp"
+#include "store/database.hpp"
+
+namespace segue::store {
+
+struct OutboxCounts {
+    std::int64_t pending = 0;
+    std::int64_t synced = 0;
+    std::int64_t rejected = 0;
+    std::optional<std::int64_t> oldestPendingUtcMs;   ///< createdAt of the oldest pending
+};
+
+/// Up to `limit` pending responses, oldest first (by id, which is time-ordered).
+std::expected<std::vector<core::Response>, Error> pendingBatch(Database& db, int limit);
+std::expected<void, Error> markSynced(Database& db, const std::vector<std::string>& ids,
+                                      std::int64_t syncedAtUtcMs);
+struct Rejection { std::string id; std::string reason; };
+std::expected<void, Error> markRejected(Database& db, const std::vector<Rejection>& rejected);
+std::expected<OutboxCounts, Error> outboxCounts(Database& db);
+std::expected<std::vector<Rejection>, Error> rejectedList(Database& db, int limit);
+
+} // namespace segue::store

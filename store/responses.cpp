@@ -1,0 +1,332 @@
+#include "store/responses.hpp"
+
+#include <map>
+#include <string_view>
+#include <utility>
+
+#include <sqlite3.h>
+
+#include "core/time.hpp"
+#include "store/response_rows.hpp"
+#include "store/sqlite_support.hpp"
+
+namespace segue::store {
+
+namespace detail {
+
+core::Response readResponse(const Statement& st) {
+    core::Response r;
+    r.id = st.columnText(0);
+    r.storeId = st.columnText(1);
+    r.deviceId = st.columnText(2);
+    r.surveyId = st.columnText(3);
+    r.surveyVersion = static_cast<int>(st.columnInt(4));
+    r.language = st.columnText(5);
+    r.createdAtMs = st.columnInt(6);
+    r.localDate = st.columnText(7);
+    r.localHour = static_cast<int>(st.columnInt(8));
+    r.utcOffsetMin = static_cast<int>(st.columnInt(9));
+    r.stars = static_cast<int>(st.columnInt(10));
+    for (int i = 0; i < core::kSegueCount; ++i) r.segue[static_cast<std::size_t>(i)] = st.columnOptionalInt(11 + i);
+    r.complete = st.columnInt(16) != 0;
+    r.misuse = st.columnInt(17) != 0;
+    r.synthetic = st.columnInt(18) != 0;
+    r.durationMs = st.columnInt(19);
+    return r;
+}
+
+std::expected<Statement, Error> prepareTagQuery(sqlite3* db) {
+    return Statement::prepare(db,
+                              "SELECT tag FROM response_tags WHERE response_id = ?1 ORDER BY position",
+                              "reading reason tags");
+}
+
+std::expected<void, Error> loadTags(Statement& tagQuery, core::Response& r) {
+    tagQuery.reset();
+    tagQuery.bind(1, r.id);
+    for (;;) {
+        auto row = tagQuery.step();
+        if (!row) return std::unexpected(std::move(row.error()));
+        if (!*row) return {};
+        r.tags.push_back(tagQuery.columnText(0));
+    }
+}
+
+std::expected<void, Error> checkDate(const std::string& date, const char* what) {
+    if (core::isIsoDate(date)) return {};
+    Error e;
+    e.kind = ErrorKind::Invalid;
+    e.message = std::string(what) + " '" + date + "' is not a YYYY-MM-DD date";
+    return std::unexpected(std::move(e));
+}
+
+namespace {
+
+// Grouped by date and hour so the scan follows the covering index responses_stats and no
+// row is read from the table itself; at most 24 groups a day are added up below.
+constexpr const char* kTallySql =
+    "SELECT local_date, local_hour,"
+    " SUM(misuse = 0),"
+    " SUM(CASE WHEN misuse = 0 THEN stars ELSE 0 END),"
+    " SUM(misuse = 0 AND stars >= 4),"
+    " COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_satisfactory END), 0),"
+    " COUNT(CASE WHEN misuse = 0 THEN segue_satisfactory END),"
+    " COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_efficient END), 0),"
+    " COUNT(CASE WHEN misuse = 0 THEN segue_efficient END),"
+    " COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_genuine END), 0),"
+    " COUNT(CASE WHEN misuse = 0 THEN segue_genuine END),"
+    " COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_understanding END), 0),"
+    " COUNT(CASE WHEN misuse = 0 THEN segue_understanding END),"
+    " COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_effective END), 0),"
+    " COUNT(CASE WHEN misuse = 0 THEN segue_effective END),"
+    " SUM(misuse = 0 AND complete = 0),"
+    " SUM(misuse <> 0)"
+    " FROM responses WHERE local_date BETWEEN ?1 AND ?2"
+    " GROUP BY local_date, local_hour";
+
+constexpr const char* kTagTallySql =
+    "SELECT r.local_date, t.tag, COUNT(*)"
+    " FROM responses r JOIN response_tags t ON t.response_id = r.id"
+    " WHERE r.local_date BETWEEN ?1 AND ?2 AND r.misuse = 0"
+    " GROUP BY r.local_date, t.tag";
+
+/// Per-date tallies over [from, to]; the caller holds a read transaction.
+std::expected<std::map<std::string, core::Tally>, Error>
+tallyByDate(sqlite3* db, const std::string& from, const std::string& to) {
+    std::map<std::string, core::Tally> out;
+    auto sums = Statement::prepare(db, kTallySql, "computing scores for " + from + ".." + to);
+    if (!sums) return std::unexpected(std::move(sums.error()));
+    sums->bind(1, from).bind(2, to);
+    for (;;) {
+        auto row = sums->step();
+        if (!row) return std::unexpected(std::move(row.error()));
+        if (!*row) break;
+        core::Tally& t = out[sums->columnText(0)];
+        const auto hour = sums->columnInt(1);
+        const std::int64_t counted = sums->columnInt(2);
+        t.counted += counted;
+        t.starSum += sums->columnInt(3);
+        t.satisfied += sums->columnInt(4);
+        for (int i = 0; i < core::kSegueCount; ++i) {
+            t.segueSum[static_cast<std::size_t>(i)] += sums->columnInt(5 + 2 * i);
+            t.segueCount[static_cast<std::size_t>(i)] += sums->columnInt(6 + 2 * i);
+        }
+        t.partial += sums->columnInt(15);
+        t.misuse += sums->columnInt(16);
+        // The schema's CHECK keeps local_hour in 0..23.
+        if (hour >= 0 && hour < 24) t.byHour[static_cast<std::size_t>(hour)] += counted;
+    }
+
+    auto tags = Statement::prepare(db, kTagTallySql, "counting reason tags for " + from + ".." + to);
+    if (!tags) return std::unexpected(std::move(tags.error()));
+    tags->bind(1, from).bind(2, to);
+    for (;;) {
+        auto row = tags->step();
+        if (!row) return std::unexpected(std::move(row.error()));
+        if (!*row) break;
+        out[tags->columnText(0)].tags[tags->columnText(1)] += tags->columnInt(2);
+    }
+    return out;
+}
+
+} // namespace
+
+std::expected<core::Tally, Error> tallyRange(sqlite3* db, const std::string& from, const std::string& to) {
+    auto byDate = tallyByDate(db, from, to);
+    if (!byDate) return std::unexpected(std::move(byDate.error()));
+    core::Tally total;
+    for (const auto& [date, t] : *byDate) total.merge(t);
+    return total;
+}
+
+} // namespace detail
+
+namespace {
+
+/// The three inserts of one response, prepared once per transaction.
+struct Inserter {
+    Statement response;
+    Statement tag;
+    Statement outbox;
+
+    static std::expected<Inserter, Error> prepare(sqlite3* db) {
+        auto response = Statement::prepare(
+            db,
+            "INSERT INTO responses (id, store_id, device_id, survey_id, survey_version, language,"
+            " created_at_ms, local_date, local_hour, utc_offset_min, stars, segue_satisfactory,"
+            " segue_efficient, segue_genuine, segue_understanding, segue_effective, complete, misuse,"
+            " synthetic, duration_ms)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+            " ?19, ?20)",
+            "preparing to save responses");
+        if (!response) return std::unexpected(std::move(response.error()));
+        auto tag = Statement::prepare(
+            db, "INSERT INTO response_tags (response_id, position, tag) VALUES (?1, ?2, ?3)",
+            "preparing to save reason tags");
+        if (!tag) return std::unexpected(std::move(tag.error()));
+        auto outbox = Statement::prepare(
+            db, "INSERT INTO outbox (response_id, state) VALUES (?1, 'pending')",
+            "preparing the outbox row");
+        if (!outbox) return std::unexpected(std::move(outbox.error()));
+        return Inserter{std::move(*response), std::move(*tag), std::move(*outbox)};
+    }
+
+    std::expected<void, Error> insert(const core::Response& r) {
+        const std::string what = "saving response " + r.id;
+        response.reset();
+        response.bind(1, r.id)
+            .bind(2, r.storeId)
+            .bind(3, r.deviceId)
+            .bind(4, r.surveyId)
+            .bind(5, std::int64_t{r.surveyVersion})
+            .bind(6, r.language)
+            .bind(7, r.createdAtMs)
+            .bind(8, r.localDate)
+            .bind(9, std::int64_t{r.localHour})
+            .bind(10, std::int64_t{r.utcOffsetMin})
+            .bind(11, std::int64_t{r.stars});
+        for (int i = 0; i < core::kSegueCount; ++i) response.bind(12 + i, r.segue[static_cast<std::size_t>(i)]);
+        response.bind(17, std::int64_t{r.complete ? 1 : 0})
+            .bind(18, std::int64_t{r.misuse ? 1 : 0})
+            .bind(19, std::int64_t{r.synthetic ? 1 : 0})
+            .bind(20, r.durationMs);
+        if (auto done = response.run(); !done) return withContext(std::move(done.error()), what);
+
+        for (std::size_t i = 0; i < r.tags.size(); ++i) {
+            tag.reset();
+            tag.bind(1, r.id).bind(2, static_cast<std::int64_t>(i)).bind(3, r.tags[i]);
+            if (auto done = tag.run(); !done)
+                return withContext(std::move(done.error()), what + " (tag '" + r.tags[i] + "')");
+        }
+        outbox.reset();
+        outbox.bind(1, r.id);
+        if (auto done = outbox.run(); !done) return withContext(std::move(done.error()), what + " (outbox)");
+        return {};
+    }
+
+    static std::unexpected<Error> withContext(Error e, const std::string& what) {
+        e.message = what + ": " + e.message;
+        return std::unexpected(std::move(e));
+    }
+};
+
+std::expected<void, Error> checkResponse(const core::Response& r) {
+    if (auto why = core::validate(r)) {
+        Error e;
+        e.kind = ErrorKind::Invalid;
+        e.message = "response '" + r.id + "' was not saved: " + *why;
+        return std::unexpected(std::move(e));
+    }
+    return {};
+}
+
+} // namespace
+
+std::expected<void, Error> saveResponse(Database& db, const core::Response& r) {
+    if (auto ok = checkResponse(r); !ok) return ok;
+    auto tx = Transaction::begin(db.handle(), "saving response " + r.id);
+    if (!tx) return std::unexpected(std::move(tx.error()));
+    auto ins = Inserter::prepare(db.handle());
+    if (!ins) return std::unexpected(std::move(ins.error()));
+    if (auto done = ins->insert(r); !done) return done;
+    return tx->commit();
+}
+
+std::expected<void, Error> saveResponses(Database& db, const std::vector<core::Response>& rs) {
+    if (rs.empty()) return {};
+    for (const auto& r : rs)
+        if (auto ok = checkResponse(r); !ok) return ok;
+    auto tx = Transaction::begin(db.handle(), "saving " + std::to_string(rs.size()) + " responses");
+    if (!tx) return std::unexpected(std::move(tx.error()));
+    auto ins = Inserter::prepare(db.handle());
+    if (!ins) return std::unexpected(std::move(ins.error()));
+    for (const auto& r : rs)
+        if (auto done = ins->insert(r); !done) return done;
+    return tx->commit();
+}
+
+std::expected<void, Error> forEachResponse(Database& db, const DateRange& range,
+                                           const std::function<bool(const core::Response&)>& fn) {
+    if (range.from)
+        if (auto ok = detail::checkDate(*range.from, "from date"); !ok) return ok;
+    if (range.to)
+        if (auto ok = detail::checkDate(*range.to, "to date"); !ok) return ok;
+
+    // Four fixed texts rather than "(?1 IS NULL OR ...)", which would hide the index.
+    const std::string select = std::string("SELECT ") + detail::kResponseColumns + " FROM responses r";
+    const std::string order = " ORDER BY r.created_at_ms, r.id";
+    std::string sql;
+    if (range.from && range.to)
+        sql = select + " WHERE r.local_date BETWEEN ?1 AND ?2" + order;
+    else if (range.from)
+        sql = select + " WHERE r.local_date >= ?1" + order;
+    else if (range.to)
+        sql = select + " WHERE r.local_date <= ?2" + order;
+    else
+        sql = select + order;
+
+    auto tx = Transaction::beginRead(db.handle(), "reading responses");
+    if (!tx) return std::unexpected(std::move(tx.error()));
+    auto st = Statement::prepare(db.handle(), sql, "reading responses");
+    if (!st) return std::unexpected(std::move(st.error()));
+    if (range.from) st->bind(1, *range.from);
+    if (range.to) st->bind(2, *range.to);
+    auto tags = detail::prepareTagQuery(db.handle());
+    if (!tags) return std::unexpected(std::move(tags.error()));
+    for (;;) {
+        auto row = st->step();
+        if (!row) return std::unexpected(std::move(row.error()));
+        if (!*row) break;
+        core::Response r = detail::readResponse(*st);
+        if (auto ok = detail::loadTags(*tags, r); !ok) return ok;
+        if (!fn(r)) break;
+    }
+    return tx->commit();
+}
+
+std::expected<std::optional<core::Response>, Error> findResponse(Database& db, const std::string& id) {
+    auto tx = Transaction::beginRead(db.handle(), "reading response " + id);
+    if (!tx) return std::unexpected(std::move(tx.error()));
+    auto st = Statement::prepare(
+        db.handle(), std::string("SELECT ") + detail::kResponseColumns + " FROM responses r WHERE r.id = ?1",
+        "reading response " + id);
+    if (!st) return std::unexpected(std::move(st.error()));
+    st->bind(1, id);
+    auto row = st->step();
+    if (!row) return std::unexpected(std::move(row.error()));
+    if (!*row) return std::optional<core::Response>();
+    core::Response r = detail::readResponse(*st);
+    auto tags = detail::prepareTagQuery(db.handle());
+    if (!tags) return std::unexpected(std::move(tags.error()));
+    if (auto ok = detail::loadTags(*tags, r); !ok) return std::unexpected(std::move(ok.error()));
+    if (auto ok = tx->commit(); !ok) return std::unexpected(std::move(ok.error()));
+    return std::optional<core::Response>(std::move(r));
+}
+
+std::expected<core::Tally, Error> tally(Database& db, const std::string& from, const std::string& to) {
+    if (auto ok = detail::checkDate(from, "from date"); !ok) return std::unexpected(std::move(ok.error()));
+    if (auto ok = detail::checkDate(to, "to date"); !ok) return std::unexpected(std::move(ok.error()));
+    auto tx = Transaction::beginRead(db.handle(), "computing scores");
+    if (!tx) return std::unexpected(std::move(tx.error()));
+    auto t = detail::tallyRange(db.handle(), from, to);
+    if (!t) return t;
+    if (auto ok = tx->commit(); !ok) return std::unexpected(std::move(ok.error()));
+    return t;
+}
+
+std::expected<std::vector<std::pair<std::string, core::Tally>>, Error>
+dailyTallies(Database& db, const std::string& from, const std::string& to) {
+    if (auto ok = detail::checkDate(from, "from date"); !ok) return std::unexpected(std::move(ok.error()));
+    if (auto ok = detail::checkDate(to, "to date"); !ok) return std::unexpected(std::move(ok.error()));
+    auto tx = Transaction::beginRead(db.handle(), "computing daily scores");
+    if (!tx) return std::unexpected(std::move(tx.error()));
+    auto byDate = detail::tallyByDate(db.handle(), from, to);
+    if (!byDate) return std::unexpected(std::move(byDate.error()));
+    if (auto ok = tx->commit(); !ok) return std::unexpected(std::move(ok.error()));
+    std::vector<std::pair<std::string, core::Tally>> out;
+    out.reserve(byDate->size());
+    for (auto& [date, t] : *byDate) out.emplace_back(date, std::move(t));
+    return out;
+}
+
+} // namespace segue::store

@@ -1,0 +1,246 @@
+// Saving and reading responses: every field survives, bad input is refused whole.
+#include <catch2/catch.hpp>
+
+#include "core/time.hpp"
+#include "store/database.hpp"
+#include "store/outbox.hpp"
+#include "store/responses.hpp"
+#include "tests/store/support.hpp"
+
+using namespace segue;
+using namespace segue::store;
+using segue::store::test::TempDir;
+
+namespace {
+
+core::Response fullResponse() {
+    core::Response r;
+    const std::int64_t at = 1'795'012'345'678;
+    r.id = core::UuidV7Generator(11).next(at);
+    r.storeId = "store-042";
+    r.deviceId = "kiosk-7";
+    r.surveyId = "segue-default";
+    r.surveyVersion = 3;
+    r.language = "en";
+    r.createdAtMs = at;
+    r.utcOffsetMin = 480;
+    r.localDate = core::localDate(at, 480);
+    r.localHour = core::localHour(at, 480);
+    r.stars = 2;
+    r.segue = {1, std::nullopt, 4, std::nullopt, 5};
+    r.tags = {"waited_too_long", "attitude", "environment"};   // not sorted: order is kept
+    r.complete = false;
+    r.misuse = true;
+    r.synthetic = true;
+    r.durationMs = 12'345;
+    return r;
+}
+
+
+} // namespace
+
+TEST_CASE("a response round-trips every field, unanswered items and tag order included", "[store][responses]") {
+    TempDir dir;
+    auto db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+
+    core::Response r = fullResponse();
+    REQUIRE(saveResponse(*db, r).has_value());
+    auto found = findResponse(*db, r.id);
+    REQUIRE(found.has_value());
+    REQUIRE(found->has_value());
+    CHECK(**found == r);
+    CHECK((*found)->segue[1] == std::nullopt);
+    CHECK((*found)->tags == std::vector<std::string>{"waited_too_long", "attitude", "environment"});
+
+    // And the opposite flags, all items answered, no tags, a negative offset.
+    core::Response other = fullResponse();
+    other.id = core::UuidV7Generator(12).next(other.createdAtMs + 1);
+    other.utcOffsetMin = -300;
+    other.localDate = core::localDate(other.createdAtMs, -300);
+    other.localHour = core::localHour(other.createdAtMs, -300);
+    other.language = "zh-CN";
+    other.stars = 5;
+    other.segue = {5, 4, 3, 2, 1};
+    other.tags.clear();
+    other.complete = true;
+    other.misuse = false;
+    other.synthetic = false;
+    REQUIRE(saveResponse(*db, other).has_value());
+    CHECK(findResponse(*db, other.id)->value() == other);
+
+    // Survives closing the connection.
+    db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+    CHECK(findResponse(*db, r.id)->value() == r);
+    CHECK(findResponse(*db, other.id)->value() == other);
+}
+
+TEST_CASE("saving adds a pending outbox row in the same transaction", "[store][responses]") {
+    TempDir dir;
+    auto db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+    const auto r = fullResponse();
+    REQUIRE(saveResponse(*db, r).has_value());
+    CHECK(test::rowsFor(*db, r.id) == 1 + 3 + 1);
+    auto pending = pendingBatch(*db, 10);
+    REQUIRE(pending.has_value());
+    REQUIRE(pending->size() == 1);
+    CHECK(pending->front() == r);
+}
+
+TEST_CASE("an unknown id is found as nothing", "[store][responses]") {
+    TempDir dir;
+    auto db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+    auto found = findResponse(*db, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+    REQUIRE(found.has_value());
+    CHECK_FALSE(found->has_value());
+}
+
+TEST_CASE("saving an id twice is an Invalid error and keeps the first record", "[store][responses]") {
+    TempDir dir;
+    auto db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+    const auto r = fullResponse();
+    REQUIRE(saveResponse(*db, r).has_value());
+    core::Response changed = r;
+    changed.stars = 5;
+    changed.tags = {"price"};
+    auto again = saveResponse(*db, changed);
+    REQUIRE_FALSE(again.has_value());
+    CHECK(again.error().kind == ErrorKind::Invalid);
+    CHECK_THAT(again.error().message, Catch::Contains(r.id));
+    CHECK_THAT(again.error().message, Catch::Contains("UNIQUE"));
+    CHECK(findResponse(*db, r.id)->value() == r);
+    CHECK(test::rowsFor(*db, r.id) == 1 + 3 + 1);
+}
+
+TEST_CASE("an invalid response is refused with the reason and nothing is written", "[store][responses]") {
+    TempDir dir;
+    auto db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+
+    auto expectRefused = [&](core::Response bad, const std::string& reasonPart) {
+        auto saved = saveResponse(*db, bad);
+        REQUIRE_FALSE(saved.has_value());
+        CHECK(saved.error().kind == ErrorKind::Invalid);
+        CHECK_THAT(saved.error().message, Catch::Contains(reasonPart));
+        CHECK(test::queryInt(*db, "SELECT COUNT(*) FROM responses") == 0);
+        CHECK(test::queryInt(*db, "SELECT COUNT(*) FROM response_tags") == 0);
+        CHECK(test::queryInt(*db, "SELECT COUNT(*) FROM outbox") == 0);
+    };
+    core::Response r = fullResponse();
+    r.stars = 6;
+    expectRefused(r, "stars");
+    r = fullResponse();
+    r.segue[2] = 0;
+    expectRefused(r, "genuine");
+    r = fullResponse();
+    r.id = "not-a-uuid";
+    expectRefused(r, "UUID");
+    r = fullResponse();
+    r.tags = {"attitude", "attitude"};
+    expectRefused(r, "twice");
+    r = fullResponse();
+    r.localDate = "2026-13-01";
+    expectRefused(r, "local_date");
+    r = fullResponse();
+    r.storeId = "x'); DROP TABLE responses; --";
+    expectRefused(r, "store_id");
+}
+
+TEST_CASE("saveResponses is all or nothing", "[store][responses]") {
+    TempDir dir;
+    auto db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+    auto rs = test::randomResponses(3, 50, 3);
+
+    SECTION("one invalid record refuses the batch before writing") {
+        rs[37].stars = 0;
+        auto saved = saveResponses(*db, rs);
+        REQUIRE_FALSE(saved.has_value());
+        CHECK(saved.error().kind == ErrorKind::Invalid);
+        CHECK_THAT(saved.error().message, Catch::Contains(rs[37].id));
+        CHECK(test::queryInt(*db, "SELECT COUNT(*) FROM responses") == 0);
+    }
+    SECTION("a duplicate in the middle rolls back the records before it") {
+        REQUIRE(saveResponse(*db, rs[25]).has_value());
+        auto saved = saveResponses(*db, rs);
+        REQUIRE_FALSE(saved.has_value());
+        CHECK(saved.error().kind == ErrorKind::Invalid);
+        CHECK(test::queryInt(*db, "SELECT COUNT(*) FROM responses") == 1);
+        CHECK(test::queryInt(*db, "SELECT COUNT(*) FROM outbox") == 1);
+    }
+    SECTION("a good batch is saved whole") {
+        REQUIRE(saveResponses(*db, rs).has_value());
+        CHECK(test::queryInt(*db, "SELECT COUNT(*) FROM responses") == 50);
+        CHECK(test::queryInt(*db, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'") == 50);
+        for (const auto& r : rs) CHECK(findResponse(*db, r.id)->value() == r);
+    }
+    SECTION("an empty batch is a no-op") {
+        REQUIRE(saveResponses(*db, {}).has_value());
+        CHECK(test::queryInt(*db, "SELECT COUNT(*) FROM responses") == 0);
+    }
+}
+
+TEST_CASE("forEachResponse streams in time order, then id order, within the date range", "[store][responses]") {
+    TempDir dir;
+    auto db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+    auto rs = test::randomResponses(4, 300, 6);
+    // Two records in the same millisecond: the id decides.
+    rs[10].createdAtMs = rs[11].createdAtMs;
+    rs[10].localDate = rs[11].localDate;
+    rs[10].localHour = rs[11].localHour;
+    // Save in shuffled order: reading must not depend on insertion order.
+    auto shuffled = rs;
+    std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937_64(5));
+    for (const auto& r : shuffled) REQUIRE(saveResponse(*db, r).has_value());
+
+    auto sorted = rs;
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.createdAtMs, a.id) < std::tie(b.createdAtMs, b.id);
+    });
+    auto collect = [&](const DateRange& range) {
+        std::vector<core::Response> out;
+        auto ok = forEachResponse(*db, range, [&](const core::Response& r) {
+            out.push_back(r);
+            return true;
+        });
+        REQUIRE(ok.has_value());
+        return out;
+    };
+    auto inRange = [&](const std::optional<std::string>& from, const std::optional<std::string>& to) {
+        std::vector<core::Response> out;
+        for (const auto& r : sorted)
+            if ((!from || r.localDate >= *from) && (!to || r.localDate <= *to)) out.push_back(r);
+        return out;
+    };
+
+    CHECK(collect({}) == sorted);
+    const std::string mid = sorted[150].localDate;
+    const std::string later = core::addDays(mid, 2);
+    CHECK(collect({mid, std::nullopt}) == inRange(mid, std::nullopt));
+    CHECK(collect({std::nullopt, mid}) == inRange(std::nullopt, mid));
+    const auto both = collect({mid, later});
+    CHECK(both == inRange(mid, later));
+    CHECK_FALSE(both.empty());
+    CHECK(collect({"2000-01-01", "2000-01-31"}).empty());
+
+    int seen = 0;
+    REQUIRE(forEachResponse(*db, {}, [&](const core::Response&) { return ++seen < 7; }).has_value());
+    CHECK(seen == 7);
+}
+
+TEST_CASE("bad dates are refused with a clear message", "[store][responses]") {
+    TempDir dir;
+    auto db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+    auto each = forEachResponse(*db, {"2026-02-30", std::nullopt}, [](const core::Response&) { return true; });
+    REQUIRE_FALSE(each.has_value());
+    CHECK(each.error().kind == ErrorKind::Invalid);
+    CHECK_THAT(each.error().message, Catch::Contains("2026-02-30"));
+    CHECK(tally(*db, "yesterday", "2026-01-01").error().kind == ErrorKind::Invalid);
+    CHECK(dailyTallies(*db, "2026-01-01", "2026-1-2").error().kind == ErrorKind::Invalid);
+}
