@@ -1,0 +1,371 @@
+#include "hq/cli.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <pthread.h>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "core/time.hpp"
+#include "hq/demo.hpp"
+#include "hq/enrolment.hpp"
+#include "hq/server.hpp"
+#include "hq/storage.hpp"
+#include "hq/system_clock.hpp"
+#include "hq/views.hpp"
+
+#ifndef SEGUE_VERSION
+#define SEGUE_VERSION "0.0.0"
+#endif
+
+namespace segue::hq {
+namespace {
+
+constexpr const char* kUsage = R"(segue-hq — the SEGUE Kiosk HQ collector
+
+Usage:
+  segue-hq serve --listen HOST:PORT --db URL (--tls-cert FILE --tls-key FILE | --insecure-http-for-tests)
+                 [--device-rate PER_S] [--device-burst N] [--threads N] [--port-file FILE]
+  segue-hq device add --db URL --store STORE --name NAME [--id ID] [--json]
+  segue-hq device list --db URL [--json]
+  segue-hq device revoke --db URL ID
+  segue-hq token add --db URL --role read
+  segue-hq init-demo --dir DIR [--port PORT]
+  segue-hq --help | --version
+
+URL is sqlite:PATH or postgresql://USER@HOST:PORT/DBNAME.
+PORT 0 for serve lets the system pick a free port; the line "segue-hq listening on URL" on
+standard output (and --port-file) tells which. Tokens are printed once; HQ stores only hashes.
+Exit status: 0 ok, 2 usage or configuration error, 1 any other failure.
+)";
+
+/// A usage or configuration error: exit 2.
+struct UsageError {
+    std::string message;
+};
+
+int fail(int code, const std::string& message) {
+    std::cerr << "segue-hq: " << message << (code == kExitUsage ? " (see segue-hq --help)" : "") << "\n";
+    return code;
+}
+
+int storageFailure(const StorageError& e) {
+    const bool usage = e.kind == StorageError::Kind::Config || e.kind == StorageError::Kind::Invalid;
+    return fail(usage ? kExitUsage : kExitFailure, e.message);
+}
+
+/// Options of one verb: `--name value`, `--name=value` or a bare `--flag`.
+class Options {
+public:
+    static std::expected<Options, UsageError> parse(const std::vector<std::string>& args, std::size_t first,
+                                                    const std::set<std::string>& valued,
+                                                    const std::set<std::string>& flags) {
+        Options o;
+        for (std::size_t i = first; i < args.size(); ++i) {
+            const std::string& a = args[i];
+            if (!a.starts_with("--")) {
+                o.m_positionals.push_back(a);
+                continue;
+            }
+            const auto eq = a.find('=');
+            const std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+            if (flags.contains(name) && eq == std::string::npos) {
+                o.m_flags.insert(name);
+            } else if (valued.contains(name)) {
+                if (eq != std::string::npos) o.m_values[name] = a.substr(eq + 1);
+                else if (i + 1 < args.size()) o.m_values[name] = args[++i];
+                else return std::unexpected(UsageError{"--" + name + " needs a value"});
+            } else {
+                return std::unexpected(UsageError{"unknown option " + a});
+            }
+        }
+        return o;
+    }
+    std::optional<std::string> value(const std::string& name) const {
+        const auto it = m_values.find(name);
+        return it == m_values.end() ? std::nullopt : std::optional(it->second);
+    }
+    std::expected<std::string, UsageError> required(const std::string& name) const {
+        auto v = value(name);
+        if (!v || v->empty()) return std::unexpected(UsageError{"--" + name + " is required"});
+        return *v;
+    }
+    bool flag(const std::string& name) const { return m_flags.contains(name); }
+    const std::vector<std::string>& positionals() const { return m_positionals; }
+
+private:
+    std::map<std::string, std::string> m_values;
+    std::set<std::string> m_flags;
+    std::vector<std::string> m_positionals;
+};
+
+std::optional<long> parseNumber(const std::string& s, long min, long max) {
+    if (s.empty() || s.size() > 10) return std::nullopt;
+    long v = 0;
+    for (const char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + (c - '0');
+    }
+    if (v < min || v > max) return std::nullopt;
+    return v;
+}
+
+std::optional<double> parseRate(const std::string& s) {
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0' || !(v > 0) || v > 1e6) return std::nullopt;
+    return v;
+}
+
+std::int64_t nowMs() { return SystemClock().now().utcMs; }
+
+/// The URL with any password replaced, for the log.
+std::string redactUrl(const std::string& url) {
+    const auto scheme = url.find("://");
+    const auto at = url.find('@');
+    if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
+    const auto colon = url.find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) return url;
+    return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+Result<std::unique_ptr<Storage>> openDb(const Options& o, std::string& urlOut) {
+    const auto url = o.value("db");
+    if (!url || url->empty()) return std::unexpected(StorageError{StorageError::Kind::Config, "--db is required"});
+    urlOut = *url;
+    return openStorage(*url);
+}
+
+int serve(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 1, {"listen", "db", "tls-cert", "tls-key", "device-rate", "device-burst", "threads", "port-file"},
+                            {"insecure-http-for-tests"});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    ServerOptions options;
+    const auto listen = o->required("listen");
+    if (!listen) return fail(kExitUsage, listen.error().message);
+    const auto colon = listen->rfind(':');
+    const auto port = colon == std::string::npos ? std::nullopt : parseNumber(listen->substr(colon + 1), 0, 65535);
+    if (!port || colon == 0) return fail(kExitUsage, "--listen must be HOST:PORT, e.g. 127.0.0.1:8443");
+    options.host = listen->substr(0, colon);
+    if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']')
+        options.host = options.host.substr(1, options.host.size() - 2);
+    options.port = static_cast<int>(*port);
+
+    const bool insecure = o->flag("insecure-http-for-tests");
+    const auto cert = o->value("tls-cert");
+    const auto key = o->value("tls-key");
+    if (insecure && (cert || key)) return fail(kExitUsage, "--insecure-http-for-tests excludes --tls-cert/--tls-key");
+    if (!insecure && (!cert || !key))
+        return fail(kExitUsage, "--tls-cert and --tls-key are required (plain HTTP only with --insecure-http-for-tests)");
+    options.certFile = cert;
+    options.keyFile = key;
+    if (const auto v = o->value("device-rate")) {
+        const auto r = parseRate(*v);
+        if (!r) return fail(kExitUsage, "--device-rate must be a positive number");
+        options.router.deviceRatePerS = *r;
+    }
+    if (const auto v = o->value("device-burst")) {
+        const auto r = parseRate(*v);
+        if (!r || *r < 1) return fail(kExitUsage, "--device-burst must be a number >= 1");
+        options.router.deviceBurst = *r;
+    }
+    if (const auto v = o->value("threads")) {
+        const auto n = parseNumber(*v, 1, 1024);
+        if (!n) return fail(kExitUsage, "--threads must be 1..1024");
+        options.threads = static_cast<int>(*n);
+    }
+
+    // SIGTERM and SIGINT are taken by one thread with sigwait: blocked here, before any other
+    // thread exists, so every later thread inherits the mask.
+    sigset_t stopSignals;
+    sigemptyset(&stopSignals);
+    sigaddset(&stopSignals, SIGTERM);
+    sigaddset(&stopSignals, SIGINT);
+    if (pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr) != 0) return fail(kExitFailure, "cannot block signals");
+    std::signal(SIGPIPE, SIG_IGN);   // a client gone mid-reply must not end the server
+
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+
+    SystemClock clock;
+    HqServer server(**storage, clock, options);
+    const auto bound = server.bind();
+    if (!bound) return fail(bound.error().configuration ? kExitUsage : kExitFailure, bound.error().message);
+    const std::string scheme = options.certFile ? "https" : "http";
+    const std::string where = scheme + "://" + options.host + ":" + std::to_string(*bound);
+    if (const auto portFile = o->value("port-file")) {
+        const std::string tmp = *portFile + ".tmp";
+        std::ofstream(tmp) << *bound << "\n";
+        if (std::rename(tmp.c_str(), portFile->c_str()) != 0) return fail(kExitFailure, "cannot write " + *portFile);
+    }
+    std::cout << "segue-hq listening on " << where << std::endl;
+    spdlog::info("listening on {} (database {})", where, redactUrl(url));
+
+    std::atomic<bool> serverEnded{false};
+    std::thread waiter([&] {
+        int sig = 0;
+        sigwait(&stopSignals, &sig);
+        if (serverEnded) return;
+        spdlog::info("{}: no new connections; finishing requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        server.stop();
+    });
+    const bool ok = server.run();
+    serverEnded = true;
+    pthread_kill(waiter.native_handle(), SIGTERM);   // wakes the waiter if no signal came
+    waiter.join();
+    storage->reset();
+    if (!ok) return fail(kExitFailure, "the listening socket failed");
+    spdlog::info("stopped");
+    return kExitOk;
+}
+
+int deviceAdd(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"db", "store", "name", "id"}, {"json"});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    const auto store = o->required("store");
+    if (!store) return fail(kExitUsage, store.error().message);
+    const auto name = o->required("name");
+    if (!name) return fail(kExitUsage, name.error().message);
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    auto e = enrolDevice(**storage, *store, *name, o->value("id"), nowMs());
+    if (!e) return storageFailure(e.error());
+    if (o->flag("json")) {
+        std::cout << nlohmann::json{{"device_id", e->deviceId}, {"store_id", e->storeId}, {"token", e->token}}.dump()
+                  << "\n";
+    } else {
+        std::cout << "device_id: " << e->deviceId << "\nstore_id: " << e->storeId << "\ntoken: " << e->token << "\n";
+        std::cerr << "The token is shown only this once; HQ keeps only its hash.\n";
+    }
+    return kExitOk;
+}
+
+std::string orDash(const std::optional<std::string>& s) { return s && !s->empty() ? *s : "-"; }
+std::string orDash(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : "-"; }
+
+int deviceList(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"db"}, {"json"});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    auto devices = (*storage)->listDevices();
+    if (!devices) return storageFailure(devices.error());
+    if (o->flag("json")) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& d : *devices) list.push_back(deviceJson(d));
+        std::cout << list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        return kExitOk;
+    }
+    std::printf("%-24s %-16s %-20s %-24s %8s %-12s %10s %-7s %8s\n", "ID", "STORE", "NAME", "LAST SEEN", "PENDING",
+                "APP", "OFFSET_MS", "REVOKED", "REJECTED");
+    for (const auto& d : *devices)
+        std::printf("%-24s %-16s %-20s %-24s %8s %-12s %10s %-7s %8lld\n", d.id.c_str(), d.storeId.c_str(),
+                    d.name.c_str(), d.lastSeenMs ? core::formatUtc(*d.lastSeenMs).c_str() : "never",
+                    orDash(d.lastPending).c_str(), orDash(d.appVersion).c_str(), orDash(d.clockOffsetMs).c_str(),
+                    d.revoked ? "yes" : "no", static_cast<long long>(d.rejected));
+    return kExitOk;
+}
+
+int deviceRevoke(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"db"}, {});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (o->positionals().size() != 1) return fail(kExitUsage, "device revoke takes one device id");
+    const std::string id = o->positionals().front();
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    auto revoked = (*storage)->revokeDevice(id);
+    if (!revoked) return storageFailure(revoked.error());
+    if (!*revoked) return fail(kExitFailure, "no device " + id);
+    std::cout << "revoked " << id << "\n";
+    return kExitOk;
+}
+
+int tokenAdd(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"db", "role"}, {});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    const auto role = o->required("role");
+    if (!role) return fail(kExitUsage, role.error().message);
+    if (*role != "read") return fail(kExitUsage, "--role must be read");
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    auto token = issueReadToken(**storage, nowMs());
+    if (!token) return storageFailure(token.error());
+    std::cout << *token << "\n";
+    return kExitOk;
+}
+
+int initDemoVerb(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 1, {"dir", "port"}, {});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    const auto dir = o->required("dir");
+    if (!dir) return fail(kExitUsage, dir.error().message);
+    int port = kDefaultPort;
+    if (const auto v = o->value("port")) {
+        const auto p = parseNumber(*v, 1, 65535);
+        if (!p) return fail(kExitUsage, "--port must be 1..65535");
+        port = static_cast<int>(*p);
+    }
+    auto files = initDemo(*dir, port, nowMs());
+    if (!files) return fail(kExitFailure, files.error());
+    const auto d = files->dir;
+    std::cout << "wrote " << (d / "cert.pem").string() << ", key.pem, hq.sqlite, kiosk.toml, read-token.txt\n"
+              << "store_id: " << files->storeId << "\n"
+              << "device_id: " << files->deviceId << "\n"
+              << "serve with: segue-hq serve --listen 127.0.0.1:" << port << " --db sqlite:" << (d / "hq.sqlite").string()
+              << " --tls-cert " << (d / "cert.pem").string() << " --tls-key " << (d / "key.pem").string() << "\n";
+    return kExitOk;
+}
+
+} // namespace
+
+int runCli(const std::vector<std::string>& args) {
+    // Log lines go to stderr; stdout carries only what a script reads (ids, tokens, the port).
+    auto logger = spdlog::stderr_logger_mt("segue-hq");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+    spdlog::set_default_logger(logger);
+
+    if (args.empty()) return fail(kExitUsage, "no command given");
+    const std::string& verb = args[0];
+    if (verb == "--help" || verb == "-h" || verb == "help") {
+        std::cout << kUsage;
+        return kExitOk;
+    }
+    if (verb == "--version") {
+        std::cout << "segue-hq " << SEGUE_VERSION << "\n";
+        return kExitOk;
+    }
+    for (const auto& a : args)
+        if (a == "--help") {
+            std::cout << kUsage;
+            return kExitOk;
+        }
+    const std::string sub = args.size() > 1 ? args[1] : "";
+    if (verb == "serve") return serve(args);
+    if (verb == "init-demo") return initDemoVerb(args);
+    if (verb == "device" && sub == "add") return deviceAdd(args);
+    if (verb == "device" && sub == "list") return deviceList(args);
+    if (verb == "device" && sub == "revoke") return deviceRevoke(args);
+    if (verb == "token" && sub == "add") return tokenAdd(args);
+    if (verb == "device" || verb == "token") return fail(kExitUsage, "unknown command " + verb + " " + sub);
+    return fail(kExitUsage, "unknown command " + verb);
+}
+
+} // namespace segue::hq

@@ -1,0 +1,84 @@
+#include "hq/ingest.hpp"
+
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+namespace segue::hq {
+
+std::string errorBody(const ApiError& e) {
+    const nlohmann::json j = {{"error", e.code}, {"message", e.message}};
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::expected<wire::BatchAck, ApiError> Ingest::handle(const DeviceAuth& device, std::string_view body) {
+    auto decoded = wire::decodeBatch(body);
+    if (!decoded) {
+        switch (decoded.error().kind) {
+        case wire::DecodeError::Protocol: return std::unexpected(ApiError::protocol(decoded.error().message));
+        case wire::DecodeError::TooLarge: return std::unexpected(ApiError::tooLarge(decoded.error().message));
+        case wire::DecodeError::Malformed: break;
+        }
+        return std::unexpected(ApiError::badRequest(decoded.error().message));
+    }
+    const wire::Batch& batch = decoded->batch;
+    if (batch.deviceId != device.deviceId)
+        return std::unexpected(ApiError{400, "device_mismatch",
+                                        "the batch names device " + batch.deviceId + " but the token belongs to " +
+                                            device.deviceId,
+                                        {}});
+
+    const std::int64_t now = m_clock.now().utcMs;
+    IngestRequest req;
+    req.deviceId = device.deviceId;
+    req.batchId = batch.batchId;
+    req.receivedAtMs = now;
+    req.pending = batch.pending;
+    req.appVersion = batch.appVersion;
+    // A terminal that does not report its offset still shows a skew: its send time against ours
+    // (late by the transfer time, which is small against the minutes that matter).
+    req.clockOffsetMs = batch.clockOffsetMs ? *batch.clockOffsetMs : batch.sentAtMs - now;
+
+    wire::BatchAck ack;
+    auto refuse = [&](std::string id, std::string reason, std::string json) {
+        ack.rejected.push_back({id, reason});
+        req.refused.push_back({std::move(id), std::move(reason), std::move(json)});
+    };
+    for (auto& bad : decoded->invalid) refuse(bad.rejection.id, bad.rejection.reason, std::move(bad.json));
+
+    std::unordered_map<std::string, std::size_t> firstById;
+    for (const auto& r : batch.responses) {
+        if (r.storeId != device.storeId) {
+            refuse(r.id, kReasonWrongStore, canonicalJson(r));
+            continue;
+        }
+        if (r.deviceId != device.deviceId) {
+            refuse(r.id, kReasonWrongDevice, canonicalJson(r));
+            continue;
+        }
+        const auto [it, fresh] = firstById.emplace(r.id, req.records.size());
+        if (fresh) {
+            req.records.push_back(r);
+        } else if (!(req.records[it->second] == r)) {
+            // The same id twice in one body with different content: the first decides, the second
+            // is kept as a conflict. An identical repeat is answered once, with the first.
+            req.conflicts.push_back(r);
+            ack.rejected.push_back({r.id, kReasonConflict});
+        }
+    }
+
+    auto outcomes = m_storage.ingest(req);
+    if (!outcomes) return std::unexpected(ApiError::internal("storage failure: " + outcomes.error().message));
+    for (std::size_t i = 0; i < req.records.size(); ++i) {
+        const auto& id = req.records[i].id;
+        switch ((*outcomes)[i]) {
+        case Outcome::Accepted: ack.accepted.push_back(id); break;
+        case Outcome::Duplicate: ack.duplicates.push_back(id); break;
+        case Outcome::Conflict: ack.rejected.push_back({id, kReasonConflict}); break;
+        }
+    }
+    ack.serverTimeMs = m_clock.now().utcMs;
+    return ack;
+}
+
+} // namespace segue::hq

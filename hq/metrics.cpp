@@ -1,0 +1,59 @@
+#include "hq/metrics.hpp"
+
+#include <cstdio>
+
+namespace segue::hq {
+
+void Metrics::countRequest(const std::string& route, int status) {
+    std::lock_guard lock(m_mutex);
+    ++m_requests[{route, status}];
+}
+
+void Metrics::countResponses(std::int64_t accepted, std::int64_t duplicates, std::int64_t rejected) {
+    std::lock_guard lock(m_mutex);
+    m_accepted += accepted;
+    m_duplicates += duplicates;
+    m_rejected += rejected;
+}
+
+void Metrics::observeIngest(double seconds) {
+    std::lock_guard lock(m_mutex);
+    std::size_t i = 0;
+    while (i < kLatencyBuckets.size() && seconds > kLatencyBuckets[i]) ++i;
+    ++m_buckets[i];
+    m_latencySum += seconds;
+    ++m_latencyCount;
+}
+
+std::string Metrics::render() const {
+    std::lock_guard lock(m_mutex);
+    std::string out;
+    out += "# HELP segue_hq_requests_total HTTP requests by route and status code.\n";
+    out += "# TYPE segue_hq_requests_total counter\n";
+    for (const auto& [key, n] : m_requests)
+        out += "segue_hq_requests_total{route=\"" + key.first + "\",code=\"" + std::to_string(key.second) + "\"} " +
+               std::to_string(n) + "\n";
+    out += "# HELP segue_hq_responses_total Survey responses received, by result.\n";
+    out += "# TYPE segue_hq_responses_total counter\n";
+    out += "segue_hq_responses_total{result=\"accepted\"} " + std::to_string(m_accepted) + "\n";
+    out += "segue_hq_responses_total{result=\"duplicate\"} " + std::to_string(m_duplicates) + "\n";
+    out += "segue_hq_responses_total{result=\"rejected\"} " + std::to_string(m_rejected) + "\n";
+    out += "# HELP segue_hq_ingest_seconds Time to read, check and commit one batch.\n";
+    out += "# TYPE segue_hq_ingest_seconds histogram\n";
+    std::int64_t cumulative = 0;
+    char bound[32];
+    for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+        cumulative += m_buckets[i];
+        std::snprintf(bound, sizeof bound, "%g", kLatencyBuckets[i]);
+        out += "segue_hq_ingest_seconds_bucket{le=\"" + std::string(bound) + "\"} " + std::to_string(cumulative) + "\n";
+    }
+    cumulative += m_buckets.back();
+    out += "segue_hq_ingest_seconds_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
+    char sum[64];
+    std::snprintf(sum, sizeof sum, "%.6f", m_latencySum);
+    out += "segue_hq_ingest_seconds_sum " + std::string(sum) + "\n";
+    out += "segue_hq_ingest_seconds_count " + std::to_string(m_latencyCount) + "\n";
+    return out;
+}
+
+} // namespace segue::hq

@@ -1,0 +1,35 @@
+// Counters for GET /metrics in the Prometheus text format: requests by route and status,
+// records by result, and a histogram of batch ingest latency.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace segue::hq {
+
+class Metrics {
+public:
+    /// Upper bounds (seconds) of the latency histogram buckets; +Inf is implied.
+    static constexpr std::array<double, 10> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1,
+                                                               0.25,  0.5,  1.0,   2.5,  5.0};
+
+    /// `route` is the route pattern (bounded set), never the raw path.
+    void countRequest(const std::string& route, int status);
+    void countResponses(std::int64_t accepted, std::int64_t duplicates, std::int64_t rejected);
+    void observeIngest(double seconds);
+
+    std::string render() const;
+
+private:
+    mutable std::mutex m_mutex;
+    std::map<std::pair<std::string, int>, std::int64_t> m_requests;
+    std::int64_t m_accepted = 0, m_duplicates = 0, m_rejected = 0;
+    std::array<std::int64_t, kLatencyBuckets.size() + 1> m_buckets{};
+    double m_latencySum = 0;
+    std::int64_t m_latencyCount = 0;
+};
+
+} // namespace segue::hq

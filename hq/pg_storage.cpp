@@ -1,0 +1,674 @@
+#include "hq/pg_storage.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <condition_variable>
+#include <mutex>
+#include <numeric>
+#include <utility>
+
+#include <libpq-fe.h>
+#include <nlohmann/json.hpp>
+
+#include "hq/token.hpp"
+
+namespace segue::hq {
+namespace {
+
+using Kind = StorageError::Kind;
+using Params = std::vector<std::optional<std::string>>;
+
+// Numbered migrations; entry i takes the schema from version i to i + 1. Dates are text in
+// the "C" collation so that ranges and ordering are plain byte comparisons, as in SQLite.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE stores (
+  id         text PRIMARY KEY,
+  created_at bigint NOT NULL
+);
+CREATE TABLE devices (
+  id              text PRIMARY KEY,
+  store_id        text NOT NULL REFERENCES stores(id),
+  name            text NOT NULL,
+  token_hash      text NOT NULL UNIQUE,
+  revoked         boolean NOT NULL DEFAULT false,
+  last_seen       bigint,
+  last_pending    bigint,
+  app_version     text,
+  clock_offset_ms bigint,
+  created_at      bigint NOT NULL
+);
+CREATE INDEX devices_store ON devices(store_id);
+CREATE TABLE tokens (
+  id         bigserial PRIMARY KEY,
+  token_hash text NOT NULL UNIQUE,
+  role       text NOT NULL CHECK (role IN ('read')),
+  revoked    boolean NOT NULL DEFAULT false,
+  created_at bigint NOT NULL
+);
+CREATE TABLE responses (
+  id                  uuid PRIMARY KEY,
+  store_id            text NOT NULL,
+  device_id           text NOT NULL,
+  survey_id           text NOT NULL,
+  survey_version      integer NOT NULL,
+  language            text NOT NULL,
+  created_at          bigint NOT NULL,
+  local_date          text COLLATE "C" NOT NULL,
+  local_hour          smallint NOT NULL,
+  utc_offset_min      smallint NOT NULL,
+  stars               smallint NOT NULL,
+  segue_satisfactory  smallint,
+  segue_efficient     smallint,
+  segue_genuine       smallint,
+  segue_understanding smallint,
+  segue_effective     smallint,
+  tags                jsonb NOT NULL,
+  complete            boolean NOT NULL,
+  misuse              boolean NOT NULL,
+  synthetic           boolean NOT NULL,
+  duration_ms         bigint NOT NULL,
+  received_at         bigint NOT NULL,
+  batch_id            uuid NOT NULL
+);
+CREATE INDEX responses_store_date ON responses(store_id, local_date);
+CREATE INDEX responses_date ON responses(local_date);
+CREATE TABLE conflicts (
+  id          bigserial PRIMARY KEY,
+  response_id uuid NOT NULL,
+  device_id   text NOT NULL,
+  batch_id    uuid NOT NULL,
+  record      text NOT NULL,
+  record_hash text NOT NULL,
+  received_at bigint NOT NULL,
+  UNIQUE (response_id, record_hash)
+);
+CREATE INDEX conflicts_device ON conflicts(device_id);
+CREATE TABLE rejections (
+  id          bigserial PRIMARY KEY,
+  response_id text NOT NULL,
+  device_id   text NOT NULL,
+  batch_id    uuid NOT NULL,
+  reason      text NOT NULL,
+  record      text NOT NULL,
+  record_hash text NOT NULL,
+  received_at bigint NOT NULL,
+  UNIQUE (device_id, record_hash)
+);
+)sql",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+constexpr const char* kResponseColumns =
+    "id::text, store_id, device_id, survey_id, survey_version, language, created_at, local_date, local_hour, "
+    "utc_offset_min, stars, segue_satisfactory, segue_efficient, segue_genuine, segue_understanding, "
+    "segue_effective, tags::text, complete, misuse, synthetic, duration_ms, received_at";
+constexpr const char* kInsertColumns =
+    "id, store_id, device_id, survey_id, survey_version, language, created_at, local_date, local_hour, "
+    "utc_offset_min, stars, segue_satisfactory, segue_efficient, segue_genuine, segue_understanding, "
+    "segue_effective, tags, complete, misuse, synthetic, duration_ms, received_at, batch_id";
+// Casts per inserted column, so every parameter has a definite type.
+constexpr const char* kInsertCasts[] = {"uuid", "text", "text", "text", "int", "text", "bigint", "text",
+                                        "smallint", "smallint", "smallint", "smallint", "smallint", "smallint",
+                                        "smallint", "smallint", "jsonb", "boolean", "boolean", "boolean",
+                                        "bigint", "bigint", "uuid"};
+constexpr std::size_t kRowsPerInsert = 500;   // 23 × 500 parameters, well under libpq's 65535
+constexpr std::size_t kIdsPerSelect = 1000;
+constexpr int kPoolSize = 8;
+constexpr int kIngestAttempts = 3;
+constexpr std::int64_t kMigrationLock = 0x5e60e;   // pg_advisory_xact_lock key: one migrator at a time
+constexpr const char* kNilUuid = "00000000-0000-0000-0000-000000000000";
+
+std::string num(std::int64_t v) { return std::to_string(v); }
+std::string boolean(bool b) { return b ? "true" : "false"; }
+
+/// Owns a PGresult.
+class PgResult {
+public:
+    explicit PgResult(PGresult* r) : m_r(r) {}
+    PgResult(PgResult&& o) noexcept : m_r(std::exchange(o.m_r, nullptr)) {}
+    PgResult& operator=(PgResult&&) = delete;
+    ~PgResult() { PQclear(m_r); }
+    int rows() const { return PQntuples(m_r); }
+    bool isNull(int row, int col) const { return PQgetisnull(m_r, row, col) != 0; }
+    std::string text(int row, int col) const {
+        return std::string(PQgetvalue(m_r, row, col), static_cast<std::size_t>(PQgetlength(m_r, row, col)));
+    }
+    std::int64_t integer(int row, int col) const {
+        const char* p = PQgetvalue(m_r, row, col);
+        std::int64_t v = 0;
+        std::from_chars(p, p + PQgetlength(m_r, row, col), v);
+        return v;
+    }
+    std::optional<std::int64_t> optInteger(int row, int col) const {
+        return isNull(row, col) ? std::nullopt : std::optional<std::int64_t>(integer(row, col));
+    }
+    bool flag(int row, int col) const { return text(row, col) == "t"; }
+
+private:
+    PGresult* m_r;
+};
+
+struct PgError {
+    std::string sqlState;
+    std::string message;
+};
+
+/// Checks a result's status; the error keeps SQLSTATE and PostgreSQL's own text.
+std::expected<PgResult, PgError> checked(PGconn* conn, PGresult* r) {
+    const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return PgResult(r);
+    PgError e;
+    if (r) {
+        const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        e.sqlState = state ? state : "";
+        e.message = PQresultErrorMessage(r);
+    } else {
+        e.message = PQerrorMessage(conn);
+    }
+    while (!e.message.empty() && (e.message.back() == '\n' || e.message.back() == ' ')) e.message.pop_back();
+    PQclear(r);
+    return std::unexpected(e);
+}
+
+/// Runs one statement with text parameters and text results. Parameters travel apart from the
+/// SQL text (the extended protocol), so data never becomes SQL.
+std::expected<PgResult, PgError> query(PGconn* conn, const std::string& sql, const Params& params = {}) {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    return checked(conn, PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                                      nullptr, nullptr, 0));
+}
+
+StorageError ioError(const std::string& what, const PgError& e) {
+    return {Kind::Io, what + ": " + e.message + (e.sqlState.empty() ? "" : " [" + e.sqlState + "]")};
+}
+
+std::optional<StoredResponse> readResponse(const PgResult& res, int row) {
+    StoredResponse out;
+    core::Response& r = out.response;
+    r.id = res.text(row, 0);
+    r.storeId = res.text(row, 1);
+    r.deviceId = res.text(row, 2);
+    r.surveyId = res.text(row, 3);
+    r.surveyVersion = static_cast<int>(res.integer(row, 4));
+    r.language = res.text(row, 5);
+    r.createdAtMs = res.integer(row, 6);
+    r.localDate = res.text(row, 7);
+    r.localHour = static_cast<int>(res.integer(row, 8));
+    r.utcOffsetMin = static_cast<int>(res.integer(row, 9));
+    r.stars = static_cast<int>(res.integer(row, 10));
+    for (int i = 0; i < core::kSegueCount; ++i)
+        if (!res.isNull(row, 11 + i)) r.segue[static_cast<std::size_t>(i)] = static_cast<int>(res.integer(row, 11 + i));
+    const auto tags = nlohmann::json::parse(res.text(row, 16), nullptr, false);
+    if (!tags.is_array()) return std::nullopt;
+    for (const auto& t : tags) {
+        if (!t.is_string()) return std::nullopt;
+        r.tags.push_back(t.get<std::string>());
+    }
+    r.complete = res.flag(row, 17);
+    r.misuse = res.flag(row, 18);
+    r.synthetic = res.flag(row, 19);
+    r.durationMs = res.integer(row, 20);
+    out.receivedAtMs = res.integer(row, 21);
+    return out;
+}
+
+void ignoreNotice(void*, const char*) {}
+
+/// A few connections shared by the request threads. A connection that broke is dropped and
+/// replaced on the next acquire.
+class Pool {
+public:
+    explicit Pool(std::string url) : m_url(std::move(url)) {}
+    ~Pool() {
+        for (PGconn* c : m_idle) PQfinish(c);
+    }
+    Pool(const Pool&) = delete;
+    Pool& operator=(const Pool&) = delete;
+
+    class Lease {
+    public:
+        Lease(Pool& pool, PGconn* conn) : m_pool(&pool), m_conn(conn) {}
+        Lease(Lease&& o) noexcept : m_pool(o.m_pool), m_conn(std::exchange(o.m_conn, nullptr)) {}
+        Lease& operator=(Lease&&) = delete;
+        ~Lease() {
+            if (m_conn) m_pool->release(m_conn);
+        }
+        PGconn* get() const { return m_conn; }
+
+    private:
+        Pool* m_pool;
+        PGconn* m_conn;
+    };
+
+    Result<Lease> acquire() {
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [&] { return !m_idle.empty() || m_open < kPoolSize; });
+        if (!m_idle.empty()) {
+            PGconn* c = m_idle.back();
+            m_idle.pop_back();
+            return Lease(*this, c);
+        }
+        ++m_open;
+        lock.unlock();
+        PGconn* c = PQconnectdb(m_url.c_str());
+        if (!c || PQstatus(c) != CONNECTION_OK) {
+            std::string message = c ? PQerrorMessage(c) : "out of memory";
+            while (!message.empty() && message.back() == '\n') message.pop_back();
+            PQfinish(c);
+            lock.lock();
+            --m_open;
+            m_cv.notify_one();
+            return std::unexpected(StorageError{Kind::Io, "cannot connect to PostgreSQL: " + message});
+        }
+        PQsetNoticeProcessor(c, ignoreNotice, nullptr);
+        return Lease(*this, c);
+    }
+
+private:
+    void release(PGconn* c) {
+        std::lock_guard lock(m_mutex);
+        // A broken connection, or one left inside a transaction by a failed rollback, is not reused.
+        if (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
+            PQfinish(c);
+            --m_open;
+        } else {
+            m_idle.push_back(c);
+        }
+        m_cv.notify_one();
+    }
+
+    std::string m_url;
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    std::vector<PGconn*> m_idle;
+    int m_open = 0;
+};
+
+/// Rolls back unless committed.
+class Transaction {
+public:
+    explicit Transaction(PGconn* c) : m_conn(c) {}
+    ~Transaction() {
+        if (m_open) PQclear(PQexec(m_conn, "ROLLBACK"));
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    std::expected<void, PgError> begin() {
+        auto r = query(m_conn, "BEGIN");
+        if (!r) return std::unexpected(r.error());
+        m_open = true;
+        return {};
+    }
+    std::expected<void, PgError> commit() {
+        auto r = query(m_conn, "COMMIT");
+        if (!r) return std::unexpected(r.error());
+        m_open = false;
+        return {};
+    }
+
+private:
+    PGconn* m_conn;
+    bool m_open = false;
+};
+
+class PgStorage final : public Storage {
+public:
+    explicit PgStorage(std::string url) : m_pool(std::move(url)) {}
+
+    Result<void> migrate() {
+        auto lease = m_pool.acquire();
+        if (!lease) return std::unexpected(lease.error());
+        PGconn* c = lease->get();
+        Transaction tx(c);
+        if (auto r = tx.begin(); !r) return std::unexpected(ioError("migration", r.error()));
+        if (auto r = query(c, "SELECT pg_advisory_xact_lock($1)", {num(kMigrationLock)}); !r)
+            return std::unexpected(ioError("migration lock", r.error()));
+        if (auto r = query(c, "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)"); !r)
+            return std::unexpected(ioError("creating schema_version", r.error()));
+        auto version = readVersion(c);
+        if (!version) return std::unexpected(version.error());
+        if (*version > kSchemaVersion)
+            return std::unexpected(StorageError{Kind::Schema, "the database has schema version " +
+                                                                  std::to_string(*version) + ", this build knows " +
+                                                                  std::to_string(kSchemaVersion)});
+        for (int v = *version; v < kSchemaVersion; ++v) {
+            // Several statements in one constant text: the simple query protocol runs them all.
+            if (auto r = checked(c, PQexec(c, kMigrations[v])); !r)
+                return std::unexpected(ioError("migration to version " + std::to_string(v + 1), r.error()));
+        }
+        if (*version < kSchemaVersion) {
+            if (auto r = query(c, "DELETE FROM schema_version"); !r)
+                return std::unexpected(ioError("recording schema version", r.error()));
+            if (auto r = query(c, "INSERT INTO schema_version (version) VALUES ($1)", {num(kSchemaVersion)}); !r)
+                return std::unexpected(ioError("recording schema version", r.error()));
+        }
+        if (auto r = tx.commit(); !r) return std::unexpected(ioError("migration commit", r.error()));
+        return {};
+    }
+
+    int schemaVersion() override {
+        auto lease = m_pool.acquire();
+        if (!lease) return -1;
+        return readVersion(lease->get()).value_or(-1);
+    }
+
+    Result<void> addDevice(const NewDevice& d) override {
+        auto lease = m_pool.acquire();
+        if (!lease) return std::unexpected(lease.error());
+        PGconn* c = lease->get();
+        Transaction tx(c);
+        if (auto r = tx.begin(); !r) return std::unexpected(ioError("adding device", r.error()));
+        if (auto r = query(c, "INSERT INTO stores (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                           {d.storeId, num(d.createdAtMs)});
+            !r)
+            return std::unexpected(ioError("creating store", r.error()));
+        if (auto r = query(c, "INSERT INTO devices (id, store_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+                           {d.id, d.storeId, d.name, d.tokenHash, num(d.createdAtMs)});
+            !r) {
+            if (r.error().sqlState == "23505")
+                return std::unexpected(StorageError{Kind::Invalid, "a device with id " + d.id + " already exists"});
+            return std::unexpected(ioError("adding device", r.error()));
+        }
+        if (auto r = tx.commit(); !r) return std::unexpected(ioError("adding device", r.error()));
+        return {};
+    }
+
+    Result<std::vector<DeviceInfo>> listDevices() override {
+        auto res = simple("listing devices",
+                          "SELECT d.id, d.store_id, d.name, d.revoked, d.last_seen, d.last_pending, d.app_version, "
+                          "d.clock_offset_ms, d.created_at, "
+                          "(SELECT COUNT(*) FROM rejections r WHERE r.device_id = d.id) + "
+                          "(SELECT COUNT(*) FROM conflicts c WHERE c.device_id = d.id) "
+                          "FROM devices d ORDER BY d.store_id, d.id");
+        if (!res) return std::unexpected(res.error());
+        std::vector<DeviceInfo> out;
+        for (int i = 0; i < res->rows(); ++i) {
+            DeviceInfo d;
+            d.id = res->text(i, 0);
+            d.storeId = res->text(i, 1);
+            d.name = res->text(i, 2);
+            d.revoked = res->flag(i, 3);
+            d.lastSeenMs = res->optInteger(i, 4);
+            d.lastPending = res->optInteger(i, 5);
+            if (!res->isNull(i, 6)) d.appVersion = res->text(i, 6);
+            d.clockOffsetMs = res->optInteger(i, 7);
+            d.createdAtMs = res->integer(i, 8);
+            d.rejected = res->integer(i, 9);
+            out.push_back(std::move(d));
+        }
+        return out;
+    }
+
+    Result<bool> revokeDevice(const std::string& id) override {
+        auto res = simple("revoking device", "UPDATE devices SET revoked = true WHERE id = $1 RETURNING id", {id});
+        if (!res) return std::unexpected(res.error());
+        return res->rows() > 0;
+    }
+
+    Result<std::optional<DeviceAuth>> deviceByTokenHash(const std::string& hash) override {
+        auto res = simple("looking up device token", "SELECT id, store_id, revoked FROM devices WHERE token_hash = $1",
+                          {hash});
+        if (!res) return std::unexpected(res.error());
+        if (res->rows() == 0) return std::optional<DeviceAuth>();
+        return DeviceAuth{res->text(0, 0), res->text(0, 1), res->flag(0, 2)};
+    }
+
+    Result<void> addToken(const std::string& hash, const std::string& role, std::int64_t createdAtMs) override {
+        auto lease = m_pool.acquire();
+        if (!lease) return std::unexpected(lease.error());
+        auto res = query(lease->get(), "INSERT INTO tokens (token_hash, role, created_at) VALUES ($1, $2, $3)",
+                         {hash, role, num(createdAtMs)});
+        if (!res) {
+            // 23514 check_violation (role), 23505 unique_violation (hash).
+            if (res.error().sqlState == "23514" || res.error().sqlState == "23505")
+                return std::unexpected(StorageError{Kind::Invalid, "token refused (role must be read): " + res.error().message});
+            return std::unexpected(ioError("adding token", res.error()));
+        }
+        return {};
+    }
+
+    Result<std::optional<std::string>> tokenRole(const std::string& hash) override {
+        auto res = simple("looking up token", "SELECT role FROM tokens WHERE token_hash = $1 AND NOT revoked", {hash});
+        if (!res) return std::unexpected(res.error());
+        if (res->rows() == 0) return std::optional<std::string>();
+        return std::optional<std::string>(res->text(0, 0));
+    }
+
+    Result<std::vector<Outcome>> ingest(const IngestRequest& req) override {
+        auto lease = m_pool.acquire();
+        if (!lease) return std::unexpected(lease.error());
+        // Two transactions that insert overlapping ids wait on each other's unique keys; inserting
+        // in id order keeps that a wait, and a deadlock or serialization failure is retried.
+        for (int attempt = 1;; ++attempt) {
+            PgError err;
+            auto out = ingestOnce(lease->get(), req, err);
+            if (out || attempt == kIngestAttempts || (err.sqlState != "40P01" && err.sqlState != "40001"))
+                return out;
+        }
+    }
+
+    Result<bool> storeExists(const std::string& storeId) override {
+        auto res = simple("looking up store", "SELECT 1 FROM stores WHERE id = $1", {storeId});
+        if (!res) return std::unexpected(res.error());
+        return res->rows() > 0;
+    }
+
+    Result<std::vector<std::pair<std::string, core::Tally>>>
+    dailyTallies(const std::string& storeId, const std::string& from, const std::string& to) override {
+        auto lease = m_pool.acquire();
+        if (!lease) return std::unexpected(lease.error());
+        PGconn* c = lease->get();
+        const Params range = {storeId, from, to};
+        // The sums mirror core::Tally::add: misuse is counted apart, everything else only over
+        // counted (non-misuse) responses.
+        std::string sql = "SELECT local_date, COUNT(*) FILTER (WHERE NOT misuse), "
+                          "COALESCE(SUM(stars) FILTER (WHERE NOT misuse), 0), "
+                          "COUNT(*) FILTER (WHERE NOT misuse AND stars >= 4), "
+                          "COUNT(*) FILTER (WHERE NOT misuse AND NOT complete), COUNT(*) FILTER (WHERE misuse)";
+        for (const auto key : core::kSegueKeys) {
+            const std::string col = "segue_" + std::string(key);
+            sql += ", COALESCE(SUM(" + col + ") FILTER (WHERE NOT misuse), 0), COUNT(" + col + ") FILTER (WHERE NOT misuse)";
+        }
+        sql += " FROM responses WHERE store_id = $1 AND local_date >= $2 AND local_date <= $3 "
+               "GROUP BY local_date ORDER BY local_date";
+        auto sums = query(c, sql, range);
+        if (!sums) return std::unexpected(ioError("summing responses", sums.error()));
+        std::vector<std::pair<std::string, core::Tally>> out;
+        for (int i = 0; i < sums->rows(); ++i) {
+            core::Tally t;
+            t.counted = sums->integer(i, 1);
+            t.starSum = sums->integer(i, 2);
+            t.satisfied = sums->integer(i, 3);
+            t.partial = sums->integer(i, 4);
+            t.misuse = sums->integer(i, 5);
+            for (int k = 0; k < core::kSegueCount; ++k) {
+                t.segueSum[static_cast<std::size_t>(k)] = sums->integer(i, 6 + 2 * k);
+                t.segueCount[static_cast<std::size_t>(k)] = sums->integer(i, 7 + 2 * k);
+            }
+            out.emplace_back(sums->text(i, 0), std::move(t));
+        }
+        auto find = [&](const std::string& date) -> core::Tally* {
+            const auto it = std::lower_bound(out.begin(), out.end(), date,
+                                             [](const auto& e, const std::string& d) { return e.first < d; });
+            return it != out.end() && it->first == date ? &it->second : nullptr;
+        };
+        auto hours = query(c, "SELECT local_date, local_hour, COUNT(*) FROM responses WHERE store_id = $1 AND "
+                              "local_date >= $2 AND local_date <= $3 AND NOT misuse GROUP BY local_date, local_hour",
+                           range);
+        if (!hours) return std::unexpected(ioError("counting responses by hour", hours.error()));
+        for (int i = 0; i < hours->rows(); ++i) {
+            const auto hour = hours->integer(i, 1);
+            if (auto* t = find(hours->text(i, 0)); t && hour >= 0 && hour < 24)
+                t->byHour[static_cast<std::size_t>(hour)] = hours->integer(i, 2);
+        }
+        auto tags = query(c, "SELECT r.local_date, t.tag, COUNT(*) FROM responses r "
+                             "CROSS JOIN LATERAL jsonb_array_elements_text(r.tags) AS t(tag) "
+                             "WHERE r.store_id = $1 AND r.local_date >= $2 AND r.local_date <= $3 AND NOT r.misuse "
+                             "GROUP BY r.local_date, t.tag",
+                          range);
+        if (!tags) return std::unexpected(ioError("counting tags", tags.error()));
+        for (int i = 0; i < tags->rows(); ++i)
+            if (auto* t = find(tags->text(i, 0))) t->tags[tags->text(i, 1)] = tags->integer(i, 2);
+        return out;
+    }
+
+    Result<std::int64_t> storePending(const std::string& storeId) override {
+        auto res = simple("summing pending counts",
+                          "SELECT COALESCE(SUM(last_pending), 0) FROM devices WHERE store_id = $1 AND NOT revoked",
+                          {storeId});
+        if (!res) return std::unexpected(res.error());
+        return res->integer(0, 0);
+    }
+
+    Result<std::vector<StoredResponse>> exportPage(const ExportFilter& f, const std::string& afterId,
+                                                   int limit) override {
+        auto res = simple("reading responses",
+                          std::string("SELECT ") + kResponseColumns +
+                              " FROM responses WHERE id > $1::uuid AND ($2::text IS NULL OR local_date >= $2) AND "
+                              "($3::text IS NULL OR local_date <= $3) AND ($4::text IS NULL OR store_id = $4) "
+                              "ORDER BY id LIMIT $5",
+                          {afterId.empty() ? std::string(kNilUuid) : afterId, f.from, f.to, f.storeId, num(limit)});
+        if (!res) return std::unexpected(res.error());
+        std::vector<StoredResponse> out;
+        for (int i = 0; i < res->rows(); ++i) {
+            auto r = readResponse(*res, i);
+            if (!r) return std::unexpected(StorageError{Kind::Io, "stored tags of " + res->text(i, 0) + " are not a JSON array"});
+            out.push_back(std::move(*r));
+        }
+        return out;
+    }
+
+    Result<Counts> counts() override {
+        auto res = simple("counting rows", "SELECT (SELECT COUNT(*) FROM responses), (SELECT COUNT(*) FROM conflicts), "
+                                           "(SELECT COUNT(*) FROM rejections)");
+        if (!res) return std::unexpected(res.error());
+        return Counts{res->integer(0, 0), res->integer(0, 1), res->integer(0, 2)};
+    }
+
+private:
+    Result<PgResult> simple(const std::string& what, const std::string& sql, const Params& params = {}) {
+        auto lease = m_pool.acquire();
+        if (!lease) return std::unexpected(lease.error());
+        auto res = query(lease->get(), sql, params);
+        if (!res) return std::unexpected(ioError(what, res.error()));
+        return std::move(*res);
+    }
+
+    static Result<int> readVersion(PGconn* c) {
+        auto res = query(c, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+        if (!res) return std::unexpected(ioError("reading schema version", res.error()));
+        return static_cast<int>(res->integer(0, 0));
+    }
+
+    static Result<std::vector<Outcome>> ingestOnce(PGconn* c, const IngestRequest& req, PgError& err) {
+        auto fail = [&](const std::string& what, const PgError& e) {
+            err = e;
+            return std::unexpected(ioError(what, e));
+        };
+        Transaction tx(c);
+        if (auto r = tx.begin(); !r) return fail("ingest", r.error());
+        if (auto r = query(c, "UPDATE devices SET last_seen = $1, last_pending = $2, app_version = $3, "
+                              "clock_offset_ms = COALESCE($4::bigint, clock_offset_ms) WHERE id = $5",
+                           {num(req.receivedAtMs), num(req.pending), req.appVersion,
+                            req.clockOffsetMs ? std::optional(num(*req.clockOffsetMs)) : std::nullopt, req.deviceId});
+            !r)
+            return fail("updating device status", r.error());
+        for (const auto& r : req.refused) {
+            if (auto q = query(c, "INSERT INTO rejections (response_id, device_id, batch_id, reason, record, record_hash, "
+                                  "received_at) VALUES ($1, $2, $3::uuid, $4, $5, $6, $7) "
+                                  "ON CONFLICT (device_id, record_hash) DO NOTHING",
+                               {r.id, req.deviceId, req.batchId, r.reason, r.json, sha256Hex(r.json),
+                                num(req.receivedAtMs)});
+                !q)
+                return fail("storing a refused record", q.error());
+        }
+        std::vector<std::size_t> order(req.records.size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        std::sort(order.begin(), order.end(),
+                  [&](std::size_t a, std::size_t b) { return req.records[a].id < req.records[b].id; });
+        std::vector<std::string> inserted;
+        for (std::size_t first = 0; first < order.size(); first += kRowsPerInsert) {
+            const std::size_t n = std::min(kRowsPerInsert, order.size() - first);
+            std::string sql = std::string("INSERT INTO responses (") + kInsertColumns + ") VALUES ";
+            Params params;
+            params.reserve(n * std::size(kInsertCasts));
+            for (std::size_t k = 0; k < n; ++k) {
+                sql += k ? ",(" : "(";
+                for (std::size_t col = 0; col < std::size(kInsertCasts); ++col) {
+                    if (col) sql += ',';
+                    sql += '$' + std::to_string(params.size() + col + 1) + "::" + kInsertCasts[col];
+                }
+                sql += ')';
+                const auto& r = req.records[order[first + k]];
+                params.insert(params.end(), {r.id, r.storeId, r.deviceId, r.surveyId, num(r.surveyVersion), r.language,
+                                             num(r.createdAtMs), r.localDate, num(r.localHour), num(r.utcOffsetMin),
+                                             num(r.stars)});
+                for (const auto& v : r.segue) params.push_back(v ? std::optional(num(*v)) : std::nullopt);
+                params.insert(params.end(), {nlohmann::json(r.tags).dump(), boolean(r.complete), boolean(r.misuse),
+                                             boolean(r.synthetic), num(r.durationMs), num(req.receivedAtMs),
+                                             req.batchId});
+            }
+            sql += " ON CONFLICT (id) DO NOTHING RETURNING id::text";
+            auto q = query(c, sql, params);
+            if (!q) return fail("inserting responses", q.error());
+            for (int i = 0; i < q->rows(); ++i) inserted.push_back(q->text(i, 0));
+        }
+        std::vector<std::string> others;
+        {
+            std::vector<std::string> sortedInserted = inserted;
+            std::sort(sortedInserted.begin(), sortedInserted.end());
+            for (const auto& r : req.records)
+                if (!std::binary_search(sortedInserted.begin(), sortedInserted.end(), r.id)) others.push_back(r.id);
+        }
+        std::vector<core::Response> stored;
+        for (std::size_t first = 0; first < others.size(); first += kIdsPerSelect) {
+            const std::size_t n = std::min(kIdsPerSelect, others.size() - first);
+            std::string sql = std::string("SELECT ") + kResponseColumns + " FROM responses WHERE id IN (";
+            Params params;
+            for (std::size_t k = 0; k < n; ++k) {
+                sql += (k ? ",$" : "$") + std::to_string(k + 1) + "::uuid";
+                params.push_back(others[first + k]);
+            }
+            sql += ')';
+            auto q = query(c, sql, params);
+            if (!q) return fail("reading stored responses", q.error());
+            for (int i = 0; i < q->rows(); ++i) {
+                auto r = readResponse(*q, i);
+                if (!r) return std::unexpected(StorageError{Kind::Io, "stored tags of " + q->text(i, 0) + " are not a JSON array"});
+                stored.push_back(std::move(r->response));
+            }
+        }
+        auto outcomes = classifyAfterInsert(req.records, inserted, stored);
+        if (!outcomes) return outcomes;
+        auto keep = [&](const core::Response& r) -> std::expected<void, PgError> {
+            const std::string json = canonicalJson(r);
+            auto q = query(c, "INSERT INTO conflicts (response_id, device_id, batch_id, record, record_hash, received_at) "
+                              "VALUES ($1::uuid, $2, $3::uuid, $4, $5, $6) ON CONFLICT (response_id, record_hash) DO NOTHING",
+                           {r.id, req.deviceId, req.batchId, json, sha256Hex(json), num(req.receivedAtMs)});
+            if (!q) return std::unexpected(q.error());
+            return {};
+        };
+        for (std::size_t i = 0; i < req.records.size(); ++i)
+            if ((*outcomes)[i] == Outcome::Conflict)
+                if (auto r = keep(req.records[i]); !r) return fail("storing a conflict", r.error());
+        for (const auto& cr : req.conflicts)
+            if (auto r = keep(cr); !r) return fail("storing a conflict", r.error());
+        if (auto r = tx.commit(); !r) return fail("committing a batch", r.error());
+        return outcomes;
+    }
+
+    Pool m_pool;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Storage>> openPgStorage(const std::string& url) {
+    auto storage = std::make_unique<PgStorage>(url);
+    if (auto m = storage->migrate(); !m) return std::unexpected(m.error());
+    return std::unique_ptr<Storage>(std::move(storage));
+}
+
+} // namespace segue::hq

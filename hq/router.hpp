@@ -1,0 +1,56 @@
+// The HTTP API of segue-hq: routes, authentication, body limits, error bodies, request log
+// and metrics. Transport-agnostic: it installs itself on an httplib::Server (TLS or not).
+#pragma once
+#include <string>
+
+#include "core/time.hpp"
+#include "hq/ingest.hpp"
+#include "hq/metrics.hpp"
+#include "hq/rate_limiter.hpp"
+#include "hq/storage.hpp"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+class ContentReader;
+} // namespace httplib
+
+namespace segue::hq {
+
+struct RouterOptions {
+    double deviceRatePerS = 10;   ///< sustained batch requests per second per device
+    double deviceBurst = 20;      ///< requests a device may send at once
+};
+
+class Router {
+public:
+    Router(Storage& storage, const core::Clock& clock, RouterOptions options);
+
+    /// Registers every route and the error, exception and log handlers on `server`.
+    void install(httplib::Server& server);
+
+    const Metrics& metrics() const { return m_metrics; }
+
+    /// The route pattern a path belongs to, for metrics ("other" when none).
+    static std::string routeLabel(const std::string& path);
+
+private:
+    void postBatch(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
+    void getDaily(const httplib::Request& req, httplib::Response& res);
+    void getResponsesCsv(const httplib::Request& req, httplib::Response& res);
+    void getDevices(const httplib::Request& req, httplib::Response& res);
+    void getHealth(const httplib::Request& req, httplib::Response& res);
+    void getMetrics(const httplib::Request& req, httplib::Response& res);
+
+    /// nullopt when the request carries a live read token.
+    std::optional<ApiError> checkReadToken(const httplib::Request& req);
+    void sendError(httplib::Response& res, const ApiError& e);
+
+    Storage& m_storage;
+    Ingest m_ingest;
+    RateLimiter m_limiter;
+    Metrics m_metrics;
+};
+
+} // namespace segue::hq

@@ -1,0 +1,632 @@
+#include "hq/sqlite_storage.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+#include "hq/token.hpp"
+
+namespace segue::hq {
+namespace {
+
+using Kind = StorageError::Kind;
+
+// Numbered migrations; entry i takes the schema from version i to i + 1.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE stores (
+  id         TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE devices (
+  id              TEXT PRIMARY KEY,
+  store_id        TEXT NOT NULL REFERENCES stores(id),
+  name            TEXT NOT NULL,
+  token_hash      TEXT NOT NULL UNIQUE,
+  revoked         INTEGER NOT NULL DEFAULT 0,
+  last_seen       INTEGER,
+  last_pending    INTEGER,
+  app_version     TEXT,
+  clock_offset_ms INTEGER,
+  created_at      INTEGER NOT NULL
+);
+CREATE INDEX devices_store ON devices(store_id);
+CREATE TABLE tokens (
+  id         INTEGER PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  role       TEXT NOT NULL CHECK (role IN ('read')),
+  revoked    INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE responses (
+  id                  TEXT PRIMARY KEY,
+  store_id            TEXT NOT NULL,
+  device_id           TEXT NOT NULL,
+  survey_id           TEXT NOT NULL,
+  survey_version      INTEGER NOT NULL,
+  language            TEXT NOT NULL,
+  created_at          INTEGER NOT NULL,
+  local_date          TEXT NOT NULL,
+  local_hour          INTEGER NOT NULL,
+  utc_offset_min      INTEGER NOT NULL,
+  stars               INTEGER NOT NULL,
+  segue_satisfactory  INTEGER,
+  segue_efficient     INTEGER,
+  segue_genuine       INTEGER,
+  segue_understanding INTEGER,
+  segue_effective     INTEGER,
+  tags                TEXT NOT NULL,
+  complete            INTEGER NOT NULL,
+  misuse              INTEGER NOT NULL,
+  synthetic           INTEGER NOT NULL,
+  duration_ms         INTEGER NOT NULL,
+  received_at         INTEGER NOT NULL,
+  batch_id            TEXT NOT NULL
+);
+CREATE INDEX responses_store_date ON responses(store_id, local_date);
+CREATE INDEX responses_date ON responses(local_date);
+CREATE TABLE conflicts (
+  id          INTEGER PRIMARY KEY,
+  response_id TEXT NOT NULL,
+  device_id   TEXT NOT NULL,
+  batch_id    TEXT NOT NULL,
+  record      TEXT NOT NULL,
+  record_hash TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  UNIQUE (response_id, record_hash)
+);
+CREATE INDEX conflicts_device ON conflicts(device_id);
+CREATE TABLE rejections (
+  id          INTEGER PRIMARY KEY,
+  response_id TEXT NOT NULL,
+  device_id   TEXT NOT NULL,
+  batch_id    TEXT NOT NULL,
+  reason      TEXT NOT NULL,
+  record      TEXT NOT NULL,
+  record_hash TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  UNIQUE (device_id, record_hash)
+);
+)sql",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+constexpr const char* kResponseColumns =
+    "id, store_id, device_id, survey_id, survey_version, language, created_at, local_date, local_hour, "
+    "utc_offset_min, stars, segue_satisfactory, segue_efficient, segue_genuine, segue_understanding, "
+    "segue_effective, tags, complete, misuse, synthetic, duration_ms, received_at";
+constexpr int kInsertColumns = 23;   // kResponseColumns + batch_id
+constexpr std::size_t kRowsPerInsert = 200;
+constexpr std::size_t kIdsPerSelect = 500;
+
+StorageError sqlError(sqlite3* db, const std::string& what) {
+    return {Kind::Io, what + ": " + (db ? sqlite3_errmsg(db) : "out of memory")};
+}
+
+/// A prepared statement; finalized on destruction.
+class Stmt {
+public:
+    Stmt(sqlite3* db, const std::string& sql) {
+        m_rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &m_stmt, nullptr);
+    }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+    ~Stmt() { sqlite3_finalize(m_stmt); }
+
+    bool ok() const { return m_rc == SQLITE_OK; }
+    // Binding errors (range, memory) resurface as the step's result, so they are kept and checked.
+    void bind(int i, const std::string& v) { keep(sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT)); }
+    void bind(int i, std::int64_t v) { keep(sqlite3_bind_int64(m_stmt, i, v)); }
+    void bind(int i, const std::optional<std::int64_t>& v) { v ? bind(i, *v) : bindNull(i); }
+    void bind(int i, const std::optional<std::string>& v) { v ? bind(i, *v) : bindNull(i); }
+    void bindNull(int i) { keep(sqlite3_bind_null(m_stmt, i)); }
+    /// SQLITE_ROW or SQLITE_DONE on success; anything else is an error.
+    int step() { return m_rc != SQLITE_OK ? m_rc : sqlite3_step(m_stmt); }
+    void reset() {
+        sqlite3_reset(m_stmt);
+        sqlite3_clear_bindings(m_stmt);
+    }
+    std::int64_t integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
+    bool isNull(int col) const { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
+    std::string text(int col) const {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, col));
+        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col))) : std::string();
+    }
+    std::optional<std::int64_t> optInteger(int col) const {
+        return isNull(col) ? std::nullopt : std::optional<std::int64_t>(integer(col));
+    }
+
+private:
+    void keep(int rc) {
+        if (rc != SQLITE_OK && m_rc == SQLITE_OK) m_rc = rc;
+    }
+    sqlite3_stmt* m_stmt = nullptr;
+    int m_rc = SQLITE_OK;
+};
+
+std::string placeholders(std::size_t rows, int columns) {
+    std::string row = "(";
+    for (int c = 0; c < columns; ++c) row += c ? ",?" : "?";
+    row += ")";
+    std::string out;
+    for (std::size_t r = 0; r < rows; ++r) {
+        if (r) out += ',';
+        out += row;
+    }
+    return out;
+}
+
+std::string tagsJson(const core::Response& r) { return nlohmann::json(r.tags).dump(); }
+
+/// A row selected with kResponseColumns.
+std::optional<StoredResponse> readResponse(const Stmt& s) {
+    StoredResponse out;
+    core::Response& r = out.response;
+    r.id = s.text(0);
+    r.storeId = s.text(1);
+    r.deviceId = s.text(2);
+    r.surveyId = s.text(3);
+    r.surveyVersion = static_cast<int>(s.integer(4));
+    r.language = s.text(5);
+    r.createdAtMs = s.integer(6);
+    r.localDate = s.text(7);
+    r.localHour = static_cast<int>(s.integer(8));
+    r.utcOffsetMin = static_cast<int>(s.integer(9));
+    r.stars = static_cast<int>(s.integer(10));
+    for (int i = 0; i < core::kSegueCount; ++i)
+        if (!s.isNull(11 + i)) r.segue[static_cast<std::size_t>(i)] = static_cast<int>(s.integer(11 + i));
+    const auto tags = nlohmann::json::parse(s.text(16), nullptr, false);
+    if (!tags.is_array()) return std::nullopt;
+    for (const auto& t : tags) {
+        if (!t.is_string()) return std::nullopt;
+        r.tags.push_back(t.get<std::string>());
+    }
+    r.complete = s.integer(17) != 0;
+    r.misuse = s.integer(18) != 0;
+    r.synthetic = s.integer(19) != 0;
+    r.durationMs = s.integer(20);
+    out.receivedAtMs = s.integer(21);
+    return out;
+}
+
+class SqliteStorage final : public Storage {
+public:
+    explicit SqliteStorage(sqlite3* db) : m_db(db) {}
+    ~SqliteStorage() override { sqlite3_close_v2(m_db); }
+    SqliteStorage(const SqliteStorage&) = delete;
+    SqliteStorage& operator=(const SqliteStorage&) = delete;
+
+    Result<void> migrate() {
+        std::lock_guard lock(m_mutex);
+        if (auto r = exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); !r) return r;
+        auto version = readVersion();
+        if (!version) return std::unexpected(version.error());
+        if (*version > kSchemaVersion)
+            return std::unexpected(StorageError{Kind::Schema, "the database has schema version " +
+                                                                  std::to_string(*version) + ", this build knows " +
+                                                                  std::to_string(kSchemaVersion)});
+        for (int v = *version; v < kSchemaVersion; ++v) {
+            if (auto r = exec("BEGIN IMMEDIATE"); !r) return r;
+            auto step = exec(kMigrations[v]);
+            if (step) step = exec("DELETE FROM schema_version");
+            if (step) {
+                Stmt s(m_db, "INSERT INTO schema_version (version) VALUES (?)");
+                s.bind(1, std::int64_t{v + 1});
+                if (s.step() != SQLITE_DONE) step = std::unexpected(sqlError(m_db, "recording schema version"));
+            }
+            if (step) step = exec("COMMIT");
+            if (!step) {
+                (void)exec("ROLLBACK");
+                return std::unexpected(StorageError{step.error().kind, "migration to version " + std::to_string(v + 1) +
+                                                                            " failed: " + step.error().message});
+            }
+        }
+        return {};
+    }
+
+    int schemaVersion() override {
+        std::lock_guard lock(m_mutex);
+        return readVersion().value_or(-1);
+    }
+
+    Result<void> addDevice(const NewDevice& d) override {
+        std::lock_guard lock(m_mutex);
+        Transaction tx(*this);
+        if (auto r = tx.begin(); !r) return r;
+        {
+            Stmt s(m_db, "INSERT INTO stores (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING");
+            s.bind(1, d.storeId);
+            s.bind(2, d.createdAtMs);
+            if (s.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "creating store"));
+        }
+        {
+            Stmt s(m_db, "INSERT INTO devices (id, store_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)");
+            s.bind(1, d.id);
+            s.bind(2, d.storeId);
+            s.bind(3, d.name);
+            s.bind(4, d.tokenHash);
+            s.bind(5, d.createdAtMs);
+            const int rc = s.step();
+            if ((rc & 0xff) == SQLITE_CONSTRAINT)
+                return std::unexpected(StorageError{Kind::Invalid, "a device with id " + d.id + " already exists"});
+            if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "adding device"));
+        }
+        return tx.commit();
+    }
+
+    Result<std::vector<DeviceInfo>> listDevices() override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db,
+               "SELECT d.id, d.store_id, d.name, d.revoked, d.last_seen, d.last_pending, d.app_version, "
+               "d.clock_offset_ms, d.created_at, "
+               "(SELECT COUNT(*) FROM rejections r WHERE r.device_id = d.id) + "
+               "(SELECT COUNT(*) FROM conflicts c WHERE c.device_id = d.id) "
+               "FROM devices d ORDER BY d.store_id, d.id");
+        std::vector<DeviceInfo> out;
+        int rc;
+        while ((rc = s.step()) == SQLITE_ROW) {
+            DeviceInfo d;
+            d.id = s.text(0);
+            d.storeId = s.text(1);
+            d.name = s.text(2);
+            d.revoked = s.integer(3) != 0;
+            d.lastSeenMs = s.optInteger(4);
+            d.lastPending = s.optInteger(5);
+            if (!s.isNull(6)) d.appVersion = s.text(6);
+            d.clockOffsetMs = s.optInteger(7);
+            d.createdAtMs = s.integer(8);
+            d.rejected = s.integer(9);
+            out.push_back(std::move(d));
+        }
+        if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "listing devices"));
+        return out;
+    }
+
+    Result<bool> revokeDevice(const std::string& id) override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, "UPDATE devices SET revoked = 1 WHERE id = ?");
+        s.bind(1, id);
+        if (s.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "revoking device"));
+        return sqlite3_changes(m_db) > 0;
+    }
+
+    Result<std::optional<DeviceAuth>> deviceByTokenHash(const std::string& hash) override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, "SELECT id, store_id, revoked FROM devices WHERE token_hash = ?");
+        s.bind(1, hash);
+        const int rc = s.step();
+        if (rc == SQLITE_DONE) return std::optional<DeviceAuth>();
+        if (rc != SQLITE_ROW) return std::unexpected(sqlError(m_db, "looking up device token"));
+        return DeviceAuth{s.text(0), s.text(1), s.integer(2) != 0};
+    }
+
+    Result<void> addToken(const std::string& hash, const std::string& role, std::int64_t createdAtMs) override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, "INSERT INTO tokens (token_hash, role, created_at) VALUES (?, ?, ?)");
+        s.bind(1, hash);
+        s.bind(2, role);
+        s.bind(3, createdAtMs);
+        const int rc = s.step();
+        if ((rc & 0xff) == SQLITE_CONSTRAINT)
+            return std::unexpected(StorageError{Kind::Invalid, "token refused (role must be read): " +
+                                                                   std::string(sqlite3_errmsg(m_db))});
+        if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "adding token"));
+        return {};
+    }
+
+    Result<std::optional<std::string>> tokenRole(const std::string& hash) override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, "SELECT role FROM tokens WHERE token_hash = ? AND revoked = 0");
+        s.bind(1, hash);
+        const int rc = s.step();
+        if (rc == SQLITE_DONE) return std::optional<std::string>();
+        if (rc != SQLITE_ROW) return std::unexpected(sqlError(m_db, "looking up token"));
+        return std::optional<std::string>(s.text(0));
+    }
+
+    Result<std::vector<Outcome>> ingest(const IngestRequest& req) override {
+        std::lock_guard lock(m_mutex);
+        Transaction tx(*this);
+        if (auto r = tx.begin(); !r) return std::unexpected(r.error());
+        {
+            Stmt s(m_db, "UPDATE devices SET last_seen = ?, last_pending = ?, app_version = ?, "
+                         "clock_offset_ms = COALESCE(?, clock_offset_ms) WHERE id = ?");
+            s.bind(1, req.receivedAtMs);
+            s.bind(2, req.pending);
+            s.bind(3, req.appVersion);
+            s.bind(4, req.clockOffsetMs);
+            s.bind(5, req.deviceId);
+            if (s.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "updating device status"));
+        }
+        if (!req.refused.empty()) {
+            Stmt s(m_db, "INSERT INTO rejections (response_id, device_id, batch_id, reason, record, record_hash, "
+                         "received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, record_hash) DO NOTHING");
+            for (const auto& r : req.refused) {
+                s.reset();
+                s.bind(1, r.id);
+                s.bind(2, req.deviceId);
+                s.bind(3, req.batchId);
+                s.bind(4, r.reason);
+                s.bind(5, r.json);
+                s.bind(6, sha256Hex(r.json));
+                s.bind(7, req.receivedAtMs);
+                if (s.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "storing a refused record"));
+            }
+        }
+        std::vector<std::string> inserted;
+        for (std::size_t first = 0; first < req.records.size(); first += kRowsPerInsert) {
+            const std::size_t n = std::min(kRowsPerInsert, req.records.size() - first);
+            Stmt s(m_db, std::string("INSERT INTO responses (") + kResponseColumns + ", batch_id) VALUES " +
+                             placeholders(n, kInsertColumns) + " ON CONFLICT (id) DO NOTHING RETURNING id");
+            int p = 1;
+            for (std::size_t i = first; i < first + n; ++i) {
+                const auto& r = req.records[i];
+                s.bind(p++, r.id);
+                s.bind(p++, r.storeId);
+                s.bind(p++, r.deviceId);
+                s.bind(p++, r.surveyId);
+                s.bind(p++, std::int64_t{r.surveyVersion});
+                s.bind(p++, r.language);
+                s.bind(p++, r.createdAtMs);
+                s.bind(p++, r.localDate);
+                s.bind(p++, std::int64_t{r.localHour});
+                s.bind(p++, std::int64_t{r.utcOffsetMin});
+                s.bind(p++, std::int64_t{r.stars});
+                for (const auto& v : r.segue)
+                    s.bind(p++, v ? std::optional<std::int64_t>(*v) : std::nullopt);
+                s.bind(p++, tagsJson(r));
+                s.bind(p++, std::int64_t{r.complete});
+                s.bind(p++, std::int64_t{r.misuse});
+                s.bind(p++, std::int64_t{r.synthetic});
+                s.bind(p++, r.durationMs);
+                s.bind(p++, req.receivedAtMs);
+                s.bind(p++, req.batchId);
+            }
+            int rc;
+            while ((rc = s.step()) == SQLITE_ROW) inserted.push_back(s.text(0));
+            if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "inserting responses"));
+        }
+        std::vector<std::string> others;
+        {
+            std::vector<std::string> sortedInserted = inserted;
+            std::sort(sortedInserted.begin(), sortedInserted.end());
+            for (const auto& r : req.records)
+                if (!std::binary_search(sortedInserted.begin(), sortedInserted.end(), r.id)) others.push_back(r.id);
+        }
+        auto stored = loadByIds(others);
+        if (!stored) return std::unexpected(stored.error());
+        auto outcomes = classifyAfterInsert(req.records, inserted, *stored);
+        if (!outcomes) return outcomes;
+        {
+            Stmt s(m_db, "INSERT INTO conflicts (response_id, device_id, batch_id, record, record_hash, received_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, record_hash) DO NOTHING");
+            auto keep = [&](const core::Response& r) -> Result<void> {
+                const std::string json = canonicalJson(r);
+                s.reset();
+                s.bind(1, r.id);
+                s.bind(2, req.deviceId);
+                s.bind(3, req.batchId);
+                s.bind(4, json);
+                s.bind(5, sha256Hex(json));
+                s.bind(6, req.receivedAtMs);
+                if (s.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "storing a conflict"));
+                return {};
+            };
+            for (std::size_t i = 0; i < req.records.size(); ++i)
+                if ((*outcomes)[i] == Outcome::Conflict)
+                    if (auto r = keep(req.records[i]); !r) return std::unexpected(r.error());
+            for (const auto& c : req.conflicts)
+                if (auto r = keep(c); !r) return std::unexpected(r.error());
+        }
+        if (auto r = tx.commit(); !r) return std::unexpected(r.error());
+        return outcomes;
+    }
+
+    Result<bool> storeExists(const std::string& storeId) override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, "SELECT 1 FROM stores WHERE id = ?");
+        s.bind(1, storeId);
+        const int rc = s.step();
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "looking up store"));
+        return rc == SQLITE_ROW;
+    }
+
+    Result<std::vector<std::pair<std::string, core::Tally>>>
+    dailyTallies(const std::string& storeId, const std::string& from, const std::string& to) override {
+        std::lock_guard lock(m_mutex);
+        std::vector<std::pair<std::string, core::Tally>> out;
+        auto find = [&](const std::string& date) -> core::Tally* {
+            const auto it = std::lower_bound(out.begin(), out.end(), date,
+                                             [](const auto& e, const std::string& d) { return e.first < d; });
+            return it != out.end() && it->first == date ? &it->second : nullptr;
+        };
+        {
+            // The sums mirror core::Tally::add: misuse is counted apart, everything else only over
+            // counted (non-misuse) responses.
+            std::string sql = "SELECT local_date, SUM(misuse = 0), SUM(CASE WHEN misuse = 0 THEN stars ELSE 0 END), "
+                              "SUM(misuse = 0 AND stars >= 4), SUM(misuse = 0 AND complete = 0), SUM(misuse != 0)";
+            for (const auto key : core::kSegueKeys) {
+                const std::string col = "segue_" + std::string(key);
+                sql += ", COALESCE(SUM(CASE WHEN misuse = 0 THEN " + col + " END), 0), COUNT(CASE WHEN misuse = 0 THEN " +
+                       col + " END)";
+            }
+            sql += " FROM responses WHERE store_id = ? AND local_date >= ? AND local_date <= ? "
+                   "GROUP BY local_date ORDER BY local_date";
+            Stmt s(m_db, sql);
+            s.bind(1, storeId);
+            s.bind(2, from);
+            s.bind(3, to);
+            int rc;
+            while ((rc = s.step()) == SQLITE_ROW) {
+                core::Tally t;
+                t.counted = s.integer(1);
+                t.starSum = s.integer(2);
+                t.satisfied = s.integer(3);
+                t.partial = s.integer(4);
+                t.misuse = s.integer(5);
+                for (int i = 0; i < core::kSegueCount; ++i) {
+                    t.segueSum[static_cast<std::size_t>(i)] = s.integer(6 + 2 * i);
+                    t.segueCount[static_cast<std::size_t>(i)] = s.integer(7 + 2 * i);
+                }
+                out.emplace_back(s.text(0), std::move(t));
+            }
+            if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "summing responses"));
+        }
+        {
+            Stmt s(m_db, "SELECT local_date, local_hour, COUNT(*) FROM responses WHERE store_id = ? AND "
+                         "local_date >= ? AND local_date <= ? AND misuse = 0 GROUP BY local_date, local_hour");
+            s.bind(1, storeId);
+            s.bind(2, from);
+            s.bind(3, to);
+            int rc;
+            while ((rc = s.step()) == SQLITE_ROW) {
+                const auto hour = s.integer(1);
+                if (auto* t = find(s.text(0)); t && hour >= 0 && hour < 24) t->byHour[static_cast<std::size_t>(hour)] = s.integer(2);
+            }
+            if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "counting responses by hour"));
+        }
+        {
+            Stmt s(m_db, "SELECT r.local_date, t.value, COUNT(*) FROM responses r, json_each(r.tags) t "
+                         "WHERE r.store_id = ? AND r.local_date >= ? AND r.local_date <= ? AND r.misuse = 0 "
+                         "GROUP BY r.local_date, t.value");
+            s.bind(1, storeId);
+            s.bind(2, from);
+            s.bind(3, to);
+            int rc;
+            while ((rc = s.step()) == SQLITE_ROW)
+                if (auto* t = find(s.text(0))) t->tags[s.text(1)] = s.integer(2);
+            if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "counting tags"));
+        }
+        return out;
+    }
+
+    Result<std::int64_t> storePending(const std::string& storeId) override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, "SELECT COALESCE(SUM(last_pending), 0) FROM devices WHERE store_id = ? AND revoked = 0");
+        s.bind(1, storeId);
+        if (s.step() != SQLITE_ROW) return std::unexpected(sqlError(m_db, "summing pending counts"));
+        return s.integer(0);
+    }
+
+    Result<std::vector<StoredResponse>> exportPage(const ExportFilter& f, const std::string& afterId,
+                                                   int limit) override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, std::string("SELECT ") + kResponseColumns +
+                         " FROM responses WHERE id > ?1 AND (?2 IS NULL OR local_date >= ?2) AND "
+                         "(?3 IS NULL OR local_date <= ?3) AND (?4 IS NULL OR store_id = ?4) ORDER BY id LIMIT ?5");
+        s.bind(1, afterId);
+        s.bind(2, f.from);
+        s.bind(3, f.to);
+        s.bind(4, f.storeId);
+        s.bind(5, std::int64_t{limit});
+        std::vector<StoredResponse> out;
+        int rc;
+        while ((rc = s.step()) == SQLITE_ROW) {
+            auto r = readResponse(s);
+            if (!r) return std::unexpected(StorageError{Kind::Io, "stored tags of " + s.text(0) + " are not a JSON array"});
+            out.push_back(std::move(*r));
+        }
+        if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "reading responses"));
+        return out;
+    }
+
+    Result<Counts> counts() override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, "SELECT (SELECT COUNT(*) FROM responses), (SELECT COUNT(*) FROM conflicts), "
+                     "(SELECT COUNT(*) FROM rejections)");
+        if (s.step() != SQLITE_ROW) return std::unexpected(sqlError(m_db, "counting rows"));
+        return Counts{s.integer(0), s.integer(1), s.integer(2)};
+    }
+
+private:
+    /// Rolls back unless committed; never throws.
+    class Transaction {
+    public:
+        explicit Transaction(SqliteStorage& s) : m_s(s) {}
+        ~Transaction() {
+            if (m_open) (void)m_s.exec("ROLLBACK");
+        }
+        Result<void> begin() {
+            auto r = m_s.exec("BEGIN IMMEDIATE");
+            m_open = r.has_value();
+            return r;
+        }
+        Result<void> commit() {
+            auto r = m_s.exec("COMMIT");
+            if (r) m_open = false;
+            return r;
+        }
+
+    private:
+        SqliteStorage& m_s;
+        bool m_open = false;
+    };
+
+    Result<void> exec(const char* sql) {
+        char* err = nullptr;
+        if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+            std::string message = err ? err : sqlite3_errmsg(m_db);
+            sqlite3_free(err);
+            return std::unexpected(StorageError{Kind::Io, message});
+        }
+        return {};
+    }
+
+    Result<int> readVersion() {
+        Stmt s(m_db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+        if (s.step() != SQLITE_ROW) return std::unexpected(sqlError(m_db, "reading schema version"));
+        return static_cast<int>(s.integer(0));
+    }
+
+    Result<std::vector<core::Response>> loadByIds(const std::vector<std::string>& ids) {
+        std::vector<core::Response> out;
+        for (std::size_t first = 0; first < ids.size(); first += kIdsPerSelect) {
+            const std::size_t n = std::min(kIdsPerSelect, ids.size() - first);
+            std::string marks;
+            for (std::size_t i = 0; i < n; ++i) marks += i ? ",?" : "?";
+            Stmt s(m_db, std::string("SELECT ") + kResponseColumns + " FROM responses WHERE id IN (" + marks + ")");
+            for (std::size_t i = 0; i < n; ++i) s.bind(static_cast<int>(i + 1), ids[first + i]);
+            int rc;
+            while ((rc = s.step()) == SQLITE_ROW) {
+                auto r = readResponse(s);
+                if (!r) return std::unexpected(StorageError{Kind::Io, "stored tags of " + s.text(0) + " are not a JSON array"});
+                out.push_back(std::move(r->response));
+            }
+            if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "reading stored responses"));
+        }
+        return out;
+    }
+
+    sqlite3* m_db;
+    std::mutex m_mutex;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Storage>> openSqliteStorage(const std::filesystem::path& file) {
+    sqlite3* db = nullptr;
+    const int rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                   nullptr);
+    if (rc != SQLITE_OK) {
+        StorageError e{Kind::Io, "cannot open " + file.string() + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))};
+        sqlite3_close_v2(db);
+        return std::unexpected(e);
+    }
+    auto storage = std::make_unique<SqliteStorage>(db);
+    // The CLI and a running server may share the file: wait for the other's write to finish.
+    if (sqlite3_busy_timeout(db, 10'000) != SQLITE_OK) return std::unexpected(sqlError(db, "setting busy timeout"));
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+        char* err = nullptr;
+        if (sqlite3_exec(db, pragma, nullptr, nullptr, &err) != SQLITE_OK) {
+            StorageError e{Kind::Io, file.string() + ": " + pragma + ": " + (err ? err : sqlite3_errmsg(db))};
+            sqlite3_free(err);
+            return std::unexpected(e);
+        }
+    }
+    if (auto m = storage->migrate(); !m) return std::unexpected(m.error());
+    return std::unique_ptr<Storage>(std::move(storage));
+}
+
+} // namespace segue::hq

@@ -1,0 +1,53 @@
+#include "hq/storage.hpp"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "hq/pg_storage.hpp"
+#include "hq/sqlite_storage.hpp"
+
+namespace segue::hq {
+
+Result<std::unique_ptr<Storage>> openStorage(std::string_view url) {
+    if (url.starts_with("sqlite:")) {
+        const std::string_view path = url.substr(7);
+        if (path.empty()) return std::unexpected(StorageError{StorageError::Kind::Config, "sqlite: URL without a path"});
+        return openSqliteStorage(std::string(path));
+    }
+    if (url.starts_with("postgresql://") || url.starts_with("postgres://")) return openPgStorage(std::string(url));
+    return std::unexpected(StorageError{StorageError::Kind::Config,
+                                        "unknown database URL (expected sqlite:PATH or postgresql://...): " +
+                                            std::string(url.substr(0, 100))});
+}
+
+std::string canonicalJson(const core::Response& r) {
+    // nlohmann's object keeps keys sorted, so equal records always dump to equal text.
+    return core::toJson(r).dump();
+}
+
+Result<std::vector<Outcome>> classifyAfterInsert(const std::vector<core::Response>& records,
+                                                 const std::vector<std::string>& insertedIds,
+                                                 const std::vector<core::Response>& stored) {
+    const std::unordered_set<std::string> inserted(insertedIds.begin(), insertedIds.end());
+    std::unordered_map<std::string, const core::Response*> byId;
+    for (const auto& s : stored) byId.emplace(s.id, &s);
+    std::vector<Outcome> out;
+    out.reserve(records.size());
+    for (const auto& r : records) {
+        if (inserted.contains(r.id)) {
+            out.push_back(Outcome::Accepted);
+            continue;
+        }
+        const auto it = byId.find(r.id);
+        // ON CONFLICT skipped the row, so a row with this id exists in this transaction's view.
+        if (it == byId.end())
+            return std::unexpected(StorageError{StorageError::Kind::Io,
+                                                "response " + r.id + " was neither inserted nor found"});
+        out.push_back(*it->second == r ? Outcome::Duplicate : Outcome::Conflict);
+    }
+    return out;
+}
+
+} // namespace segue::hq

@@ -1,0 +1,158 @@
+// HQ's storage interface: stores, enrolled devices, read tokens, received responses with
+// exactly-once dedup, and the aggregates the read API serves. Two back ends implement it
+// (SQLite and PostgreSQL), chosen by the --db URL; both pass the same test suite.
+#pragma once
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/response.hpp"
+#include "core/scoring.hpp"
+
+namespace segue::hq {
+
+struct StorageError {
+    enum class Kind {
+        Config,     ///< the URL is not one this build understands
+        Io,         ///< the database could not be opened, read or written
+        Schema,     ///< the database has a newer schema than this build knows
+        Invalid,    ///< the caller asked for something the data refuses (e.g. an id in use)
+    };
+    Kind kind = Kind::Io;
+    std::string message;
+};
+
+template <typename T>
+using Result = std::expected<T, StorageError>;
+
+/// Who a device token belongs to.
+struct DeviceAuth {
+    std::string deviceId;
+    std::string storeId;
+    bool revoked = false;
+};
+
+/// A device to enrol; only the token's hash is kept.
+struct NewDevice {
+    std::string id;
+    std::string storeId;
+    std::string name;
+    std::string tokenHash;
+    std::int64_t createdAtMs = 0;
+};
+
+/// One row of the fleet view.
+struct DeviceInfo {
+    std::string id;
+    std::string storeId;
+    std::string name;
+    bool revoked = false;
+    std::optional<std::int64_t> lastSeenMs;
+    std::optional<std::int64_t> lastPending;      ///< backlog the terminal reported last time
+    std::optional<std::string> appVersion;
+    std::optional<std::int64_t> clockOffsetMs;    ///< terminal clock minus HQ clock
+    std::int64_t createdAtMs = 0;
+    std::int64_t rejected = 0;                    ///< refused records and conflicts it sent
+};
+
+/// A record refused before storage (invalid, wrong store, ...), kept with its reason.
+struct RefusedRecord {
+    std::string id;        ///< empty when the record had no readable id
+    std::string reason;
+    std::string json;      ///< the record as received
+};
+
+/// One received batch, already authenticated and validated.
+struct IngestRequest {
+    std::string deviceId;
+    std::string batchId;
+    std::int64_t receivedAtMs = 0;
+    std::int64_t pending = 0;
+    std::string appVersion;
+    std::optional<std::int64_t> clockOffsetMs;
+    std::vector<core::Response> records;      ///< valid, distinct ids, this device and store
+    std::vector<core::Response> conflicts;    ///< known conflicting (an id repeated in the batch)
+    std::vector<RefusedRecord> refused;
+};
+
+enum class Outcome {
+    Accepted,    ///< stored now
+    Duplicate,   ///< already stored with identical content
+    Conflict,    ///< the id is stored with different content; this record went to `conflicts`
+};
+
+/// A stored response and when HQ received it.
+struct StoredResponse {
+    core::Response response;
+    std::int64_t receivedAtMs = 0;
+};
+
+/// Filters of the CSV export; dates are store-local and inclusive.
+struct ExportFilter {
+    std::optional<std::string> from;
+    std::optional<std::string> to;
+    std::optional<std::string> storeId;
+};
+
+/// Every method is safe to call from many threads at once and never throws.
+class Storage {
+public:
+    virtual ~Storage() = default;
+
+    virtual int schemaVersion() = 0;
+
+    /// Enrols a device, creating its store if new. An id already in use is an Invalid error.
+    virtual Result<void> addDevice(const NewDevice& device) = 0;
+    virtual Result<std::vector<DeviceInfo>> listDevices() = 0;
+    /// False when no device has this id.
+    virtual Result<bool> revokeDevice(const std::string& id) = 0;
+    virtual Result<std::optional<DeviceAuth>> deviceByTokenHash(const std::string& tokenHash) = 0;
+
+    virtual Result<void> addToken(const std::string& tokenHash, const std::string& role,
+                                  std::int64_t createdAtMs) = 0;
+    /// The role of a live (not revoked) token, or nullopt.
+    virtual Result<std::optional<std::string>> tokenRole(const std::string& tokenHash) = 0;
+
+    /// Stores a batch in one transaction: device status, refused records, the records (insert
+    /// with ON CONFLICT DO NOTHING; an id that did not insert is compared with what is stored:
+    /// identical → Duplicate, different → Conflict, kept in the conflicts table).
+    /// Returns one Outcome per `request.records` entry, in order.
+    virtual Result<std::vector<Outcome>> ingest(const IngestRequest& request) = 0;
+
+    virtual Result<bool> storeExists(const std::string& storeId) = 0;
+    /// One Tally per store-local date in [from, to] that has responses, ascending (SQL sums).
+    virtual Result<std::vector<std::pair<std::string, core::Tally>>>
+    dailyTallies(const std::string& storeId, const std::string& from, const std::string& to) = 0;
+    /// Sum of the backlog last reported by the store's devices that are not revoked.
+    virtual Result<std::int64_t> storePending(const std::string& storeId) = 0;
+    /// Up to `limit` responses matching `filter` with id > `afterId`, ascending by id
+    /// (UUIDv7 ids are time-ordered, so this is oldest first). Keyset paging for streaming.
+    virtual Result<std::vector<StoredResponse>> exportPage(const ExportFilter& filter,
+                                                           const std::string& afterId, int limit) = 0;
+    /// Counts of the three kept tables (tests and the CLI).
+    struct Counts { std::int64_t responses = 0, conflicts = 0, rejections = 0; };
+    virtual Result<Counts> counts() = 0;
+};
+
+/// Opens `sqlite:PATH` or `postgresql://…` (also `postgres://…`) and migrates it to the newest
+/// schema. An unknown scheme is a Config error.
+Result<std::unique_ptr<Storage>> openStorage(std::string_view url);
+
+/// The newest schema version this build knows (both back ends).
+inline constexpr int kSchemaVersion = 1;
+
+/// Classifies each record after the insert: inserted ids are Accepted, the others are compared
+/// with the stored copy. Shared by the back ends so they decide the same way.
+Result<std::vector<Outcome>> classifyAfterInsert(const std::vector<core::Response>& records,
+                                                 const std::vector<std::string>& insertedIds,
+                                                 const std::vector<core::Response>& stored);
+
+/// The canonical JSON of a record (sorted keys, compact): what conflicts keep.
+std::string canonicalJson(const core::Response& r);
+
+} // namespace segue::hq

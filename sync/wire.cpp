@@ -1,0 +1,328 @@
+#include "sync/wire.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+#include <zlib.h>
+
+#include "core/time.hpp"
+#include "core/uuid.hpp"
+
+namespace segue::wire {
+namespace {
+
+using nlohmann::json;
+
+// Deeper nesting than any valid body has is refused before parsing: nlohmann's dump() and
+// comparison recurse, so a body of a million '[' would otherwise overflow the stack later.
+constexpr int kMaxDepth = 32;
+constexpr std::size_t kMaxEchoedId = 64;
+
+bool nestingWithin(std::string_view text, int maxDepth) {
+    int depth = 0;
+    bool inString = false;
+    bool escaped = false;
+    for (const char c : text) {
+        if (inString) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') inString = false;
+            continue;
+        }
+        if (c == '"') inString = true;
+        else if (c == '[' || c == '{') {
+            if (++depth > maxDepth) return false;
+        } else if (c == ']' || c == '}') --depth;
+    }
+    return true;
+}
+
+std::expected<json, std::string> parseJson(std::string_view text) {
+    if (!nestingWithin(text, kMaxDepth)) return std::unexpected("JSON nested deeper than 32 levels");
+    try {
+        return json::parse(text.begin(), text.end());
+    } catch (const json::exception& e) {
+        return std::unexpected(std::string(e.what()));
+    }
+}
+
+std::optional<std::int64_t> readInt64(const json& v) {
+    if (v.is_number_unsigned()) {
+        const auto u = v.get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+        return static_cast<std::int64_t>(u);
+    }
+    if (v.is_number_integer()) return v.get<std::int64_t>();
+    return std::nullopt;
+}
+
+std::unexpected<DecodeFailure> malformed(std::string message) {
+    return std::unexpected(DecodeFailure{DecodeError::Malformed, std::move(message)});
+}
+
+const json* member(const json& j, const char* key) {
+    const auto it = j.find(key);
+    return it == j.end() ? nullptr : &*it;
+}
+
+std::string boolText(bool b) { return b ? "true" : "false"; }
+
+} // namespace
+
+std::string encodeBatch(const Batch& b) {
+    json responses = json::array();
+    for (const auto& r : b.responses) responses.push_back(core::toJson(r));
+    json j = {
+        {"protocol", b.protocol},
+        {"batch_id", b.batchId},
+        {"device_id", b.deviceId},
+        {"sent_at", core::formatUtc(b.sentAtMs)},
+        {"pending", b.pending},
+        {"app_version", b.appVersion},
+        {"responses", std::move(responses)},
+    };
+    if (b.clockOffsetMs) j["clock_offset_ms"] = *b.clockOffsetMs;
+    return j.dump();
+}
+
+std::expected<DecodedBatch, DecodeFailure> decodeBatch(std::string_view body) {
+    auto parsed = parseJson(body);
+    if (!parsed) return malformed("malformed JSON: " + parsed.error());
+    const json& j = *parsed;
+    if (!j.is_object()) return malformed("the body is not a JSON object");
+
+    // The protocol is checked before anything else, so a future shape is refused as such.
+    const json* protocol = member(j, "protocol");
+    if (!protocol) return malformed("protocol: missing");
+    const auto version = readInt64(*protocol);
+    if (!version) return malformed("protocol: not an integer");
+    if (*version != kProtocol)
+        return std::unexpected(DecodeFailure{
+            DecodeError::Protocol,
+            "protocol " + std::to_string(*version) + " is not supported (this server speaks " +
+                std::to_string(kProtocol) + ")"});
+
+    DecodedBatch out;
+    Batch& b = out.batch;
+    const json* v = member(j, "batch_id");
+    if (!v || !v->is_string() || !core::isUuid(v->get_ref<const std::string&>()))
+        return malformed("batch_id: missing or not a UUID");
+    b.batchId = v->get<std::string>();
+
+    v = member(j, "device_id");
+    if (!v || !v->is_string() || v->get_ref<const std::string&>().empty() ||
+        v->get_ref<const std::string&>().size() > kMaxEchoedId)
+        return malformed("device_id: missing or not a string of 1-64 characters");
+    b.deviceId = v->get<std::string>();
+
+    v = member(j, "sent_at");
+    if (!v || !v->is_string()) return malformed("sent_at: missing or not a string");
+    const auto sentAt = core::parseUtc(v->get_ref<const std::string&>());
+    if (!sentAt) return malformed("sent_at: not an RFC 3339 timestamp");
+    b.sentAtMs = *sentAt;
+
+    v = member(j, "pending");
+    const auto pending = v ? readInt64(*v) : std::nullopt;
+    if (!pending || *pending < 0) return malformed("pending: missing or not a non-negative integer");
+    b.pending = *pending;
+
+    v = member(j, "app_version");
+    if (!v || !v->is_string() || v->get_ref<const std::string&>().size() > kMaxAppVersion)
+        return malformed("app_version: missing or not a string of at most 64 characters");
+    b.appVersion = v->get<std::string>();
+
+    v = member(j, "clock_offset_ms");
+    if (v && !v->is_null()) {
+        const auto offset = readInt64(*v);
+        if (!offset) return malformed("clock_offset_ms: not an integer");
+        b.clockOffsetMs = *offset;
+    }
+
+    v = member(j, "responses");
+    if (!v || !v->is_array()) return malformed("responses: missing or not an array");
+    if (v->size() > kMaxRecords)
+        return std::unexpected(DecodeFailure{
+            DecodeError::TooLarge, "a batch may carry at most " + std::to_string(kMaxRecords) +
+                                       " responses, this one has " + std::to_string(v->size())});
+
+    b.responses.reserve(v->size());
+    for (const json& record : *v) {
+        std::string error;
+        auto r = core::fromJson(record, &error);
+        if (r) {
+            if (auto why = core::validate(*r)) error = std::move(*why);
+        }
+        if (r && error.empty()) {
+            b.responses.push_back(std::move(*r));
+            continue;
+        }
+        InvalidRecord bad;
+        const json* id = record.is_object() ? member(record, "id") : nullptr;
+        if (id && id->is_string() && id->get_ref<const std::string&>().size() <= kMaxEchoedId)
+            bad.rejection.id = id->get<std::string>();
+        bad.rejection.reason = std::move(error);
+        bad.json = record.dump();
+        out.invalid.push_back(std::move(bad));
+    }
+    return out;
+}
+
+std::string encodeAck(const BatchAck& ack) {
+    json rejected = json::array();
+    for (const auto& r : ack.rejected) rejected.push_back({{"id", r.id}, {"reason", r.reason}});
+    const json j = {
+        {"accepted", ack.accepted},
+        {"duplicates", ack.duplicates},
+        {"rejected", std::move(rejected)},
+        {"server_time", core::formatUtc(ack.serverTimeMs)},
+    };
+    // Reasons echo parts of what the terminal sent; replace rather than throw on bad UTF-8.
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::expected<BatchAck, std::string> decodeAck(std::string_view body) {
+    auto parsed = parseJson(body);
+    if (!parsed) return std::unexpected("malformed JSON: " + parsed.error());
+    const json& j = *parsed;
+    if (!j.is_object()) return std::unexpected("the reply is not a JSON object");
+    BatchAck ack;
+    auto strings = [&](const char* key, std::vector<std::string>& out) -> bool {
+        const json* v = member(j, key);
+        if (!v || !v->is_array()) return false;
+        for (const auto& s : *v) {
+            if (!s.is_string()) return false;
+            out.push_back(s.get<std::string>());
+        }
+        return true;
+    };
+    if (!strings("accepted", ack.accepted)) return std::unexpected("accepted: missing or not an array of strings");
+    if (!strings("duplicates", ack.duplicates))
+        return std::unexpected("duplicates: missing or not an array of strings");
+    const json* rejected = member(j, "rejected");
+    if (!rejected || !rejected->is_array()) return std::unexpected("rejected: missing or not an array");
+    for (const auto& r : *rejected) {
+        const json* id = r.is_object() ? member(r, "id") : nullptr;
+        const json* reason = r.is_object() ? member(r, "reason") : nullptr;
+        if (!id || !id->is_string() || !reason || !reason->is_string())
+            return std::unexpected("rejected: entries need string id and reason");
+        ack.rejected.push_back({id->get<std::string>(), reason->get<std::string>()});
+    }
+    const json* time = member(j, "server_time");
+    if (!time || !time->is_string()) return std::unexpected("server_time: missing or not a string");
+    const auto ms = core::parseUtc(time->get_ref<const std::string&>());
+    if (!ms) return std::unexpected("server_time: not an RFC 3339 timestamp");
+    ack.serverTimeMs = *ms;
+    return ack;
+}
+
+std::expected<std::string, std::string> gzip(std::string_view data) {
+    if (data.size() > std::numeric_limits<uInt>::max()) return std::unexpected("input too large for gzip");
+    z_stream zs{};
+    // 15 window bits + 16: write a gzip header and trailer rather than zlib's.
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return std::unexpected("deflateInit2 failed");
+    std::string out;
+    out.resize(deflateBound(&zs, static_cast<uLong>(data.size())) + 32);
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    zs.avail_in = static_cast<uInt>(data.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    const int rc = deflate(&zs, Z_FINISH);
+    const auto written = zs.total_out;
+    deflateEnd(&zs);
+    if (rc != Z_STREAM_END) return std::unexpected("deflate failed: " + std::to_string(rc));
+    out.resize(written);
+    return out;
+}
+
+std::expected<std::string, std::string> gunzip(std::string_view data, std::size_t maxOutput) {
+    if (data.size() > std::numeric_limits<uInt>::max()) return std::unexpected("input too large for gunzip");
+    z_stream zs{};
+    if (inflateInit2(&zs, 15 + 16) != Z_OK) return std::unexpected("inflateInit2 failed");
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    zs.avail_in = static_cast<uInt>(data.size());
+    std::string out;
+    char chunk[64 * 1024];
+    int rc = Z_OK;
+    std::string error;
+    while (rc != Z_STREAM_END) {
+        zs.next_out = reinterpret_cast<Bytef*>(chunk);
+        zs.avail_out = sizeof chunk;
+        rc = inflate(&zs, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END) {
+            error = rc == Z_BUF_ERROR ? "truncated gzip stream"
+                                      : std::string("corrupt gzip stream: ") + (zs.msg ? zs.msg : "?");
+            break;
+        }
+        const std::size_t produced = sizeof chunk - zs.avail_out;
+        if (out.size() + produced > maxOutput) {
+            error = "inflated data exceeds " + std::to_string(maxOutput) + " bytes";
+            break;
+        }
+        out.append(chunk, produced);
+    }
+    if (error.empty() && zs.avail_in != 0) error = "trailing data after the gzip stream";
+    inflateEnd(&zs);
+    if (!error.empty()) return std::unexpected(error);
+    return out;
+}
+
+std::string csvField(std::string_view text) {
+    if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+    std::string out = "\"";
+    for (const char c : text) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    out += '"';
+    return out;
+}
+
+std::string csvHeader(bool receivedAt) {
+    std::string h = "id,store_id,device_id,survey_id,survey_version,language,created_at,local_date,"
+                    "local_hour,utc_offset_min,stars";
+    for (const auto key : core::kSegueKeys) h += ",segue_" + std::string(key);
+    h += ",tags,complete,misuse,synthetic,duration_ms";
+    if (receivedAt) h += ",received_at";
+    h += "\r\n";
+    return h;
+}
+
+std::string csvRow(const core::Response& r, std::optional<std::int64_t> receivedAtMs) {
+    std::string tags;
+    for (std::size_t i = 0; i < r.tags.size(); ++i) {
+        if (i) tags += '|';
+        tags += r.tags[i];
+    }
+    std::string row;
+    row.reserve(256);
+    bool first = true;
+    auto add = [&](std::string_view field) {
+        if (!first) row += ',';
+        first = false;
+        row += csvField(field);
+    };
+    add(r.id);
+    add(r.storeId);
+    add(r.deviceId);
+    add(r.surveyId);
+    add(std::to_string(r.surveyVersion));
+    add(r.language);
+    add(core::formatUtc(r.createdAtMs));
+    add(r.localDate);
+    add(std::to_string(r.localHour));
+    add(std::to_string(r.utcOffsetMin));
+    add(std::to_string(r.stars));
+    for (const auto& s : r.segue) add(s ? std::to_string(*s) : std::string());
+    add(tags);
+    add(boolText(r.complete));
+    add(boolText(r.misuse));
+    add(boolText(r.synthetic));
+    add(std::to_string(r.durationMs));
+    if (receivedAtMs) add(core::formatUtc(*receivedAtMs));
+    row += "\r\n";
+    return row;
+}
+
+} // namespace segue::wire

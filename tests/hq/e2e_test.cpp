@@ -1,0 +1,613 @@
+// End to end: the real segue-hq binary (init-demo, serve, device/token verbs) over HTTPS on
+// 127.0.0.1 with its generated certificate, spoken to by httplib's SSLClient with verification on.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "core/scoring.hpp"
+#include "core/uuid.hpp"
+#include "hq/token.hpp"
+#include "sync/wire.hpp"
+#include "tests/hq/hq_test_support.hpp"
+
+using namespace segue;
+using nlohmann::json;
+
+namespace {
+
+// A server that refuses a body may close while the client still writes; the write must fail
+// with EPIPE instead of ending the test process.
+const bool kIgnoreSigpipe = [] {
+    std::signal(SIGPIPE, SIG_IGN);
+    return true;
+}();
+
+std::string readFile(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+/// Starts a child with stdout and stderr in files. The child is killed when this process dies,
+/// so a crashed test run leaves no server behind.
+pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& out, const std::filesystem::path& err) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        // Only async-signal-safe calls between fork and exec.
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(126);
+        const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) _exit(126);
+        execv(argv[0], argv.data());
+        _exit(127);
+    }
+    return pid;
+}
+
+int waitExit(pid_t pid) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+struct Run {
+    int exitCode = -1;
+    std::string out, err;
+};
+
+/// Runs segue-hq with `args` to completion.
+Run runHq(const test::TempDir& dir, std::vector<std::string> args) {
+    args.insert(args.begin(), SEGUE_HQ_BINARY);
+    const auto out = dir / ("run-" + hq::randomHex(6) + ".out");
+    const auto err = dir / ("run-" + hq::randomHex(6) + ".err");
+    Run r;
+    r.exitCode = waitExit(spawn(args, out, err));
+    r.out = readFile(out);
+    r.err = readFile(err);
+    return r;
+}
+
+/// A running `segue-hq serve`; killed at the end of the scope if still running.
+class Server {
+public:
+    Server(const test::TempDir& dir, std::vector<std::string> args) : m_dir(dir) {
+        const auto portFile = dir / "port";
+        std::filesystem::remove(portFile);
+        args.insert(args.begin(), {SEGUE_HQ_BINARY, "serve", "--listen", "127.0.0.1:0", "--port-file", portFile.string()});
+        m_pid = spawn(args, dir / "serve.out", dir / "serve.err");
+        // Waiting for readiness, not testing a timeout: the port file appears once the socket listens.
+        for (int i = 0; i < 1500 && !std::filesystem::exists(portFile); ++i) {
+            int status = 0;
+            if (waitpid(m_pid, &status, WNOHANG) == m_pid) {
+                m_pid = -1;
+                FAIL("segue-hq serve exited: " << readFile(dir / "serve.err"));
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        REQUIRE(std::filesystem::exists(portFile));
+        m_port = std::stoi(readFile(portFile));
+    }
+    ~Server() {
+        if (m_pid > 0) {
+            kill(m_pid, SIGKILL);
+            waitExit(m_pid);
+        }
+    }
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    int port() const { return m_port; }
+    std::string log() const { return readFile(m_dir / "serve.err"); }
+    /// SIGTERM, then the exit status.
+    int terminate() {
+        kill(m_pid, SIGTERM);
+        const int code = waitExit(m_pid);
+        m_pid = -1;
+        return code;
+    }
+
+private:
+    const test::TempDir& m_dir;
+    pid_t m_pid = -1;
+    int m_port = 0;
+};
+
+std::string tomlValue(const std::string& toml, const std::string& key) {
+    std::istringstream in(toml);
+    for (std::string line; std::getline(in, line);)
+        if (line.starts_with(key + " = \"")) return line.substr(key.size() + 4, line.size() - key.size() - 5);
+    return {};
+}
+
+/// A demo HQ: init-demo in a temp dir, then serve over HTTPS with its certificate.
+struct DemoHq {
+    test::TempDir dir;
+    std::string deviceId, deviceToken, readToken;
+    std::unique_ptr<Server> server;
+
+    explicit DemoHq(std::vector<std::string> serveArgs = {}) {
+        const Run init = runHq(dir, {"init-demo", "--dir", dir.path().string(), "--port", "18443"});
+        REQUIRE(init.exitCode == 0);
+        const std::string toml = readFile(dir / "kiosk.toml");
+        deviceId = tomlValue(toml, "device_id");
+        deviceToken = tomlValue(toml, "token");
+        readToken = readFile(dir / "read-token.txt");
+        readToken.pop_back();
+        REQUIRE(deviceToken.size() == 43);
+        serveArgs.insert(serveArgs.begin(), {"--db", db(), "--tls-cert", (dir / "cert.pem").string(), "--tls-key",
+                                             (dir / "key.pem").string()});
+        server = std::make_unique<Server>(dir, serveArgs);
+    }
+    std::string db() const { return "sqlite:" + (dir / "hq.sqlite").string(); }
+
+    std::unique_ptr<httplib::SSLClient> client(const std::string& host = "localhost") const {
+        auto c = std::make_unique<httplib::SSLClient>(host, server->port());
+        c->set_ca_cert_path((dir / "cert.pem").c_str());
+        c->enable_server_certificate_verification(true);
+        c->set_read_timeout(30, 0);
+        c->set_write_timeout(30, 0);
+        return c;
+    }
+    httplib::Result post(const std::string& body, const std::string& token, httplib::Headers headers = {}) const {
+        headers.emplace("Authorization", "Bearer " + token);
+        return client()->Post("/api/v1/batches", headers, body, "application/json");
+    }
+    httplib::Result get(const std::string& path, const std::string& token) const {
+        return client()->Get(path.c_str(), {{"Authorization", "Bearer " + token}});
+    }
+};
+
+std::string batchBody(const std::string& device, const std::vector<core::Response>& rs, int protocol = 1) {
+    wire::Batch b;
+    b.protocol = protocol;
+    b.batchId = core::UuidV7Generator().next(1'795'000'000'000);
+    b.deviceId = device;
+    b.sentAtMs = 1'795'000'000'000;
+    b.pending = static_cast<std::int64_t>(rs.size());
+    b.appVersion = "0.1.0";
+    b.responses = rs;
+    return wire::encodeBatch(b);
+}
+
+json envelope(const std::string& device, json records) {
+    json j = json::parse(batchBody(device, {}));
+    j["responses"] = std::move(records);
+    return j;
+}
+
+wire::BatchAck ackOf(const httplib::Result& res) {
+    REQUIRE(res);
+    INFO(res->body);
+    REQUIRE(res->status == 200);
+    auto ack = wire::decodeAck(res->body);
+    REQUIRE(ack);
+    return *ack;
+}
+
+void requireError(const httplib::Result& res, int status, const std::string& code) {
+    REQUIRE(res);
+    INFO(res->body);
+    CHECK(res->status == status);
+    const auto j = json::parse(res->body, nullptr, false);
+    REQUIRE(j.is_object());
+    CHECK(j.value("error", "") == code);
+    CHECK_FALSE(j.value("message", "").empty());
+}
+
+std::vector<std::string> csvLines(const std::string& csv) {
+    std::vector<std::string> lines;
+    std::size_t pos = 0;
+    while (pos < csv.size()) {
+        const auto end = csv.find("\r\n", pos);
+        lines.push_back(csv.substr(pos, end - pos));
+        pos = end == std::string::npos ? csv.size() : end + 2;
+    }
+    return lines;
+}
+
+} // namespace
+
+TEST_CASE("e2e: accepted, duplicate on resend, conflict kept, and daily and CSV agree", "[e2e]") {
+    DemoHq hq;
+    auto rs = test::ResponseFactory("store-demo", hq.deviceId, 21).make(40);
+    const auto first = ackOf(hq.post(batchBody(hq.deviceId, rs), hq.deviceToken));
+    CHECK(first.accepted.size() == 40);
+    CHECK(first.duplicates.empty());
+    CHECK(first.rejected.empty());
+
+    const auto again = ackOf(hq.post(batchBody(hq.deviceId, rs), hq.deviceToken));
+    CHECK(again.accepted.empty());
+    CHECK(again.duplicates == first.accepted);
+
+    auto changed = rs[3];
+    changed.stars = changed.stars == 5 ? 1 : 5;
+    const auto conflict = ackOf(hq.post(batchBody(hq.deviceId, {changed}), hq.deviceToken));
+    CHECK(conflict.rejected == std::vector<wire::Rejected>{{changed.id, "conflict"}});
+
+    // Same host name check against the IP SAN.
+    CHECK(hq.client("127.0.0.1")->Get("/healthz")->status == 200);
+
+    // The daily API equals core's scoring over what was sent.
+    std::map<std::string, core::Tally> tallies;
+    for (const auto& r : rs) tallies[r.localDate].add(r);
+    const std::string from = tallies.begin()->first, to = tallies.rbegin()->first;
+    const auto daily = hq.get("/api/v1/stores/store-demo/daily?from=" + from + "&to=" + to, hq.readToken);
+    REQUIRE(daily);
+    REQUIRE(daily->status == 200);
+    const auto j = json::parse(daily->body);
+    CHECK(j["store"] == "store-demo");
+    const auto& days = j["days"];
+    REQUIRE(days.size() == static_cast<std::size_t>(*core::daysFromIsoDate(to) - *core::daysFromIsoDate(from) + 1));
+    for (const auto& day : days) {
+        const std::string date = day["date"];
+        INFO(date);
+        CHECK(day == core::toJson(core::summarize(tallies[date], date, 1)));   // the last batch reported 1 pending
+    }
+
+    // The CSV export: header plus one row per stored response, in id order, with received_at.
+    const auto csv = hq.get("/api/v1/responses.csv", hq.readToken);
+    REQUIRE(csv);
+    REQUIRE(csv->status == 200);
+    CHECK_THAT(csv->get_header_value("Content-Type"), Catch::StartsWith("text/csv"));
+    const auto lines = csvLines(csv->body);
+    REQUIRE(lines.size() == 41);
+    CHECK(lines[0] + "\r\n" == wire::csvHeader(true));
+    for (std::size_t i = 0; i < rs.size(); ++i) {
+        std::string expected = wire::csvRow(rs[i]);
+        expected.resize(expected.size() - 2);
+        CHECK(lines[i + 1].starts_with(expected + ","));
+    }
+    const auto filtered = hq.get("/api/v1/responses.csv?from=" + rs[10].localDate + "&to=" + rs[20].localDate +
+                                     "&store=store-demo",
+                                 hq.readToken);
+    REQUIRE(filtered);
+    std::size_t inRange = 0;
+    for (const auto& r : rs) inRange += r.localDate >= rs[10].localDate && r.localDate <= rs[20].localDate;
+    CHECK(csvLines(filtered->body).size() == inRange + 1);
+    CHECK(csvLines(hq.get("/api/v1/responses.csv?store=store-other", hq.readToken)->body).size() == 1);
+
+    // The fleet view shows the device's last report and its one conflict.
+    const auto devices = hq.get("/api/v1/devices", hq.readToken);
+    REQUIRE(devices);
+    REQUIRE(devices->status == 200);
+    const auto d = json::parse(devices->body)["devices"][0];
+    CHECK(d["id"] == hq.deviceId);
+    CHECK(d["store_id"] == "store-demo");
+    CHECK(d["last_pending"] == 1);
+    CHECK(d["app_version"] == "0.1.0");
+    CHECK(d["rejected"] == 1);
+    CHECK(d["revoked"] == false);
+    CHECK(d["last_seen"].is_string());
+
+    const auto metrics = hq.client()->Get("/metrics");
+    REQUIRE(metrics);
+    CHECK_THAT(metrics->body, Catch::Contains("segue_hq_responses_total{result=\"accepted\"} 40\n"));
+    CHECK_THAT(metrics->body, Catch::Contains("segue_hq_responses_total{result=\"duplicate\"} 40\n"));
+    CHECK_THAT(metrics->body, Catch::Contains("segue_hq_requests_total{route=\"/api/v1/batches\",code=\"200\"} 3\n"));
+    CHECK_THAT(metrics->body, Catch::Contains("segue_hq_ingest_seconds_count 3\n"));
+    // One log line per request, with the device.
+    CHECK_THAT(hq.server->log(), Catch::Contains("POST /api/v1/batches 200"));
+    CHECK_THAT(hq.server->log(), Catch::Contains("device=" + hq.deviceId));
+}
+
+TEST_CASE("e2e: invalid records are rejected one by one while the valid ones are accepted", "[e2e]") {
+    DemoHq hq;
+    test::ResponseFactory f("store-demo", hq.deviceId, 22);
+    const auto good1 = f.next(), good2 = f.next();
+    json stars9 = core::toJson(f.next());
+    stars9["stars"] = 9;
+    json unknownKey = core::toJson(f.next());
+    unknownKey["segue"]["friendliness"] = 5;
+    json badUuid = core::toJson(f.next());
+    badUuid["id"] = "1234-not-a-uuid";
+    json badTime = core::toJson(f.next());
+    badTime["created_at"] = "2026-13-45T99:00:00Z";
+    auto wrongStore = f.next();
+    wrongStore.storeId = "store-elsewhere";
+    json wrongTypes = core::toJson(f.next());
+    wrongTypes["stars"] = "5";
+    json hugeString = core::toJson(f.next());
+    hugeString["survey_id"] = std::string(3 * 1024 * 1024, 'x');
+    json unknownField = core::toJson(good2);
+    unknownField["mood_ring"] = std::string(200'000, 'y');   // unknown keys are ignored, however big
+
+    const json body = envelope(hq.deviceId, {core::toJson(good1), stars9, unknownKey, badUuid, badTime,
+                                             core::toJson(wrongStore), wrongTypes, hugeString, unknownField});
+    const auto ack = ackOf(hq.post(body.dump(), hq.deviceToken));
+    CHECK(ack.accepted == std::vector<std::string>{good1.id, good2.id});
+    REQUIRE(ack.rejected.size() == 7);
+    std::map<std::string, std::string> reasons;
+    for (const auto& r : ack.rejected) reasons[r.id] = r.reason;
+    CHECK(reasons[stars9["id"]] == "stars must be 1..5");
+    CHECK_THAT(reasons[unknownKey["id"]], Catch::Contains("friendliness"));
+    CHECK(reasons["1234-not-a-uuid"] == "id is not a UUID");
+    CHECK_THAT(reasons[badTime["id"]], Catch::Contains("created_at"));
+    CHECK(reasons[wrongStore.id] == "wrong store");
+    CHECK_THAT(reasons[wrongTypes["id"]], Catch::Contains("stars"));
+    CHECK_THAT(reasons[hugeString["id"]], Catch::Contains("survey_id"));
+    // The reply stays small: the 3 MiB string is not echoed back.
+    REQUIRE(hq.post(body.dump(), hq.deviceToken)->body.size() < 4096);
+
+    const auto devices = json::parse(hq.get("/api/v1/devices", hq.readToken)->body);
+    CHECK(devices["devices"][0]["rejected"] == 7);
+    CHECK(csvLines(hq.get("/api/v1/responses.csv", hq.readToken)->body).size() == 3);
+}
+
+TEST_CASE("e2e: whole-request refusals get clear 4xx bodies and the server stays up", "[e2e]") {
+    DemoHq hq;
+    test::ResponseFactory f("store-demo", hq.deviceId, 23);
+    const auto one = batchBody(hq.deviceId, {f.next()});
+
+    SECTION("401 for a missing, unknown or revoked token") {
+        requireError(hq.client()->Post("/api/v1/batches", one, "application/json"), 401, "unauthorized");
+        requireError(hq.post(one, "x" + hq.deviceToken.substr(1)), 401, "unauthorized");
+        requireError(hq.post(one, hq.readToken), 401, "unauthorized");
+        // A second device, enrolled while the server runs, then revoked.
+        const Run add = runHq(hq.dir, {"device", "add", "--db", hq.db(), "--store", "store-demo", "--name", "Till 2", "--json"});
+        REQUIRE(add.exitCode == 0);
+        const auto added = json::parse(add.out);
+        const std::string id2 = added["device_id"], token2 = added["token"];
+        const auto body2 = batchBody(id2, {test::ResponseFactory("store-demo", id2, 5).next()});
+        CHECK(ackOf(hq.post(body2, token2)).accepted.size() == 1);
+        const Run revoke = runHq(hq.dir, {"device", "revoke", "--db", hq.db(), id2});
+        REQUIRE(revoke.exitCode == 0);
+        requireError(hq.post(body2, token2), 401, "unauthorized");
+    }
+    SECTION("409 for an unknown protocol version") {
+        requireError(hq.post(batchBody(hq.deviceId, {f.next()}, 2), hq.deviceToken), 409, "unsupported_protocol");
+    }
+    SECTION("413 for a body over 4 MiB and for more than 1000 records") {
+        json big = json::parse(one);
+        big["app_version"] = std::string(5 * 1024 * 1024, 'v');
+        requireError(hq.post(big.dump(), hq.deviceToken), 413, "payload_too_large");
+        requireError(hq.post(batchBody(hq.deviceId, f.make(1001)), hq.deviceToken), 413, "payload_too_large");
+        const auto tenThousand = batchBody(hq.deviceId, f.make(10'000));
+        CHECK(tenThousand.size() > wire::kMaxBodyBytes);
+        requireError(hq.post(tenThousand, hq.deviceToken), 413, "payload_too_large");
+        // Compressed it is small, but it still may not decode to more than 4 MiB.
+        requireError(hq.post(*wire::gzip(tenThousand), hq.deviceToken, {{"Content-Encoding", "gzip"}}), 413,
+                     "payload_too_large");
+        const auto bomb = wire::gzip(std::string(48 * 1024 * 1024, ' '));
+        REQUIRE(bomb);
+        CHECK(bomb->size() < 100'000);
+        requireError(hq.post(*bomb, hq.deviceToken, {{"Content-Encoding", "gzip"}}), 413, "payload_too_large");
+        // Past 64 MiB decoded the server stops reading and closes the connection: the client may
+        // see the 413 or only the reset, and the server carries on either way (checked below).
+        const auto biggerBomb = wire::gzip(std::string(256 * 1024 * 1024, ' '));
+        REQUIRE(biggerBomb);
+        const auto cut = hq.post(*biggerBomb, hq.deviceToken, {{"Content-Encoding", "gzip"}});
+        if (cut) requireError(cut, 413, "payload_too_large");
+        // 1000 records is within the limit.
+        CHECK(ackOf(hq.post(batchBody(hq.deviceId, f.make(1000)), hq.deviceToken)).accepted.size() == 1000);
+    }
+    SECTION("400 for malformed JSON, wrong types, invalid UTF-8 and huge envelope strings") {
+        requireError(hq.post("{\"protocol\": 1, \"batch_id\":", hq.deviceToken), 400, "bad_request");
+        requireError(hq.post("", hq.deviceToken), 400, "bad_request");
+        requireError(hq.post(std::string(1'000'000, '['), hq.deviceToken), 400, "bad_request");
+        json wrong = json::parse(one);
+        wrong["pending"] = "3";
+        requireError(hq.post(wrong.dump(), hq.deviceToken), 400, "bad_request");
+        wrong = json::parse(one);
+        wrong["responses"] = "all of them";
+        requireError(hq.post(wrong.dump(), hq.deviceToken), 400, "bad_request");
+        json badUtf8 = json::parse(one);
+        badUtf8["app_version"] = "MARK";
+        std::string text = badUtf8.dump();
+        text.replace(text.find("MARK"), 4, "\xc3\x28\xa0\xa1");
+        requireError(hq.post(text, hq.deviceToken), 400, "bad_request");
+        json huge = json::parse(one);
+        huge["app_version"] = std::string(3 * 1024 * 1024, 'v');
+        requireError(hq.post(huge.dump(), hq.deviceToken), 400, "bad_request");
+        json otherDevice = json::parse(one);
+        otherDevice["device_id"] = "kiosk-somebody-else";
+        requireError(hq.post(otherDevice.dump(), hq.deviceToken), 400, "device_mismatch");
+        requireError(hq.post(one, hq.deviceToken, {{"Content-Encoding", "gzip"}}), 400, "bad_request");
+    }
+    SECTION("gzip bodies and unknown fields are accepted") {
+        json extra = json::parse(batchBody(hq.deviceId, f.make(3)));
+        extra["something_new"] = {1, 2, 3};
+        extra["responses"][0]["also_new"] = "ignored";
+        const auto ack = ackOf(hq.post(*wire::gzip(extra.dump()), hq.deviceToken, {{"Content-Encoding", "gzip"}}));
+        CHECK(ack.accepted.size() == 3);
+    }
+    SECTION("read endpoints refuse device tokens and bad parameters") {
+        requireError(hq.get("/api/v1/devices", hq.deviceToken), 401, "unauthorized");
+        requireError(hq.client()->Get("/api/v1/responses.csv"), 401, "unauthorized");
+        requireError(hq.get("/api/v1/stores/store-demo/daily?from=2026-11-01&to=2026-11-02", "nope"), 401, "unauthorized");
+        requireError(hq.get("/api/v1/stores/store-demo/daily?from=2026-11-01", hq.readToken), 400, "bad_request");
+        requireError(hq.get("/api/v1/stores/store-demo/daily?from=2026-11-31&to=2026-12-01", hq.readToken), 400, "bad_request");
+        requireError(hq.get("/api/v1/stores/store-demo/daily?from=2026-11-05&to=2026-11-01", hq.readToken), 400, "bad_request");
+        requireError(hq.get("/api/v1/stores/store-nowhere/daily?from=2026-11-01&to=2026-11-02", hq.readToken), 404, "not_found");
+        requireError(hq.get("/api/v1/responses.csv?store=a,b", hq.readToken), 400, "bad_request");
+        requireError(hq.get("/api/v1/nothing-here", hq.readToken), 404, "not_found");
+    }
+
+    // Whatever was thrown at it, the server is up and stored only what it acknowledged.
+    const auto health = hq.client()->Get("/healthz");
+    REQUIRE(health);
+    CHECK(health->status == 200);
+    const auto csv = hq.get("/api/v1/responses.csv", hq.readToken);
+    REQUIRE(csv);
+    const auto metrics = hq.client()->Get("/metrics")->body;
+    const std::string counter = "segue_hq_responses_total{result=\"accepted\"} ";
+    const auto at = metrics.find(counter);
+    REQUIRE(at != std::string::npos);
+    const long accepted = std::stol(metrics.substr(at + counter.size()));
+    CHECK(static_cast<long>(csvLines(csv->body).size()) == accepted + 1);
+}
+
+TEST_CASE("e2e: a device over its rate gets 429 with Retry-After, others are unaffected", "[e2e]") {
+    DemoHq hq({"--device-rate", "0.01", "--device-burst", "2"});
+    test::ResponseFactory f("store-demo", hq.deviceId, 24);
+    CHECK(ackOf(hq.post(batchBody(hq.deviceId, {f.next()}), hq.deviceToken)).accepted.size() == 1);
+    CHECK(ackOf(hq.post(batchBody(hq.deviceId, {f.next()}), hq.deviceToken)).accepted.size() == 1);
+    const auto limited = hq.post(batchBody(hq.deviceId, {f.next()}), hq.deviceToken);
+    requireError(limited, 429, "rate_limited");
+    const int retryAfter = std::stoi(limited->get_header_value("Retry-After"));
+    CHECK(retryAfter >= 1);
+    CHECK(retryAfter <= 100);
+    CHECK(hq.get("/api/v1/devices", hq.readToken)->status == 200);
+    CHECK(csvLines(hq.get("/api/v1/responses.csv", hq.readToken)->body).size() == 3);
+}
+
+TEST_CASE("e2e: TLS is verified: a client trusting another CA cannot connect", "[e2e]") {
+    DemoHq hq;
+    test::TempDir other;
+    REQUIRE(runHq(other, {"init-demo", "--dir", other.path().string()}).exitCode == 0);
+    httplib::SSLClient c("localhost", hq.server->port());
+    c.set_ca_cert_path((other / "cert.pem").c_str());
+    c.enable_server_certificate_verification(true);
+    const auto res = c.Get("/healthz");
+    CHECK_FALSE(res);
+    CHECK(res.error() == httplib::Error::SSLServerVerification);
+}
+
+TEST_CASE("e2e: SIGTERM lets the server finish and exit 0 with its database intact", "[e2e]") {
+    DemoHq hq;
+    const auto rs = test::ResponseFactory("store-demo", hq.deviceId, 25).make(10);
+    CHECK(ackOf(hq.post(batchBody(hq.deviceId, rs), hq.deviceToken)).accepted.size() == 10);
+    CHECK(hq.server->terminate() == 0);
+    CHECK_THAT(hq.server->log(), Catch::Contains("SIGTERM"));
+    CHECK_THAT(hq.server->log(), Catch::Contains("stopped"));
+    // Served again from the same file, the responses are there.
+    Server again(hq.dir, {"--db", hq.db(), "--tls-cert", (hq.dir / "cert.pem").string(), "--tls-key",
+                          (hq.dir / "key.pem").string()});
+    httplib::SSLClient c("localhost", again.port());
+    c.set_ca_cert_path((hq.dir / "cert.pem").c_str());
+    c.enable_server_certificate_verification(true);
+    const auto csv = c.Get("/api/v1/responses.csv", {{"Authorization", "Bearer " + hq.readToken}});
+    REQUIRE(csv);
+    CHECK(csvLines(csv->body).size() == 11);
+    // A port already in use is a failure (1), not a usage error.
+    const Run busy = runHq(hq.dir, {"serve", "--listen", "127.0.0.1:" + std::to_string(again.port()), "--db", hq.db(),
+                                    "--tls-cert", (hq.dir / "cert.pem").string(), "--tls-key", (hq.dir / "key.pem").string()});
+    CHECK(busy.exitCode == 1);
+    CHECK_THAT(busy.err, Catch::Contains("cannot listen"));
+    CHECK(again.terminate() == 0);
+}
+
+TEST_CASE("e2e: the command line reports usage errors with 2 and failures with 1", "[e2e]") {
+    test::TempDir dir;
+    const std::string db = "sqlite:" + (dir / "hq.sqlite").string();
+    auto code = [&](std::vector<std::string> args) { return runHq(dir, std::move(args)).exitCode; };
+    CHECK(code({"--help"}) == 0);
+    CHECK_THAT(runHq(dir, {"--version"}).out, Catch::StartsWith("segue-hq "));
+    CHECK(code({}) == 2);
+    CHECK(code({"launch"}) == 2);
+    CHECK(code({"serve", "--listen", "127.0.0.1:0", "--db", db}) == 2);   // neither TLS nor the test flag
+    CHECK(code({"serve", "--listen", "nonsense", "--db", db, "--insecure-http-for-tests"}) == 2);
+    CHECK(code({"serve", "--listen", "127.0.0.1:0", "--db", db, "--tls-cert", "/nonexistent.pem", "--tls-key",
+                "/nonexistent.pem"}) == 2);
+    CHECK(code({"device", "list", "--db", "mysql://somewhere"}) == 2);
+    CHECK(code({"device", "add", "--db", db, "--store", "bad store!", "--name", "x"}) == 2);
+    CHECK(code({"device", "add", "--db", db, "--store", "s1"}) == 2);
+    CHECK(code({"token", "add", "--db", db, "--role", "admin"}) == 2);
+    CHECK(code({"device", "list", "--db", db, "--colour"}) == 2);
+
+    const Run add = runHq(dir, {"device", "add", "--db", db, "--store", "s1", "--name", "Front desk", "--id", "till-1"});
+    REQUIRE(add.exitCode == 0);
+    CHECK_THAT(add.out, Catch::Contains("device_id: till-1\n"));
+    CHECK_THAT(add.out, Catch::Contains("token: "));
+    CHECK(code({"device", "add", "--db", db, "--store", "s1", "--name", "Again", "--id", "till-1"}) == 2);
+    CHECK(code({"device", "revoke", "--db", db, "till-404"}) == 1);
+    CHECK(code({"device", "revoke", "--db", db, "till-1"}) == 0);
+    const auto list = json::parse(runHq(dir, {"device", "list", "--db", db, "--json"}).out);
+    REQUIRE(list.size() == 1);
+    CHECK(list[0]["id"] == "till-1");
+    CHECK(list[0]["revoked"] == true);
+    CHECK_THAT(runHq(dir, {"device", "list", "--db", db}).out, Catch::Contains("Front desk"));
+    const Run token = runHq(dir, {"token", "add", "--db", db, "--role", "read"});
+    CHECK(token.exitCode == 0);
+    CHECK(token.out.size() == 44);
+    CHECK(code({"device", "list", "--db", "sqlite:/nonexistent-dir/x/hq.sqlite"}) == 1);
+
+    // init-demo writes secrets with mode 0600 and refuses to overwrite a demo.
+    const auto demo = dir / "demo";
+    REQUIRE(code({"init-demo", "--dir", demo.string(), "--port", "9443"}) == 0);
+    for (const char* secret : {"key.pem", "kiosk.toml", "read-token.txt"})
+        CHECK((std::filesystem::status(demo / secret).permissions() & std::filesystem::perms::all) ==
+              (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    const std::string toml = readFile(demo / "kiosk.toml");
+    CHECK(tomlValue(toml, "server_url") == "https://localhost:9443");
+    CHECK(tomlValue(toml, "store_id") == "store-demo");
+    CHECK(tomlValue(toml, "language") == "zh-CN");
+    CHECK(tomlValue(toml, "timezone") == "Asia/Shanghai");
+    CHECK(tomlValue(toml, "ca_file") == (demo / "cert.pem").string());
+    CHECK_THAT(toml, Catch::Contains("[sync]\nenabled = true\n"));
+    CHECK(code({"init-demo", "--dir", demo.string()}) == 1);
+    CHECK(code({"init-demo", "--dir", demo.string(), "--port", "70000"}) == 2);
+}
+
+TEST_CASE("e2e on PostgreSQL: enrol, ingest, dedup and read back through the real server", "[.pg]") {
+    const char* base = std::getenv("SEGUE_TEST_PG_URL");
+    REQUIRE(base);   // run by tests/hq/run_with_pg.sh, which starts the cluster
+    test::TempDir dir;
+    const auto urls = test::storageUrls(dir);
+    REQUIRE(urls.size() == 2);
+    const std::string db = urls[1];
+    const Run add = runHq(dir, {"device", "add", "--db", db, "--store", "store-pg", "--name", "PG till", "--json"});
+    REQUIRE(add.exitCode == 0);
+    const auto added = json::parse(add.out);
+    const std::string device = added["device_id"], token = added["token"];
+    const Run read = runHq(dir, {"token", "add", "--db", db, "--role", "read"});
+    REQUIRE(read.exitCode == 0);
+    const std::string readToken = read.out.substr(0, read.out.size() - 1);
+    REQUIRE(runHq(dir, {"init-demo", "--dir", (dir / "tls").string()}).exitCode == 0);
+
+    Server server(dir, {"--db", db, "--tls-cert", (dir / "tls" / "cert.pem").string(), "--tls-key",
+                        (dir / "tls" / "key.pem").string()});
+    auto client = [&] {
+        auto c = std::make_unique<httplib::SSLClient>("localhost", server.port());
+        c->set_ca_cert_path((dir / "tls" / "cert.pem").c_str());
+        c->enable_server_certificate_verification(true);
+        return c;
+    };
+    const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+    const auto rs = test::ResponseFactory("store-pg", device, 31).make(800);
+    CHECK(ackOf(client()->Post("/api/v1/batches", auth, batchBody(device, rs), "application/json")).accepted.size() == 800);
+    httplib::Headers gzipAuth = auth;
+    gzipAuth.emplace("Content-Encoding", "gzip");
+    const auto again = ackOf(client()->Post("/api/v1/batches", gzipAuth, *wire::gzip(batchBody(device, rs)), "application/json"));
+    CHECK(again.accepted.empty());
+    CHECK(again.duplicates.size() == 800);
+    auto changed = rs[7];
+    changed.tags = {"price"};
+    CHECK(ackOf(client()->Post("/api/v1/batches", auth, batchBody(device, {changed}), "application/json")).rejected ==
+          std::vector<wire::Rejected>{{changed.id, "conflict"}});
+
+    std::map<std::string, core::Tally> tallies;
+    for (const auto& r : rs) tallies[r.localDate].add(r);
+    const std::string from = tallies.begin()->first, to = tallies.rbegin()->first;
+    const httplib::Headers readAuth = {{"Authorization", "Bearer " + readToken}};
+    const auto daily = client()->Get(("/api/v1/stores/store-pg/daily?from=" + from + "&to=" + to).c_str(), readAuth);
+    REQUIRE(daily);
+    REQUIRE(daily->status == 200);
+    for (const auto& day : json::parse(daily->body)["days"]) {
+        const std::string date = day["date"];
+        INFO(date);
+        CHECK(day == core::toJson(core::summarize(tallies[date], date, 1)));
+    }
+    const auto csv = client()->Get("/api/v1/responses.csv", readAuth);
+    REQUIRE(csv);
+    CHECK(csvLines(csv->body).size() == 801);
+    CHECK(server.terminate() == 0);
+}

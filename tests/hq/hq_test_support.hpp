@@ -1,0 +1,58 @@
+// Shared pieces of the HQ tests: temporary directories, response builders, the storage back
+// ends under test (SQLite always, PostgreSQL when SEGUE_TEST_PG_URL names a running server).
+#pragma once
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/response.hpp"
+#include "core/time.hpp"
+#include "core/uuid.hpp"
+
+namespace segue::test {
+
+/// A fresh directory under $TMPDIR, removed with everything in it at the end of the scope.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return m_path; }
+    std::filesystem::path operator/(const std::string& name) const { return m_path / name; }
+
+private:
+    std::filesystem::path m_path;
+};
+
+/// A valid response of `store`/`device` created at `createdAtMs` (store offset +8 h).
+core::Response makeResponse(const std::string& id, const std::string& store, const std::string& device,
+                            std::int64_t createdAtMs, int stars = 4);
+
+/// Makes varied valid responses (misuse, partial, unanswered items, tags) reproducibly.
+class ResponseFactory {
+public:
+    ResponseFactory(std::string store, std::string device, std::uint64_t seed = 42,
+                    std::int64_t startMs = 1'795'000'000'000)
+        : m_store(std::move(store)), m_device(std::move(device)), m_rng(seed), m_ids(seed), m_nextMs(startMs) {}
+    core::Response next();
+    std::vector<core::Response> make(std::size_t n);
+
+private:
+    std::string m_store, m_device;
+    std::mt19937_64 m_rng;
+    core::UuidV7Generator m_ids;
+    std::int64_t m_nextMs;
+};
+
+/// Storage URLs to run a test against: a new SQLite file in `dir`, and a new database on the
+/// PostgreSQL server of SEGUE_TEST_PG_URL when that is set.
+std::vector<std::string> storageUrls(const TempDir& dir);
+
+/// Runs one SQL statement with no result on the database at `url` (sqlite:… or postgresql://…).
+void execSql(const std::string& url, const std::string& sql);
+
+} // namespace segue::test

@@ -1,0 +1,236 @@
+// The batch wire codec, gzip helpers and CSV rows (sync/wire.hpp).
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "sync/wire.hpp"
+#include "tests/hq/hq_test_support.hpp"
+
+using namespace segue;
+using nlohmann::json;
+
+namespace {
+
+wire::Batch sampleBatch(std::size_t n) {
+    test::ResponseFactory f("store-1", "kiosk-1", 7);
+    wire::Batch b;
+    b.batchId = "0190f1e2-3a4b-7c5d-8e6f-0123456789ab";
+    b.deviceId = "kiosk-1";
+    b.sentAtMs = 1'795'000'123'456;
+    b.pending = 17;
+    b.appVersion = "0.1.0";
+    b.clockOffsetMs = -1234;
+    b.responses = f.make(n);
+    return b;
+}
+
+json validRecord(const std::string& id) {
+    return core::toJson(test::makeResponse(id, "store-1", "kiosk-1", 1'795'000'000'000, 2));
+}
+
+json envelope(json responses) {
+    return {{"protocol", 1},         {"batch_id", "0190f1e2-3a4b-7c5d-8e6f-0123456789ab"},
+            {"device_id", "kiosk-1"}, {"sent_at", "2026-11-22T06:30:00.250Z"},
+            {"pending", 3},          {"app_version", "0.1.0"},
+            {"responses", std::move(responses)}};
+}
+
+} // namespace
+
+TEST_CASE("wire: a batch survives encode and decode unchanged", "[wire]") {
+    const wire::Batch b = sampleBatch(25);
+    const auto decoded = wire::decodeBatch(wire::encodeBatch(b));
+    REQUIRE(decoded);
+    CHECK(decoded->invalid.empty());
+    CHECK(decoded->batch.protocol == 1);
+    CHECK(decoded->batch.batchId == b.batchId);
+    CHECK(decoded->batch.deviceId == b.deviceId);
+    CHECK(decoded->batch.sentAtMs == b.sentAtMs);
+    CHECK(decoded->batch.pending == 17);
+    CHECK(decoded->batch.appVersion == "0.1.0");
+    CHECK(decoded->batch.clockOffsetMs == std::optional<std::int64_t>(-1234));
+    CHECK(decoded->batch.responses == b.responses);
+
+    const json j = json::parse(wire::encodeBatch(b));
+    for (const char* key : {"protocol", "batch_id", "device_id", "sent_at", "pending", "app_version", "clock_offset_ms", "responses"})
+        CHECK(j.contains(key));
+    CHECK(j["sent_at"] == "2026-11-18T11:08:43.456Z");
+
+    wire::Batch noOffset = b;
+    noOffset.clockOffsetMs.reset();
+    CHECK_FALSE(json::parse(wire::encodeBatch(noOffset)).contains("clock_offset_ms"));
+    CHECK_FALSE(wire::decodeBatch(wire::encodeBatch(noOffset))->batch.clockOffsetMs);
+}
+
+TEST_CASE("wire: invalid records are refused one by one and the valid ones still decode", "[wire]") {
+    json stars9 = validRecord("0190f1e2-3a4b-7c5d-8e6f-000000000002");
+    stars9["stars"] = 9;
+    json unknownKey = validRecord("0190f1e2-3a4b-7c5d-8e6f-000000000003");
+    unknownKey["segue"]["friendly"] = 4;
+    json badUuid = validRecord("not-a-uuid");
+    json badTime = validRecord("0190f1e2-3a4b-7c5d-8e6f-000000000005");
+    badTime["created_at"] = "22/11/2026 06:30";
+    json wrongType = validRecord("0190f1e2-3a4b-7c5d-8e6f-000000000006");
+    wrongType["complete"] = "yes";
+    const json body = envelope({validRecord("0190f1e2-3a4b-7c5d-8e6f-000000000001"), stars9, unknownKey, badUuid,
+                                badTime, wrongType, 42, validRecord("0190f1e2-3a4b-7c5d-8e6f-000000000007")});
+
+    const auto d = wire::decodeBatch(body.dump());
+    REQUIRE(d);
+    REQUIRE(d->batch.responses.size() == 2);
+    CHECK(d->batch.responses[0].id == "0190f1e2-3a4b-7c5d-8e6f-000000000001");
+    CHECK(d->batch.responses[1].id == "0190f1e2-3a4b-7c5d-8e6f-000000000007");
+    REQUIRE(d->invalid.size() == 6);
+    CHECK(d->invalid[0].rejection == wire::Rejected{"0190f1e2-3a4b-7c5d-8e6f-000000000002", "stars must be 1..5"});
+    CHECK(d->invalid[1].rejection.id == "0190f1e2-3a4b-7c5d-8e6f-000000000003");
+    CHECK_THAT(d->invalid[1].rejection.reason, Catch::Contains("friendly"));
+    CHECK(d->invalid[2].rejection == wire::Rejected{"not-a-uuid", "id is not a UUID"});
+    CHECK_THAT(d->invalid[3].rejection.reason, Catch::Contains("created_at"));
+    CHECK_THAT(d->invalid[4].rejection.reason, Catch::Contains("complete"));
+    CHECK(d->invalid[5].rejection.id.empty());
+    CHECK(d->invalid[5].json == "42");
+    // The refused record is kept as received.
+    CHECK(json::parse(d->invalid[0].json) == stars9);
+}
+
+TEST_CASE("wire: unknown keys are ignored at every level", "[wire]") {
+    json record = validRecord("0190f1e2-3a4b-7c5d-8e6f-000000000001");
+    record["future_field"] = {{"nested", true}};
+    json body = envelope({record});
+    body["compression_hint"] = "zstd";
+    const auto d = wire::decodeBatch(body.dump());
+    REQUIRE(d);
+    CHECK(d->invalid.empty());
+    CHECK(d->batch.responses.size() == 1);
+}
+
+TEST_CASE("wire: envelope errors refuse the whole body with the right kind", "[wire]") {
+    auto kindOf = [](const std::string& body) {
+        const auto d = wire::decodeBatch(body);
+        REQUIRE_FALSE(d);
+        CHECK_FALSE(d.error().message.empty());
+        return d.error().kind;
+    };
+    const json ok = envelope(json::array());
+    REQUIRE(wire::decodeBatch(ok.dump()));
+
+    CHECK(kindOf("") == wire::DecodeError::Malformed);
+    CHECK(kindOf("{\"protocol\": 1,") == wire::DecodeError::Malformed);
+    CHECK(kindOf("[1,2,3]") == wire::DecodeError::Malformed);
+    CHECK(kindOf(std::string(100'000, '[') + std::string(100'000, ']')) == wire::DecodeError::Malformed);
+    // Invalid UTF-8 inside a string.
+    json withDevice = ok;
+    withDevice["device_id"] = "PLACEHOLDER";
+    std::string bad = withDevice.dump();
+    bad.replace(bad.find("PLACEHOLDER"), 11, "\xff\xfe");
+    CHECK(kindOf(bad) == wire::DecodeError::Malformed);
+
+    auto with = [&](const char* key, json value) {
+        json j = ok;
+        if (value.is_discarded()) j.erase(key);
+        else j[key] = std::move(value);
+        return j.dump();
+    };
+    const json missing(json::value_t::discarded);
+    CHECK(kindOf(with("protocol", 2)) == wire::DecodeError::Protocol);
+    CHECK(kindOf(with("protocol", 0)) == wire::DecodeError::Protocol);
+    CHECK(kindOf(with("protocol", "1")) == wire::DecodeError::Malformed);
+    CHECK(kindOf(with("protocol", missing)) == wire::DecodeError::Malformed);
+    CHECK(kindOf(with("batch_id", "batch-7")) == wire::DecodeError::Malformed);
+    CHECK(kindOf(with("device_id", 7)) == wire::DecodeError::Malformed);
+    CHECK(kindOf(with("device_id", "")) == wire::DecodeError::Malformed);
+    CHECK(kindOf(with("sent_at", "yesterday")) == wire::DecodeError::Malformed);
+    CHECK(kindOf(with("pending", -1)) == wire::DecodeError::Malformed);
+    CHECK(kindOf(with("pending", "3")) == wire::DecodeError::Malformed);
+    CHECK(kindOf(with("pending", 3.5)) == wire::DecodeError::Malformed);
+    CHECK(kindOf(with("app_version", std::string(65, 'v'))) == wire::DecodeError::Malformed);
+    CHECK(kindOf(with("clock_offset_ms", "5")) == wire::DecodeError::Malformed);
+    CHECK(kindOf(with("responses", json::object())) == wire::DecodeError::Malformed);
+    CHECK(kindOf(with("responses", missing)) == wire::DecodeError::Malformed);
+}
+
+TEST_CASE("wire: a batch of at most 1000 records decodes, 1001 is too large", "[wire]") {
+    json records = json::array();
+    core::UuidV7Generator ids(3);
+    for (int i = 0; i < 1001; ++i) records.push_back(validRecord(ids.next(1'795'000'000'000 + i)));
+    json thousand = records;
+    thousand.erase(thousand.end() - 1);
+    const auto ok = wire::decodeBatch(envelope(thousand).dump());
+    REQUIRE(ok);
+    CHECK(ok->batch.responses.size() == 1000);
+    const auto over = wire::decodeBatch(envelope(records).dump());
+    REQUIRE_FALSE(over);
+    CHECK(over.error().kind == wire::DecodeError::TooLarge);
+}
+
+TEST_CASE("wire: acks round-trip and malformed acks are refused", "[wire]") {
+    wire::BatchAck ack;
+    ack.accepted = {"a", "b"};
+    ack.duplicates = {"c"};
+    ack.rejected = {{"d", "stars must be 1..5"}, {"", "record is not an object"}};
+    ack.serverTimeMs = 1'795'000'000'250;
+    const std::string text = wire::encodeAck(ack);
+    const json j = json::parse(text);
+    CHECK(j["server_time"] == "2026-11-18T11:06:40.250Z");
+    CHECK(j["rejected"][0] == json{{"id", "d"}, {"reason", "stars must be 1..5"}});
+    const auto back = wire::decodeAck(text);
+    REQUIRE(back);
+    CHECK(back->accepted == ack.accepted);
+    CHECK(back->duplicates == ack.duplicates);
+    CHECK(back->rejected == ack.rejected);
+    CHECK(back->serverTimeMs == ack.serverTimeMs);
+
+    CHECK_FALSE(wire::decodeAck("not json"));
+    CHECK_FALSE(wire::decodeAck(R"({"accepted":[1],"duplicates":[],"rejected":[],"server_time":"2026-11-18T07:46:40Z"})"));
+    CHECK_FALSE(wire::decodeAck(R"({"accepted":[],"duplicates":[],"rejected":[{"id":"x"}],"server_time":"2026-11-18T07:46:40Z"})"));
+    CHECK_FALSE(wire::decodeAck(R"({"accepted":[],"duplicates":[],"rejected":[],"server_time":"soon"})"));
+    CHECK_FALSE(wire::decodeAck(R"({"accepted":[],"rejected":[],"server_time":"2026-11-18T07:46:40Z"})"));
+}
+
+TEST_CASE("wire: gzip round-trips and gunzip refuses bombs, corruption and truncation", "[wire]") {
+    const std::string body = wire::encodeBatch(sampleBatch(200));
+    const auto packed = wire::gzip(body);
+    REQUIRE(packed);
+    CHECK(packed->size() < body.size() / 3);
+    CHECK(static_cast<unsigned char>((*packed)[0]) == 0x1f);   // gzip magic
+    CHECK(static_cast<unsigned char>((*packed)[1]) == 0x8b);
+    const auto unpacked = wire::gunzip(*packed, wire::kMaxBodyBytes);
+    REQUIRE(unpacked);
+    CHECK(*unpacked == body);
+
+    const auto bomb = wire::gzip(std::string(64 * 1024 * 1024, ' '));
+    REQUIRE(bomb);
+    CHECK(bomb->size() < 200'000);
+    const auto refused = wire::gunzip(*bomb, wire::kMaxBodyBytes);
+    REQUIRE_FALSE(refused);
+    CHECK_THAT(refused.error(), Catch::Contains("exceeds"));
+
+    std::string corrupt = *packed;
+    corrupt[corrupt.size() / 2] = static_cast<char>(corrupt[corrupt.size() / 2] ^ 0x55);
+    CHECK_FALSE(wire::gunzip(corrupt, wire::kMaxBodyBytes));
+    CHECK_FALSE(wire::gunzip(packed->substr(0, packed->size() / 2), wire::kMaxBodyBytes));
+    CHECK_FALSE(wire::gunzip(*packed + "junk", wire::kMaxBodyBytes));
+    CHECK_FALSE(wire::gunzip(body, wire::kMaxBodyBytes));
+}
+
+TEST_CASE("wire: CSV rows follow the export columns with RFC 4180 quoting", "[wire]") {
+    CHECK(wire::csvHeader() ==
+          "id,store_id,device_id,survey_id,survey_version,language,created_at,local_date,local_hour,utc_offset_min,"
+          "stars,segue_satisfactory,segue_efficient,segue_genuine,segue_understanding,segue_effective,tags,complete,"
+          "misuse,synthetic,duration_ms\r\n");
+    CHECK(wire::csvHeader(true).ends_with(",duration_ms,received_at\r\n"));
+
+    core::Response r = test::makeResponse("0190f1e2-3a4b-7c5d-8e6f-0123456789ab", "store-1", "kiosk-1",
+                                          *core::parseUtc("2026-11-22T06:30:00.250Z"), 2);
+    r.tags = {"wait_time", "attitude"};
+    r.segue = {5, std::nullopt, 3, 1, 4};
+    CHECK(wire::csvRow(r) ==
+          "0190f1e2-3a4b-7c5d-8e6f-0123456789ab,store-1,kiosk-1,segue-default,1,zh-CN,2026-11-22T06:30:00.250Z,"
+          "2026-11-22,14,480,2,5,,3,1,4,wait_time|attitude,true,false,false,6400\r\n");
+    CHECK(wire::csvRow(r, 1'795'000'000'000).ends_with(",6400,2026-11-18T11:06:40.000Z\r\n"));
+
+    CHECK(wire::csvField("plain") == "plain");
+    CHECK(wire::csvField("a,b") == "\"a,b\"");
+    CHECK(wire::csvField("say \"hi\"") == "\"say \"\"hi\"\"\"");
+    CHECK(wire::csvField("two\nlines") == "\"two\nlines\"");
+    CHECK(wire::csvField("") == "");
+}
