@@ -62,12 +62,11 @@ std::expected<std::vector<core::Response>, Error> pendingBatch(Database& db, int
     return out;
 }
 
-std::expected<void, Error> markSynced(Database& db, const std::vector<std::string>& ids,
-                                      std::int64_t syncedAtUtcMs) {
-    if (ids.empty()) return {};
-    const std::string doing = "marking " + std::to_string(ids.size()) + " responses synced";
-    auto tx = Transaction::begin(db.handle(), doing);
-    if (!tx) return std::unexpected(std::move(tx.error()));
+namespace {
+
+/// The UPDATEs of markSynced, inside the caller's transaction.
+std::expected<void, Error> updateSynced(Database& db, const std::vector<std::string>& ids,
+                                        std::int64_t syncedAtUtcMs, const std::string& doing) {
     // A response acked twice keeps the time of its first ack.
     auto st = Statement::prepare(db.handle(),
                                  "UPDATE outbox SET state = 'synced', reason = NULL, attempts = attempts + 1,"
@@ -84,14 +83,12 @@ std::expected<void, Error> markSynced(Database& db, const std::vector<std::strin
         if (changedRows(db.handle()) != 1)
             return std::unexpected(invalid(doing + ": no outbox row for response '" + id + "'"));
     }
-    return tx->commit();
+    return {};
 }
 
-std::expected<void, Error> markRejected(Database& db, const std::vector<Rejection>& rejected) {
-    if (rejected.empty()) return {};
-    const std::string doing = "marking " + std::to_string(rejected.size()) + " responses rejected";
-    auto tx = Transaction::begin(db.handle(), doing);
-    if (!tx) return std::unexpected(std::move(tx.error()));
+/// The UPDATEs of markRejected, inside the caller's transaction.
+std::expected<void, Error> updateRejected(Database& db, const std::vector<Rejection>& rejected,
+                                          const std::string& doing) {
     auto st = Statement::prepare(db.handle(),
                                  "UPDATE outbox SET state = 'rejected', reason = ?2, attempts = attempts + 1,"
                                  " synced_at_ms = NULL WHERE response_id = ?1",
@@ -104,6 +101,29 @@ std::expected<void, Error> markRejected(Database& db, const std::vector<Rejectio
         if (changedRows(db.handle()) != 1)
             return std::unexpected(invalid(doing + ": no outbox row for response '" + r.id + "'"));
     }
+    return {};
+}
+
+} // namespace
+
+std::expected<void, Error> markSynced(Database& db, const std::vector<std::string>& ids,
+                                      std::int64_t syncedAtUtcMs) {
+    return applyAck(db, ids, syncedAtUtcMs, {});
+}
+
+std::expected<void, Error> markRejected(Database& db, const std::vector<Rejection>& rejected) {
+    return applyAck(db, {}, 0, rejected);
+}
+
+std::expected<void, Error> applyAck(Database& db, const std::vector<std::string>& synced,
+                                    std::int64_t syncedAtUtcMs, const std::vector<Rejection>& rejected) {
+    if (synced.empty() && rejected.empty()) return {};
+    const std::string doing = "applying HQ's ack (" + std::to_string(synced.size()) + " synced, " +
+                              std::to_string(rejected.size()) + " rejected)";
+    auto tx = Transaction::begin(db.handle(), doing);
+    if (!tx) return std::unexpected(std::move(tx.error()));
+    if (auto ok = updateSynced(db, synced, syncedAtUtcMs, doing); !ok) return ok;
+    if (auto ok = updateRejected(db, rejected, doing); !ok) return ok;
     return tx->commit();
 }
 

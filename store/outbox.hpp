@@ -25,6 +25,10 @@ std::expected<void, Error> markSynced(Database& db, const std::vector<std::strin
                                       std::int64_t syncedAtUtcMs);
 struct Rejection { std::string id; std::string reason; };
 std::expected<void, Error> markRejected(Database& db, const std::vector<Rejection>& rejected);
+/// Applies one HQ ack in a single transaction: `synced` ids become synced, `rejected` ones keep
+/// HQ's reason. All of it is recorded or none; an id with no outbox row changes nothing.
+std::expected<void, Error> applyAck(Database& db, const std::vector<std::string>& synced,
+                                    std::int64_t syncedAtUtcMs, const std::vector<Rejection>& rejected);
 std::expected<OutboxCounts, Error> outboxCounts(Database& db);
 std::expected<std::vector<Rejection>, Error> rejectedList(Database& db, int limit);
 

@@ -28,7 +28,7 @@ struct Batch {
     std::string batchId;                          ///< UUID, made by the terminal per attempt
     std::string deviceId;
     std::int64_t sentAtMs = 0;                    ///< terminal wall clock, UTC
-    std::int64_t pending = 0;                     ///< responses pending on the terminal when sent
+    std::int64_t pending = 0;                     ///< responses still pending on the terminal behind this batch
     std::string appVersion;
     std::optional<std::int64_t> clockOffsetMs;    ///< terminal clock minus HQ clock, last measured
     std::vector<core::Response> responses;

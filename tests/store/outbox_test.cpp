@@ -130,6 +130,34 @@ TEST_CASE("an ack for an unknown id changes nothing at all", "[store][outbox]") 
     CHECK(outboxCounts(*db)->rejected == 0);
 }
 
+TEST_CASE("applyAck records HQ's whole answer in one transaction, or none of it", "[store][outbox]") {
+    TempDir dir;
+    auto db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+    const auto rs = test::randomResponses(47, 4, 1);
+    REQUIRE(saveResponses(*db, rs).has_value());
+    const std::string stranger = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+
+    // The synced part is valid, the rejected part names a stranger: nothing may stick.
+    auto bad = applyAck(*db, {rs[0].id, rs[1].id}, 7000, {{stranger, "conflict"}});
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(outboxCounts(*db)->pending == 4);
+    CHECK(outboxCounts(*db)->synced == 0);
+
+    REQUIRE(applyAck(*db, {rs[0].id, rs[1].id}, 7000, {{rs[2].id, "stars must be 1..5"}}).has_value());
+    const auto counts = outboxCounts(*db);
+    CHECK(counts->pending == 1);
+    CHECK(counts->synced == 2);
+    CHECK(counts->rejected == 1);
+    const auto list = rejectedList(*db, 10);
+    REQUIRE(list->size() == 1);
+    CHECK((*list)[0].id == rs[2].id);
+    CHECK((*list)[0].reason == "stars must be 1..5");
+    const auto next = pendingBatch(*db, 10);
+    REQUIRE(next->size() == 1);
+    CHECK((*next)[0].id == rs[3].id);
+}
+
 TEST_CASE("outbox state survives reopening", "[store][outbox]") {
     TempDir dir;
     const auto file = dir / "kiosk.sqlite";

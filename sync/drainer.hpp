@@ -1,0 +1,99 @@
+// One drain step of the outbox: read the oldest pending responses, post them as one batch,
+// apply HQ's ack. No threads and no waiting: the worker and `sync --once` both drive it.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/response.hpp"
+#include "core/time.hpp"
+#include "core/uuid.hpp"
+#include "store/database.hpp"
+#include "sync/status.hpp"
+#include "sync/transport.hpp"
+#include "sync/wire.hpp"
+
+namespace segue::sync {
+
+/// The version sent as app_version (the project version).
+std::string appVersion();
+
+inline constexpr int kDefaultBatchLimit = 500;
+
+struct DrainSettings {
+    std::string deviceId;
+    std::string appVersion = sync::appVersion();
+    int batchLimit = kDefaultBatchLimit;   ///< records per batch; HQ takes at most wire::kMaxRecords
+};
+
+/// How one ack changed the outbox.
+struct AckResult {
+    std::size_t synced = 0;      ///< accepted + duplicates, now "synced"
+    std::size_t duplicates = 0;  ///< of those, HQ already had
+    std::size_t rejected = 0;    ///< now "rejected" with HQ's reason
+    std::size_t unlisted = 0;    ///< sent but not in the ack: still pending
+    std::size_t foreign = 0;     ///< ids in the ack that were not sent: ignored
+};
+
+/// Applies an ack to the outbox. Only ids both sent and listed change state: accepted and
+/// duplicates become synced, rejected keep HQ's reason; anything unlisted stays pending.
+/// An id listed as both synced and rejected counts as synced (HQ holds it).
+std::expected<AckResult, store::Error> applyAck(store::Database& db,
+                                                const std::vector<core::Response>& sent,
+                                                const wire::BatchAck& ack, std::int64_t nowUtcMs);
+
+struct StepReport {
+    enum class Kind {
+        NothingPending,   ///< the outbox is empty; nothing was sent
+        Sent,             ///< a batch was acknowledged and applied
+        Failed,           ///< the send failed; `failure` says why, nothing changed state
+    };
+    Kind kind = Kind::NothingPending;
+    std::size_t batchSize = 0;      ///< records in the batch HQ acknowledged (or the last tried)
+    AckResult ack;
+    int splits = 0;                 ///< times the batch was halved after a 413 in this step
+    std::optional<SendFailure> failure;
+};
+
+class Drainer {
+public:
+    /// `db`, `transport` and `clock` must outlive the drainer.
+    Drainer(store::Database& db, Transport& transport, const core::Clock& clock, DrainSettings settings);
+
+    /// Carries on from the status another run saved (clock offset, last success, batch limit).
+    std::expected<void, store::Error> loadSaved();
+
+    /// Sends at most one acknowledged batch. A 413 halves the batch size and retries at once
+    /// (down to one record); every other failure is reported, not retried here.
+    std::expected<StepReport, store::Error> step();
+
+    /// Re-reads the outbox counts into the status.
+    std::expected<void, store::Error> refreshCounts();
+
+    /// Saves the status to store meta for other processes.
+    std::expected<void, store::Error> save();
+
+    const SyncStatus& status() const { return m_status; }
+    /// The worker records its schedule here so it is saved with the rest.
+    void setSchedule(SyncState state, std::optional<std::int64_t> nextAttemptUtcMs);
+    /// Records a failure that is not the transport's (the terminal's own database).
+    void noteLocalError(const std::string& plainWords);
+    int batchLimit() const { return m_limit; }
+
+private:
+    wire::Batch buildBatch(std::vector<core::Response> rows, std::int64_t pending, std::int64_t nowUtcMs);
+
+    store::Database& m_db;
+    Transport& m_transport;
+    const core::Clock& m_clock;
+    DrainSettings m_settings;
+    int m_limit;
+    core::UuidV7Generator m_ids;
+    SyncStatus m_status;
+};
+
+} // namespace segue::sync
