@@ -182,6 +182,8 @@ void onTick(Step& st, const Now& now, const FlowConfig& cfg) {
         break;
     case Screen::PinPad:
     case Screen::Staff:
+        // A lock that has run out is forgotten, so nextDeadline() stops reporting a past time.
+        if (s.pinLockedUntilMono != 0 && now.monoMs >= s.pinLockedUntilMono) s.pinLockedUntilMono = 0;
         if (now.monoMs - s.lastInputMono >= cfg.staffIdleMs) resetToAttract(s, now, cfg);
         break;
     case Screen::Unavailable:
@@ -401,7 +403,7 @@ std::optional<std::int64_t> nextDeadline(const Session& s, const FlowConfig& cfg
         earliest(s.screenSinceMono + cfg.thankYouMs);
         break;
     case Screen::PinPad:
-        if (s.pinLockedUntilMono > s.lastInputMono) earliest(s.pinLockedUntilMono);
+        if (s.pinLockedUntilMono != 0) earliest(s.pinLockedUntilMono);
         [[fallthrough]];
     case Screen::Staff:
         earliest(s.lastInputMono + cfg.staffIdleMs);

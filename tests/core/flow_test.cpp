@@ -290,7 +290,10 @@ TEST_CASE("flow: staff PIN pad verifies through the app and locks after five fai
     for (int d = 0; d < 4; ++d) k.tap(Kind::PinDigit, 1);
     k.tap(Kind::Submit);
     CHECK(k.pinsChecked.size() == 5);  // locked: no sixth check
+    CHECK(nextDeadline(k.s, k.cfg) == k.s.pinLockedUntilMono);  // wake to re-enable the pad
     k.wait(k.cfg.pinLockMs);
+    CHECK(k.s.pinLockedUntilMono == 0);  // the lock ended: no deadline in the past remains
+    CHECK(nextDeadline(k.s, k.cfg) == k.s.lastInputMono + k.cfg.staffIdleMs);
     for (int d = 0; d < 4; ++d) k.tap(Kind::PinDigit, 1);
     k.tap(Kind::Submit);
     CHECK(k.pinsChecked.size() == 6);

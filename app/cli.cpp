@@ -1,0 +1,457 @@
+#include "app/cli.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+
+#include <nlohmann/json.hpp>
+#include <termios.h>
+#include <unistd.h>
+
+#include "app/cli_sync.hpp"
+#include "app/cli_terminal.hpp"
+#include "app/config.hpp"
+#include "app/pin.hpp"
+#include "assets/assets.hpp"
+#include "core/flow.hpp"
+#include "core/survey.hpp"
+#include "core/uuid.hpp"
+#include "core/version.hpp"
+#include "platform/system_clock.hpp"
+#include "store/meta.hpp"
+#include "store/responses.hpp"
+#include "store/stats.hpp"
+#include "sync/wire.hpp"
+
+namespace segue::app {
+namespace {
+
+struct Args {
+    std::string verb;                       ///< "" = the terminal
+    std::vector<std::string> positional;    ///< after the verb (e.g. "status")
+    std::map<std::string, std::string> values;
+    std::set<std::string> flags;
+};
+
+const std::set<std::string> kValueOptions = {"--config", "--data-dir", "--window", "--date", "--from",
+                                             "--to",     "--format",   "--count",  "--days"};
+const std::set<std::string> kFlagOptions = {"--fullscreen", "--json", "--once", "--help", "--version",
+                                            "--print-default-config"};
+
+struct UsageError {
+    std::string message;
+};
+
+std::expected<Args, UsageError> parseArgs(const std::vector<std::string>& argv) {
+    Args a;
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+        const std::string& t = argv[i];
+        if (t.starts_with("--")) {
+            std::string name = t;
+            std::optional<std::string> inlineValue;
+            if (const auto eq = t.find('='); eq != std::string::npos) {
+                name = t.substr(0, eq);
+                inlineValue = t.substr(eq + 1);
+            }
+            if (kValueOptions.count(name)) {
+                if (!inlineValue) {
+                    if (i + 1 >= argv.size()) return std::unexpected(UsageError{name + " needs a value"});
+                    inlineValue = argv[++i];
+                }
+                a.values[name] = *inlineValue;
+            } else if (kFlagOptions.count(name) && !inlineValue) {
+                a.flags.insert(name);
+            } else {
+                return std::unexpected(UsageError{"unknown option " + t});
+            }
+        } else if (a.verb.empty() && a.positional.empty()) {
+            a.verb = t;
+        } else {
+            a.positional.push_back(t);
+        }
+    }
+    return a;
+}
+
+std::optional<std::string> onlyOptions(const Args& a, std::set<std::string> allowed) {
+    allowed.insert({"--config", "--data-dir"});
+    for (const auto& [k, v] : a.values)
+        if (!allowed.count(k)) return k + " does not apply to " + (a.verb.empty() ? "the terminal" : a.verb);
+    for (const auto& f : a.flags)
+        if (!allowed.count(f)) return f + " does not apply to " + (a.verb.empty() ? "the terminal" : a.verb);
+    return std::nullopt;
+}
+
+int usage(const std::string& why) {
+    std::cerr << "segue-kiosk: " << why << " (see segue-kiosk --help)\n";
+    return kExitUsage;
+}
+
+int failure(const std::string& why) {
+    std::cerr << "segue-kiosk: " << why << "\n";
+    return kExitFailure;
+}
+
+std::optional<std::filesystem::path> pathOption(const Args& a, const char* name) {
+    const auto it = a.values.find(name);
+    if (it == a.values.end()) return std::nullopt;
+    return std::filesystem::path(it->second);
+}
+
+std::expected<KioskConfig, int> configFor(const Args& a) {
+    auto cfg = loadConfig(pathOption(a, "--config"), pathOption(a, "--data-dir"));
+    if (!cfg) return std::unexpected(usage(cfg.error()));
+    if (!platform::setProcessTimezone(cfg->timezone))
+        return std::unexpected(usage("unknown time zone \"" + cfg->timezone + "\""));
+    return std::move(*cfg);
+}
+
+std::expected<store::Database, int> openStore(const KioskConfig& cfg) {
+    auto db = store::Database::open(cfg.databasePath());
+    if (!db) return std::unexpected(failure("cannot open " + cfg.databasePath().string() + ": " + db.error().message));
+    if (db->report().recreated)
+        std::cerr << "segue-kiosk: the database failed its integrity check and was moved to "
+                  << db->report().movedAsidePath << "; a fresh one was created\n";
+    return std::move(*db);
+}
+
+std::string today() { return core::localDate(platform::SystemClock().now().utcMs, platform::SystemClock().now().utcOffsetMin); }
+
+std::expected<std::string, int> dateOption(const Args& a, const char* name, const std::string& fallback) {
+    const auto it = a.values.find(name);
+    if (it == a.values.end()) return fallback;
+    if (!core::isIsoDate(it->second)) return std::unexpected(usage(std::string(name) + " must be a date YYYY-MM-DD"));
+    return it->second;
+}
+
+std::expected<long long, int> intOption(const Args& a, const char* name, long long lo, long long hi,
+                                        std::optional<long long> fallback) {
+    const auto it = a.values.find(name);
+    if (it == a.values.end()) {
+        if (fallback) return *fallback;
+        return std::unexpected(usage(std::string(name) + " is required"));
+    }
+    long long v = 0;
+    std::size_t used = 0;
+    try {
+        v = std::stoll(it->second, &used);
+    } catch (...) {
+        used = 0;
+    }
+    if (used == 0 || used != it->second.size() || v < lo || v > hi)
+        return std::unexpected(usage(std::string(name) + " must be a whole number from " + std::to_string(lo) +
+                                     " to " + std::to_string(hi)));
+    return v;
+}
+
+// ---- stats ---------------------------------------------------------------------------------
+
+std::string formatMean(const std::optional<double>& v, int decimals = 2) {
+    if (!v) return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, *v);
+    return buf;
+}
+
+int runStats(const Args& a) {
+    if (auto bad = onlyOptions(a, {"--date", "--json"})) return usage(*bad);
+    auto cfg = configFor(a);
+    if (!cfg) return cfg.error();
+    const auto date = dateOption(a, "--date", today());
+    if (!date) return date.error();
+    auto db = openStore(*cfg);
+    if (!db) return db.error();
+    const auto stats = store::dayStats(*db, *date);
+    if (!stats) return failure("cannot compute stats: " + stats.error().message);
+    if (a.flags.count("--json")) {
+        std::cout << core::toJson(*stats).dump() << "\n";
+        return kExitOk;
+    }
+    const auto& s = *stats;
+    std::cout << "Date            " << s.date << "\n"
+              << "Responses       " << s.responses << "  (partial " << s.partial << ", misuse " << s.misuse
+              << " not counted)\n"
+              << "Mean stars      " << formatMean(s.meanStars) << "\n"
+              << "Satisfaction    " << (s.csat ? formatMean(*s.csat * 100.0, 1) + "%" : "-") << "  (target "
+              << formatMean(cfg->targetCsat * 100.0, 0) << "%" << (core::meetsTarget(s, cfg->targetCsat) ? ", met" : "")
+              << ")\n";
+    for (std::size_t i = 0; i < s.segue.size(); ++i)
+        std::printf("  %-14s %s\n", std::string(core::kSegueKeys[i]).c_str(), formatMean(s.segue[i]).c_str());
+    std::cout << "Pending sync    " << s.pendingSync << "\n";
+    for (const auto& [tag, n] : s.tags) std::cout << "  tag " << tag << ": " << n << "\n";
+    return kExitOk;
+}
+
+// ---- export --------------------------------------------------------------------------------
+
+int runExport(const Args& a) {
+    if (auto bad = onlyOptions(a, {"--from", "--to", "--format"})) return usage(*bad);
+    const auto fmt = a.values.find("--format");
+    if (fmt == a.values.end() || (fmt->second != "csv" && fmt->second != "jsonl"))
+        return usage("export needs --format csv or --format jsonl");
+    auto cfg = configFor(a);
+    if (!cfg) return cfg.error();
+    store::DateRange range;
+    if (a.values.count("--from")) {
+        const auto d = dateOption(a, "--from", "");
+        if (!d) return d.error();
+        range.from = *d;
+    }
+    if (a.values.count("--to")) {
+        const auto d = dateOption(a, "--to", "");
+        if (!d) return d.error();
+        range.to = *d;
+    }
+    auto db = openStore(*cfg);
+    if (!db) return db.error();
+    const bool csv = fmt->second == "csv";
+    if (csv) std::cout << wire::csvHeader();
+    const auto done = store::forEachResponse(*db, range, [&](const core::Response& r) {
+        if (csv) std::cout << wire::csvRow(r);
+        else std::cout << core::toJson(r).dump() << "\n";
+        return static_cast<bool>(std::cout);
+    });
+    std::cout.flush();
+    if (!done) return failure("export failed: " + done.error().message);
+    if (!std::cout) return failure("export failed: cannot write to standard output");
+    return kExitOk;
+}
+
+// ---- demo-data -----------------------------------------------------------------------------
+
+/// Synthetic but plausible responses: mostly happy, busier at lunch and after work, SEGUE
+/// answers that follow the stars, reasons after low ratings, a few partial and misuse ones.
+std::vector<core::Response> makeDemoResponses(const KioskConfig& cfg, const core::Survey& survey, long long count,
+                                              long long days, std::int64_t nowUtcMs) {
+    std::mt19937_64 rng(std::random_device{}());
+    auto pick = [&](std::initializer_list<double> weights) {
+        std::discrete_distribution<int> d(weights);
+        return d(rng);
+    };
+    std::vector<std::int64_t> stamps;
+    stamps.reserve(static_cast<std::size_t>(count));
+    const std::time_t nowSecs = static_cast<std::time_t>(nowUtcMs / 1000);
+    std::tm nowLocal{};
+    localtime_r(&nowSecs, &nowLocal);
+    for (long long i = 0; i < count; ++i) {
+        std::tm t = nowLocal;
+        t.tm_mday -= static_cast<int>(rng() % static_cast<std::uint64_t>(days));
+        // Opening hours 9-21, peaks at noon and early evening.
+        t.tm_hour = 9 + pick({3, 5, 8, 9, 6, 4, 4, 5, 8, 7, 4, 2});
+        t.tm_min = static_cast<int>(rng() % 60);
+        t.tm_sec = static_cast<int>(rng() % 60);
+        t.tm_isdst = -1;
+        const std::time_t secs = std::mktime(&t);
+        std::int64_t ms = static_cast<std::int64_t>(secs) * 1000 + static_cast<std::int64_t>(rng() % 1000);
+        if (ms > nowUtcMs) ms = nowUtcMs - static_cast<std::int64_t>(rng() % 3'600'000);  // nothing in the future
+        stamps.push_back(ms);
+    }
+    std::sort(stamps.begin(), stamps.end());
+    core::UuidV7Generator ids;
+    std::vector<core::Response> out;
+    out.reserve(stamps.size());
+    for (const std::int64_t ms : stamps) {
+        const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+        std::tm local{};
+        localtime_r(&secs, &local);
+        const int offset = static_cast<int>(local.tm_gmtoff / 60);
+        core::Response r;
+        r.id = ids.next(ms);
+        r.storeId = cfg.storeId;
+        r.deviceId = cfg.deviceId;
+        r.surveyId = survey.id;
+        r.surveyVersion = survey.version;
+        r.language = pick({80, 20}) == 0 ? "zh-CN" : "en";
+        r.createdAtMs = ms;
+        r.utcOffsetMin = offset;
+        r.localDate = core::localDate(ms, offset);
+        r.localHour = core::localHour(ms, offset);
+        r.stars = 1 + pick({4, 4, 9, 27, 56});
+        r.complete = pick({94, 6}) == 0;
+        r.misuse = pick({98, 2}) == 1;
+        r.synthetic = true;
+        const int answered = r.complete ? static_cast<int>(survey.items.size()) : static_cast<int>(rng() % 3);
+        for (int k = 0; k < answered && k < static_cast<int>(survey.items.size()); ++k) {
+            if (pick({90, 10}) == 1) continue;  // skipped
+            const int v = std::clamp(r.stars + pick({1, 6, 2}) - 1, 1, 5);
+            r.segue[static_cast<std::size_t>(survey.items[static_cast<std::size_t>(k)])] = v;
+        }
+        if (r.stars <= survey.reasonsMaxStars && !survey.tags.empty()) {
+            const int n = pick({15, 55, 25, 5});
+            std::vector<std::string> tags = survey.tags;
+            std::shuffle(tags.begin(), tags.end(), rng);
+            r.tags.assign(tags.begin(), tags.begin() + std::min<std::ptrdiff_t>(n, static_cast<std::ptrdiff_t>(tags.size())));
+        }
+        r.durationMs = 3000 + static_cast<std::int64_t>(rng() % 12000);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+int runDemoData(const Args& a) {
+    if (auto bad = onlyOptions(a, {"--count", "--days"})) return usage(*bad);
+    const auto count = intOption(a, "--count", 1, 50'000'000, std::nullopt);
+    if (!count) return count.error();
+    const auto days = intOption(a, "--days", 1, 3650, 30);
+    if (!days) return days.error();
+    auto cfg = configFor(a);
+    if (!cfg) return cfg.error();
+    const auto survey = core::parseSurvey(*assets::find("survey/default.json"));
+    if (!survey) return failure("embedded survey: " + survey.error());
+    auto db = openStore(*cfg);
+    if (!db) return db.error();
+    const std::int64_t now = platform::SystemClock().now().utcMs;
+    constexpr long long kChunk = 100'000;  // bounded memory for millions of rows
+    long long written = 0;
+    std::vector<core::Response> all = makeDemoResponses(*cfg, *survey, *count, *days, now);
+    for (std::size_t start = 0; start < all.size(); start += kChunk) {
+        const std::size_t end = std::min(all.size(), start + static_cast<std::size_t>(kChunk));
+        std::vector<core::Response> part(std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(start)),
+                                         std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(end)));
+        if (auto saved = store::saveResponses(*db, part); !saved)
+            return failure("demo-data stopped after " + std::to_string(written) + " responses: " + saved.error().message);
+        written += static_cast<long long>(part.size());
+    }
+    std::cerr << "segue-kiosk: wrote " << written << " synthetic responses over " << *days << " days to "
+              << cfg->databasePath().string() << "\n";
+    return kExitOk;
+}
+
+// ---- set-pin -------------------------------------------------------------------------------
+
+std::optional<std::string> readSecretLine(const char* prompt) {
+    const bool tty = ::isatty(STDIN_FILENO) == 1;
+    termios old{};
+    if (tty) {
+        std::cerr << prompt << std::flush;
+        ::tcgetattr(STDIN_FILENO, &old);
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    std::string line;
+    const bool ok = static_cast<bool>(std::getline(std::cin, line));
+    if (tty) {
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        std::cerr << "\n";
+    }
+    if (!ok) return std::nullopt;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+}
+
+int runSetPin(const Args& a) {
+    if (auto bad = onlyOptions(a, {})) return usage(*bad);
+    auto cfg = configFor(a);
+    if (!cfg) return cfg.error();
+    const auto pin = readSecretLine("New staff PIN (4-8 digits): ");
+    if (!pin) return usage("set-pin reads the PIN from standard input; none was given");
+    if (pin->size() < 4 || pin->size() > 8 || pin->find_first_not_of("0123456789") != std::string::npos)
+        return usage("the PIN must be 4 to 8 digits");
+    if (::isatty(STDIN_FILENO) == 1) {
+        const auto again = readSecretLine("Repeat the PIN: ");
+        if (!again || *again != *pin) return usage("the two PINs differ; nothing was changed");
+    }
+    const auto hash = hashPin(*pin);
+    if (!hash) return failure("cannot hash the PIN: " + hash.error());
+    auto db = openStore(*cfg);
+    if (!db) return db.error();
+    if (auto saved = store::setMeta(*db, store::kMetaPinHash, *hash); !saved)
+        return failure("cannot store the PIN: " + saved.error().message);
+    std::cerr << "segue-kiosk: staff PIN set (stored as an Argon2id hash)\n";
+    return kExitOk;
+}
+
+// ---- sync ----------------------------------------------------------------------------------
+
+int runSync(const Args& a) {
+    if (auto bad = onlyOptions(a, {"--once", "--json"})) return usage(*bad);
+    auto cfg = configFor(a);
+    if (!cfg) return cfg.error();
+    if (a.positional.empty()) {
+        if (!a.flags.count("--once")) return usage("sync needs --once, or: sync status [--json]");
+        return runSyncOnce(*cfg);
+    }
+    if (a.positional.size() == 1 && a.positional[0] == "status" && !a.flags.count("--once"))
+        return runSyncStatus(*cfg, a.flags.count("--json") > 0);
+    return usage("sync needs --once, or: sync status [--json]");
+}
+
+} // namespace
+
+std::string usageText() {
+    return R"(segue-kiosk — the SEGUE customer-feedback terminal
+
+Usage:
+  segue-kiosk [--config FILE] [--data-dir DIR] [--window WxH] [--fullscreen]
+        Run the terminal (window title "SEGUE Kiosk"). SIGTERM exits cleanly.
+  segue-kiosk stats [--config FILE] [--data-dir DIR] [--date YYYY-MM-DD] [--json]
+        The day's figures (store-local date, default today), as on the staff screen.
+  segue-kiosk export [--data-dir DIR] [--from D] [--to D] --format csv|jsonl
+        Every stored response (misuse and partial included) to standard output, UTF-8.
+  segue-kiosk demo-data [--data-dir DIR] --count N [--days D]
+        Add N synthetic responses spread over the last D days (default 30), marked synthetic.
+  segue-kiosk set-pin [--config FILE] [--data-dir DIR]
+        Set the staff PIN (4-8 digits) from standard input; only an Argon2id hash is kept.
+  segue-kiosk sync --once [--config FILE]
+        Send everything pending to HQ now. Exit 0 when nothing is left pending, 3 when HQ is
+        offline or failed, 4 on a token or TLS configuration error.
+  segue-kiosk sync status [--json] [--config FILE]
+        Pending and rejected counts, age of the oldest pending response, last success and error.
+  segue-kiosk --print-default-config | --help | --version
+
+Every verb takes --config FILE and --data-dir DIR. Configuration is TOML; see
+--print-default-config. The data directory defaults to $XDG_DATA_HOME/segue-kiosk
+(or ~/.local/share/segue-kiosk) and holds kiosk.sqlite and kiosk.log.
+
+Exit codes: 0 ok, 2 usage or configuration error, 1 other failure (one line on stderr).
+)";
+}
+
+int runCli(const std::vector<std::string>& argv) {
+    const auto parsed = parseArgs(argv);
+    if (!parsed) return usage(parsed.error().message);
+    const Args& a = *parsed;
+    if (a.flags.count("--help")) {
+        std::cout << usageText();
+        return kExitOk;
+    }
+    if (a.flags.count("--version")) {
+        std::cout << "segue-kiosk " << kVersion << "\n";
+        return kExitOk;
+    }
+    if (a.flags.count("--print-default-config")) {
+        std::cout << defaultConfigText();
+        return kExitOk;
+    }
+    if (a.verb.empty()) {
+        if (auto bad = onlyOptions(a, {"--window", "--fullscreen"})) return usage(*bad);
+        TerminalOptions opts;
+        if (const auto w = a.values.find("--window"); w != a.values.end()) {
+            int width = 0, height = 0;
+            char tail = 0;
+            if (std::sscanf(w->second.c_str(), "%dx%d%c", &width, &height, &tail) != 2 || width < 320 ||
+                height < 240 || width > 16384 || height > 16384)
+                return usage("--window must be WIDTHxHEIGHT, e.g. 1280x800");
+            opts.width = width;
+            opts.height = height;
+        }
+        opts.fullscreen = a.flags.count("--fullscreen") > 0;
+        auto cfg = configFor(a);
+        if (!cfg) return cfg.error();
+        return runTerminal(*cfg, opts);
+    }
+    if (a.verb != "sync" && !a.positional.empty()) return usage("unexpected argument " + a.positional.front());
+    if (a.verb == "stats") return runStats(a);
+    if (a.verb == "export") return runExport(a);
+    if (a.verb == "demo-data") return runDemoData(a);
+    if (a.verb == "set-pin") return runSetPin(a);
+    if (a.verb == "sync") return runSync(a);
+    return usage("unknown command \"" + a.verb + "\"");
+}
+
+} // namespace segue::app

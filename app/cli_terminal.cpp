@@ -1,0 +1,85 @@
+#include "app/cli_terminal.hpp"
+
+#include <iostream>
+#include <memory>
+
+#include "app/kiosk_app.hpp"
+#include "platform/system_clock.hpp"
+#include "store/database.hpp"
+#include "sync/curl_transport.hpp"
+#include "sync/worker.hpp"
+
+namespace segue::app {
+namespace {
+
+SyncPanelVM toPanel(const sync::SyncStatus& s) {
+    SyncPanelVM vm;
+    vm.enabled = s.state != sync::SyncState::Disabled;
+    vm.online = s.online;
+    vm.syncing = s.state == sync::SyncState::Syncing;
+    vm.lastSuccessUtcMs = s.lastSuccessUtcMs;
+    vm.pending = s.pending;
+    vm.oldestPendingUtcMs = s.oldestPendingUtcMs;
+    vm.rejected = s.rejected;
+    vm.lastError = s.lastError;
+    vm.nextAttemptUtcMs = s.nextAttemptUtcMs;
+    return vm;
+}
+
+} // namespace
+
+int runTerminal(const KioskConfig& cfg, const TerminalOptions& opts) {
+    RunOptions run;
+    run.width = opts.width;
+    run.height = opts.height;
+    run.fullscreen = opts.fullscreen;
+
+    // The worker runs beside the window with its own connection; the UI only copies its status.
+    platform::SystemClock clock;
+    std::unique_ptr<sync::SyncWorker> worker;
+    if (cfg.sync.enabled) {
+        sync::CurlOptions curl;
+        curl.serverUrl = cfg.sync.serverUrl;
+        curl.token = cfg.sync.token;
+        curl.caFile = cfg.sync.caFile;
+        auto transport = sync::CurlTransport::create(curl);
+        if (!transport) {
+            std::cerr << "segue-kiosk: [sync] " << transport.error() << "\n";
+            return 2;
+        }
+        sync::WorkerOptions wo;
+        wo.databasePath = cfg.databasePath();
+        wo.drain.deviceId = cfg.deviceId;
+        worker = std::make_unique<sync::SyncWorker>(std::move(wo), std::move(*transport), clock);
+        // The worker opens its own connection. Migrate the file first, here, so the window's
+        // connection and the worker's never race to create the schema; if the store cannot be
+        // opened now (full disk), the worker starts after the first response is committed.
+        sync::SyncWorker* w = worker.get();
+        auto started = std::make_shared<bool>(false);
+        auto ensureStarted = [w, started] {
+            if (*started) return;
+            if (auto ok = w->start(); ok) *started = true;
+            else std::cerr << "segue-kiosk: sync worker did not start: " << ok.error() << "\n";
+        };
+        if (auto db = store::Database::open(cfg.databasePath()); db) {
+            if (db->report().recreated)
+                std::cerr << "segue-kiosk: the database failed its integrity check (" << db->report().reason
+                          << ") and was moved to " << db->report().movedAsidePath << "\n";
+            ensureStarted();
+        }
+        run.syncPanel = [w] { return toPanel(w->status()); };
+        run.onSyncNow = [w, ensureStarted] {
+            ensureStarted();
+            w->wake(true);
+        };
+        run.onResponseSaved = [w, ensureStarted] {
+            ensureStarted();
+            w->wake(false);
+        };
+    }
+    const int code = runKiosk(cfg, run);
+    if (worker) worker->stop();
+    return code;
+}
+
+} // namespace segue::app

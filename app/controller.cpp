@@ -1,0 +1,317 @@
+#include "app/controller.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "app/pin.hpp"
+#include "assets/assets.hpp"
+#include "core/time.hpp"
+#include "store/meta.hpp"
+#include "store/outbox.hpp"
+#include "store/responses.hpp"
+#include "store/stats.hpp"
+
+namespace segue::app {
+namespace {
+
+using core::Intent;
+using core::Screen;
+using Kind = Intent::Kind;
+
+constexpr int kTrendDays = 30;
+
+bool needsPinEntry(Kind k) {
+    return k == Kind::Digit || k == Kind::PinDigit || k == Kind::PinDelete || k == Kind::Submit;
+}
+
+std::string describe(const core::Response& r) {
+    return core::toJson(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+} // namespace
+
+core::FlowConfig flowConfigFor(const KioskConfig& cfg, core::Survey survey) {
+    core::FlowConfig f;
+    f.storeId = cfg.storeId;
+    f.deviceId = cfg.deviceId;
+    const auto& langs = survey.languages;
+    f.defaultLanguage = std::find(langs.begin(), langs.end(), cfg.language) != langs.end() || langs.empty()
+                            ? cfg.language
+                            : langs.front();
+    f.inactivityMs = static_cast<std::int64_t>(cfg.inactivityTimeoutS) * 1000;
+    f.thankYouMs = static_cast<std::int64_t>(cfg.thankYouS) * 1000;
+    f.misuseWindowMs = static_cast<std::int64_t>(cfg.misuseWindowS) * 1000;
+    f.pinLength = kPinMinDigits;
+    f.pinMaxDigits = kPinMaxDigits;
+    f.survey = std::move(survey);
+    return f;
+}
+
+std::expected<KioskController, std::string> KioskController::create(const KioskConfig& cfg, ControllerHooks hooks) {
+    const auto text = assets::find("survey/default.json");
+    if (!text) return std::unexpected("the survey definition is not embedded in this build");
+    auto survey = core::parseSurvey(*text);
+    if (!survey) return std::unexpected(survey.error());
+    return withSurvey(cfg, std::move(*survey), std::move(hooks));
+}
+
+KioskController KioskController::withSurvey(const KioskConfig& cfg, core::Survey survey, ControllerHooks hooks) {
+    core::FlowConfig flow = flowConfigFor(cfg, std::move(survey));
+    return KioskController(cfg, std::move(flow), std::move(hooks));
+}
+
+KioskController::KioskController(KioskConfig cfg, core::FlowConfig flow, ControllerHooks hooks)
+    : m_cfg(std::move(cfg)), m_flow(std::move(flow)), m_hooks(std::move(hooks)) {}
+
+KioskController::~KioskController() { closeStore(); }
+
+void KioskController::closeStore() {
+    for (const auto& r : m_unsaved)
+        spdlog::error("exiting with a response the store never accepted; kept here in full: {}", describe(r));
+    m_unsaved.clear();
+    m_db.reset();
+}
+
+bool KioskController::tryOpen() {
+    std::error_code ec;
+    std::filesystem::create_directories(m_cfg.dataDir, ec);
+    if (ec) {
+        const std::string why = "cannot create " + m_cfg.dataDir.string() + ": " + ec.message();
+        if (why != m_storeError) spdlog::error("{}", why);
+        m_storeError = why;
+        return false;
+    }
+    auto db = store::Database::open(m_cfg.databasePath());
+    if (!db) {
+        if (db.error().message != m_storeError) spdlog::error("cannot open the database: {}", db.error().message);
+        m_storeError = db.error().message;
+        return false;
+    }
+    const store::OpenReport& report = db->report();
+    if (report.recreated)
+        spdlog::error("the database failed its integrity check ({}); it was moved to {} and a fresh one started",
+                      report.reason, report.movedAsidePath);
+    spdlog::info("database {} open (schema {} from {})", m_cfg.databasePath().string(), report.schemaVersion,
+                 report.migratedFrom);
+    m_db = std::move(*db);
+    m_storeError.clear();
+    m_staffAtMono.reset();
+    return true;
+}
+
+bool KioskController::flushUnsaved() {
+    if (!m_db && !tryOpen()) return false;
+    while (!m_unsaved.empty()) {
+        const core::Response& r = m_unsaved.front();
+        auto saved = store::saveResponse(*m_db, r);
+        if (!saved) {
+            const store::Error& e = saved.error();
+            if (e.kind == store::ErrorKind::Invalid) {
+                // A retry after a commit whose success was not reported finds the row there.
+                auto found = store::findResponse(*m_db, r.id);
+                if (found && *found) {
+                    m_unsaved.pop_front();
+                    continue;
+                }
+                // The schema refuses this record; retrying cannot help. It goes to the log whole.
+                spdlog::error("the store refused a response ({}); kept here in full: {}", e.message, describe(r));
+                m_unsaved.pop_front();
+                continue;
+            }
+            if (e.message != m_storeError) spdlog::error("cannot save response {}: {}", r.id, e.message);
+            m_storeError = e.message;
+            // A read-only, corrupt or failing file may need a fresh connection once fixed.
+            if (e.kind != store::ErrorKind::Full && e.kind != store::ErrorKind::Busy) m_db.reset();
+            return false;
+        }
+        spdlog::info("saved response {} ({} stars, {})", r.id, r.stars, r.complete ? "complete" : "partial");
+        m_unsaved.pop_front();
+        m_staffAtMono.reset();
+        if (m_hooks.onResponseSaved) m_hooks.onResponseSaved();
+    }
+    m_storeError.clear();
+    return true;
+}
+
+void KioskController::start(const core::Now& now) {
+    m_session = core::initialSession(m_flow, now);
+    if (!tryOpen()) {
+        m_nextRetryMono = now.monoMs + kRetryMs;
+        apply(core::reduce(m_session, Intent::of(Kind::StoreFailed), now, m_flow), now);
+    }
+}
+
+void KioskController::apply(core::Step step, const core::Now& now) {
+    const Screen before = m_session.screen;
+    bool failed = false;
+    if (step.toSave) {
+        core::Response r = std::move(*step.toSave);
+        r.id = m_ids.next(r.createdAtMs);
+        m_unsaved.push_back(std::move(r));
+        // Durable before the thank-you screen: the session moves on only after this returns.
+        failed = !flushUnsaved();
+        if (failed) m_nextRetryMono = now.monoMs + kRetryMs;
+    }
+    m_session = std::move(step.next);
+    if (failed) m_session = core::reduce(m_session, Intent::of(Kind::StoreFailed), now, m_flow).next;
+    if (m_session.screen == Screen::PinPad && before != Screen::PinPad) refreshPinHash();
+    if (m_session.screen == Screen::Staff && before != Screen::Staff) m_staffAtMono.reset();
+    if (step.verifyPin) {
+        const bool ok = checkPin(*step.verifyPin);
+        if (!ok) spdlog::warn("a wrong staff PIN was entered");
+        else spdlog::info("staff screen opened");
+        apply(core::reduce(m_session, Intent::of(Kind::PinResult, ok ? 1 : 0), now, m_flow), now);
+    }
+}
+
+void KioskController::dispatch(const Intent& intent, const core::Now& now) {
+    if (intent.kind == Kind::SyncNow && m_session.screen == Screen::Staff && m_hooks.onSyncNow) m_hooks.onSyncNow();
+    // Without a stored PIN the pad has nothing to check against: it only explains and closes.
+    if (m_session.screen == Screen::PinPad && !m_pinHash && needsPinEntry(intent.kind)) return;
+    apply(core::reduce(m_session, intent, now, m_flow), now);
+}
+
+void KioskController::tick(const core::Now& now) {
+    const bool storeTrouble = !m_db || !m_unsaved.empty() || m_session.screen == Screen::Unavailable;
+    if (storeTrouble && now.monoMs >= m_nextRetryMono) {
+        m_nextRetryMono = now.monoMs + kRetryMs;
+        if (flushUnsaved() && m_session.screen == Screen::Unavailable) {
+            spdlog::info("the store accepts writes again");
+            apply(core::reduce(m_session, Intent::of(Kind::StoreRecovered), now, m_flow), now);
+        }
+    }
+    if (const auto at = core::nextDeadline(m_session, m_flow); at && now.monoMs >= *at) {
+        apply(core::reduce(m_session, Intent::tick(), now, m_flow), now);
+        // A deadline the tick did not consume must not wake the loop again and again.
+        const auto still = core::nextDeadline(m_session, m_flow);
+        m_spentDeadline = still && *still <= now.monoMs ? still : std::nullopt;
+    }
+}
+
+std::optional<std::int64_t> KioskController::nextWakeMono() const {
+    std::optional<std::int64_t> at = core::nextDeadline(m_session, m_flow);
+    if (at && m_spentDeadline && *at == *m_spentDeadline) at.reset();
+    if (!m_db || !m_unsaved.empty() || m_session.screen == Screen::Unavailable)
+        at = at ? std::min(*at, m_nextRetryMono) : m_nextRetryMono;
+    return at;
+}
+
+void KioskController::refreshPinHash() {
+    m_pinHash.reset();
+    if (!m_db) return;
+    auto hash = store::getMeta(*m_db, store::kMetaPinHash);
+    if (!hash) {
+        spdlog::error("cannot read the staff PIN: {}", hash.error().message);
+        return;
+    }
+    if (*hash && !(*hash)->empty()) m_pinHash = **hash;
+}
+
+bool KioskController::checkPin(const std::string& pin) {
+    refreshPinHash();   // `segue-kiosk set-pin` may have changed it while the terminal runs
+    return m_pinHash && verifyPin(*m_pinHash, pin);
+}
+
+void KioskController::refreshStaff(const core::Now& now) {
+    const std::string today = core::localDate(now.utcMs, now.utcOffsetMin);
+    const std::string date = core::addDays(today, m_session.staffDayOffset);
+    if (m_staffAtMono && date == m_staff.date && now.monoMs - *m_staffAtMono < kStaffRefreshMs) {
+        m_staff.nowUtcMs = now.utcMs;
+        m_staff.unsaved = m_unsaved.size();
+        m_staff.storeError = m_storeError;
+        return;
+    }
+    m_staffAtMono = now.monoMs;
+    StaffVM vm;
+    vm.storeId = m_cfg.storeId;
+    vm.deviceId = m_cfg.deviceId;
+    vm.date = date;
+    vm.dayOffset = m_session.staffDayOffset;
+    vm.targetCsat = m_cfg.targetCsat;
+    vm.segueItems = m_flow.survey.items;
+    vm.nowUtcMs = now.utcMs;
+    vm.unsaved = m_unsaved.size();
+    if (m_db) {
+        if (auto s = store::dayStats(*m_db, date)) vm.stats = std::move(*s);
+        else m_storeError = s.error().message;
+        if (auto t = store::trend(*m_db, date, kTrendDays)) vm.trend = std::move(*t);
+        else m_storeError = t.error().message;
+        if (auto rec = store::getMeta(*m_db, store::kMetaRecovery); rec && *rec) {
+            const auto j = nlohmann::json::parse(**rec, nullptr, false);
+            if (j.is_object()) {
+                RecoveryNotice n;
+                n.when = j.value("at", "");
+                n.movedTo = j.value("moved_aside_path", "");
+                n.reason = j.value("reason", "");
+                vm.recovery = std::move(n);
+            }
+        }
+    }
+    vm.storeError = m_storeError;
+    if (m_hooks.syncPanel) {
+        vm.sync = m_hooks.syncPanel();
+    } else if (m_db) {
+        if (auto counts = store::outboxCounts(*m_db)) {
+            vm.sync.pending = counts->pending;
+            vm.sync.rejected = counts->rejected;
+            vm.sync.oldestPendingUtcMs = counts->oldestPendingUtcMs;
+        }
+    }
+    m_staff = std::move(vm);
+}
+
+FrameVM KioskController::viewModel(const core::Now& now) {
+    FrameVM vm;
+    const core::Session& s = m_session;
+    vm.screen = s.screen;
+    vm.language = s.language;
+    vm.languages = m_flow.survey.languages;
+    switch (s.screen) {
+    case Screen::Attract:
+        if (s.feedback && s.feedback->screen == Screen::Attract) vm.attract.litStars = s.feedback->chosen;
+        else if (s.draft) vm.attract.litStars = s.draft->stars;
+        break;
+    case Screen::Item: {
+        const auto& items = m_flow.survey.items;
+        const int pos = std::clamp(s.item, 0, std::max(0, static_cast<int>(items.size()) - 1));
+        vm.item.position = pos;
+        vm.item.count = static_cast<int>(items.size());
+        vm.item.segueIndex = items.empty() ? 0 : items[static_cast<std::size_t>(pos)];
+        for (const int idx : items)
+            vm.item.answered.push_back(s.draft && s.draft->segue[static_cast<std::size_t>(idx)].has_value());
+        if (s.draft) vm.item.answer = s.draft->segue[static_cast<std::size_t>(vm.item.segueIndex)];
+        break;
+    }
+    case Screen::Reasons:
+        for (const auto& tag : m_flow.survey.tags) {
+            vm.reasons.tagIds.push_back(tag);
+            vm.reasons.selected.push_back(s.draft && std::find(s.draft->tags.begin(), s.draft->tags.end(), tag) !=
+                                                         s.draft->tags.end());
+        }
+        break;
+    case Screen::PinPad:
+        vm.pin.configured = m_pinHash.has_value();
+        vm.pin.entered = static_cast<int>(s.pinEntry.size());
+        vm.pin.minDigits = m_flow.pinLength;
+        vm.pin.maxDigits = m_flow.pinMaxDigits;
+        vm.pin.checking = s.pinChecking;
+        vm.pin.failures = s.pinFailures;
+        vm.pin.maxFailures = m_flow.pinMaxFailures;
+        if (s.pinLockedUntilMono > now.monoMs)
+            vm.pin.lockedSeconds = static_cast<int>((s.pinLockedUntilMono - now.monoMs + 999) / 1000);
+        break;
+    case Screen::Staff:
+        refreshStaff(now);
+        vm.staff = m_staff;
+        break;
+    default:
+        break;
+    }
+    return vm;
+}
+
+} // namespace segue::app

@@ -1,0 +1,98 @@
+// The kiosk's model: the flow session, the store and the PIN check behind the screens. The
+// window loop and the headless tests drive the same controller.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <expected>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "app/config.hpp"
+#include "app/sync_panel.hpp"
+#include "app/view_model.hpp"
+#include "core/flow.hpp"
+#include "core/uuid.hpp"
+#include "store/database.hpp"
+
+namespace segue::app {
+
+/// Connections to the sync worker; each may be empty.
+struct ControllerHooks {
+    std::function<SyncPanelVM()> syncPanel;   ///< empty when sync is disabled
+    std::function<void()> onSyncNow;
+    std::function<void()> onResponseSaved;
+};
+
+/// The flow configuration for a kiosk config and a survey.
+core::FlowConfig flowConfigFor(const KioskConfig& cfg, core::Survey survey);
+
+class KioskController {
+public:
+    /// How often a store that refused a write (or would not open) is tried again.
+    static constexpr std::int64_t kRetryMs = 2000;
+    /// How stale the staff figures may get while the staff screen is open.
+    static constexpr std::int64_t kStaffRefreshMs = 2000;
+
+    /// Builds the flow from `cfg` and the embedded survey. Fails only when that survey is invalid.
+    static std::expected<KioskController, std::string> create(const KioskConfig& cfg, ControllerHooks hooks = {});
+    /// Same with a given survey (tests).
+    static KioskController withSurvey(const KioskConfig& cfg, core::Survey survey, ControllerHooks hooks = {});
+
+    KioskController(KioskController&&) noexcept = default;
+    KioskController& operator=(KioskController&&) noexcept = default;
+    ~KioskController();
+
+    /// Opens the store and shows the attract screen. A store that cannot open shows the
+    /// unavailable screen and is retried on tick(); this never fails.
+    void start(const core::Now& now);
+
+    /// Runs one intent through the flow. A finished response is committed before the session
+    /// moves on; when the store refuses it, it is held in memory, the unavailable screen
+    /// shows, and tick() retries until it is written.
+    void dispatch(const core::Intent& intent, const core::Now& now);
+
+    /// Timers: the flow's deadlines and the store retry.
+    void tick(const core::Now& now);
+
+    /// The next monotonic time tick() has something to do, if any.
+    std::optional<std::int64_t> nextWakeMono() const;
+
+    /// What the screens draw now.
+    FrameVM viewModel(const core::Now& now);
+
+    const core::Session& session() const { return m_session; }
+    const core::FlowConfig& flow() const { return m_flow; }
+    bool storeOpen() const { return m_db.has_value(); }
+    std::size_t unsavedCount() const { return m_unsaved.size(); }
+    const std::string& lastStoreError() const { return m_storeError; }
+    /// The open database (tests read rows through it), or nullptr.
+    store::Database* database() { return m_db ? &*m_db : nullptr; }
+    /// Closes the store (on exit). Anything still unsaved is written to the log in full.
+    void closeStore();
+
+private:
+    KioskController(KioskConfig cfg, core::FlowConfig flow, ControllerHooks hooks);
+    bool tryOpen();
+    bool flushUnsaved();
+    void refreshPinHash();
+    bool checkPin(const std::string& pin);
+    void refreshStaff(const core::Now& now);
+    void apply(core::Step step, const core::Now& now);
+
+    KioskConfig m_cfg;
+    core::FlowConfig m_flow;
+    ControllerHooks m_hooks;
+    core::Session m_session;
+    core::UuidV7Generator m_ids;
+    std::optional<store::Database> m_db;
+    std::deque<core::Response> m_unsaved;
+    std::string m_storeError;
+    std::int64_t m_nextRetryMono = 0;
+    std::optional<std::string> m_pinHash;
+    StaffVM m_staff;
+    std::optional<std::int64_t> m_staffAtMono;
+    std::optional<std::int64_t> m_spentDeadline;
+};
+
+} // namespace segue::app

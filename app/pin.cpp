@@ -1,0 +1,42 @@
+#include "app/pin.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include <sodium.h>
+
+namespace segue::app {
+namespace {
+
+bool sodiumReady() {
+    static const bool ok = sodium_init() >= 0;   // thread-safe, idempotent
+    return ok;
+}
+
+} // namespace
+
+bool isValidPin(std::string_view pin) {
+    return static_cast<int>(pin.size()) >= kPinMinDigits && static_cast<int>(pin.size()) <= kPinMaxDigits &&
+           std::all_of(pin.begin(), pin.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::expected<std::string, std::string> hashPin(std::string_view pin) {
+    if (!isValidPin(pin))
+        return std::unexpected("a PIN is " + std::to_string(kPinMinDigits) + " to " +
+                               std::to_string(kPinMaxDigits) + " digits");
+    if (!sodiumReady()) return std::unexpected("libsodium failed to initialise");
+    char out[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(out, pin.data(), pin.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return std::unexpected("not enough memory to hash the PIN");
+    return std::string(out);
+}
+
+bool verifyPin(std::string_view hash, std::string_view pin) {
+    if (!sodiumReady() || hash.empty() || hash.size() >= crypto_pwhash_STRBYTES) return false;
+    if (hash.find('\0') != std::string_view::npos) return false;
+    const std::string h(hash);   // crypto_pwhash_str_verify needs a terminated string
+    return crypto_pwhash_str_verify(h.c_str(), pin.data(), pin.size()) == 0;
+}
+
+} // namespace segue::app

@@ -1,0 +1,76 @@
+// Plain view-models the screens draw. The controller fills them from the session and the store;
+// screens read nothing else, so tests can draw any state.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/sync_panel.hpp"
+#include "core/flow.hpp"
+#include "core/scoring.hpp"
+
+namespace segue::app {
+
+struct AttractVM {
+    int litStars = 0;              ///< stars held gold while the tap is confirmed
+};
+
+struct ItemVM {
+    int segueIndex = 0;            ///< index into core::kSegueKeys
+    int position = 0;              ///< 0-based among the items asked
+    int count = 0;
+    std::optional<int> answer;     ///< 1..5 when this item was answered
+    std::vector<bool> answered;    ///< per item asked, for the progress dots
+};
+
+struct ReasonsVM {
+    std::vector<std::string> tagIds;
+    std::vector<bool> selected;
+};
+
+struct PinPadVM {
+    bool configured = true;        ///< false: no PIN hash stored, the pad cannot open
+    int entered = 0;               ///< digits typed so far (never the digits themselves)
+    int minDigits = 4;
+    int maxDigits = 8;
+    bool checking = false;
+    int failures = 0;
+    int maxFailures = 5;
+    int lockedSeconds = 0;         ///< > 0 while locked out
+};
+
+struct RecoveryNotice {
+    std::string when;              ///< RFC 3339 UTC
+    std::string movedTo;
+    std::string reason;
+};
+
+struct StaffVM {
+    std::string storeId;
+    std::string deviceId;
+    std::string date;              ///< store-local YYYY-MM-DD shown
+    int dayOffset = 0;             ///< 0 = today
+    std::optional<core::DayStats> stats;
+    std::vector<core::DayStats> trend;   ///< 30 days ending at `date`, oldest first
+    double targetCsat = 0.9;
+    std::vector<int> segueItems;         ///< kSegueKeys indices, survey order
+    std::string storeError;              ///< the store's own words; staff only
+    std::size_t unsaved = 0;             ///< responses held in memory until the store recovers
+    std::optional<RecoveryNotice> recovery;
+    SyncPanelVM sync;
+    std::int64_t nowUtcMs = 0;
+};
+
+struct FrameVM {
+    core::Screen screen = core::Screen::Attract;
+    std::string language;
+    std::vector<std::string> languages;
+    AttractVM attract;
+    ItemVM item;
+    ReasonsVM reasons;
+    PinPadVM pin;
+    StaffVM staff;
+};
+
+} // namespace segue::app
