@@ -15,6 +15,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/time.hpp"
+#include "hq/alerts.hpp"
+#include "hq/config.hpp"
 #include "hq/demo.hpp"
 #include "hq/enrolment.hpp"
 #include "hq/server.hpp"
@@ -33,7 +35,7 @@ constexpr const char* kUsage = R"(segue-hq — the SEGUE Kiosk HQ collector
 
 Usage:
   segue-hq serve --listen HOST:PORT --db URL (--tls-cert FILE --tls-key FILE | --insecure-http-for-tests)
-                 [--device-rate PER_S] [--device-burst N] [--threads N] [--port-file FILE]
+                 [--device-rate PER_S] [--device-burst N] [--threads N] [--port-file FILE] [--config FILE]
   segue-hq device add --db URL --store STORE --name NAME [--id ID] [--json]
   segue-hq device list --db URL [--json]
   segue-hq device revoke --db URL ID
@@ -44,6 +46,8 @@ Usage:
 URL is sqlite:PATH or postgresql://USER@HOST:PORT/DBNAME.
 PORT 0 for serve lets the system pick a free port; the line "segue-hq listening on URL" on
 standard output (and --port-file) tells which. Tokens are printed once; HQ stores only hashes.
+The dashboard is served at / (log in with a read token). --config names a TOML file with the
+dashboard's target and time zone ([dashboard]) and the alert rules and webhook ([alerts]).
 Exit status: 0 ok, 2 usage or configuration error, 1 any other failure.
 )";
 
@@ -145,7 +149,7 @@ Result<std::unique_ptr<Storage>> openDb(const Options& o, std::string& urlOut) {
 }
 
 int serve(const std::vector<std::string>& args) {
-    auto o = Options::parse(args, 1, {"listen", "db", "tls-cert", "tls-key", "device-rate", "device-burst", "threads", "port-file"},
+    auto o = Options::parse(args, 1, {"listen", "db", "tls-cert", "tls-key", "device-rate", "device-burst", "threads", "port-file", "config"},
                             {"insecure-http-for-tests"});
     if (!o) return fail(kExitUsage, o.error().message);
     if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
@@ -184,6 +188,15 @@ int serve(const std::vector<std::string>& args) {
         options.threads = static_cast<int>(*n);
     }
 
+    HqConfig config;
+    if (const auto file = o->value("config")) {
+        auto loaded = loadConfig(*file);
+        if (!loaded) return fail(kExitUsage, loaded.error());
+        config = std::move(*loaded);
+    }
+    options.router.dashboard = config.dashboard;
+    options.router.alerts = config.alerts;
+
     // SIGTERM and SIGINT are taken by one thread with sigwait: blocked here, before any other
     // thread exists, so every later thread inherits the mask.
     sigset_t stopSignals;
@@ -198,6 +211,16 @@ int serve(const std::vector<std::string>& args) {
     if (!storage) return storageFailure(storage.error());
 
     SystemClock clock;
+    // The alert worker has a connection of its own: rules and webhooks never wait on requests.
+    std::unique_ptr<AlertWorker> alerts;
+    if (config.alerts.anyRule()) {
+        auto own = openStorage(url);
+        if (!own) return storageFailure(own.error());
+        alerts = std::make_unique<AlertWorker>(
+            std::move(*own), clock, config,
+            std::make_unique<HttpWebhookSender>(config.alerts.webhookUrl, config.alerts.webhookCaFile));
+        options.router.afterIngest = [worker = alerts.get()](const std::string& store) { worker->storeChanged(store); };
+    }
     HqServer server(**storage, clock, options);
     const auto bound = server.bind();
     if (!bound) return fail(bound.error().configuration ? kExitUsage : kExitFailure, bound.error().message);
@@ -210,6 +233,12 @@ int serve(const std::vector<std::string>& args) {
     }
     std::cout << "segue-hq listening on " << where << std::endl;
     spdlog::info("listening on {} (database {})", where, redactUrl(url));
+    if (alerts) {
+        alerts->start();
+        // The URL's path may carry the receiver's secret: only its host goes to the log.
+        const auto target = parseWebhookUrl(config.alerts.webhookUrl);
+        spdlog::info("alert rules on; webhook to {}:{}", target ? target->host : "?", target ? target->port : 0);
+    }
 
     std::atomic<bool> serverEnded{false};
     std::thread waiter([&] {
@@ -223,6 +252,7 @@ int serve(const std::vector<std::string>& args) {
     serverEnded = true;
     pthread_kill(waiter.native_handle(), SIGTERM);   // wakes the waiter if no signal came
     waiter.join();
+    if (alerts) alerts->stop();
     storage->reset();
     if (!ok) return fail(kExitFailure, "the listening socket failed");
     spdlog::info("stopped");

@@ -96,8 +96,34 @@ CREATE TABLE rejections (
   UNIQUE (device_id, record_hash)
 );
 )sql",
+    // 2: alerts raised by the rules, one per (rule, subject, day), with their webhook delivery state.
+    R"sql(
+CREATE TABLE alerts (
+  id              bigserial PRIMARY KEY,
+  rule            text NOT NULL,
+  subject         text NOT NULL,
+  store_id        text NOT NULL,
+  device_id       text,
+  day             text COLLATE "C" NOT NULL,
+  raised_at       bigint NOT NULL,
+  message         text NOT NULL,
+  details         text NOT NULL,
+  state           text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+  attempts        integer NOT NULL DEFAULT 0,
+  next_attempt_at bigint NOT NULL,
+  delivered_at    bigint,
+  last_error      text NOT NULL DEFAULT '',
+  UNIQUE (rule, subject, day)
+);
+CREATE INDEX alerts_due ON alerts(state, next_attempt_at);
+CREATE INDEX responses_store_created ON responses(store_id, created_at);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
+
+constexpr const char* kAlertColumns =
+    "id, rule, subject, store_id, device_id, day, raised_at, message, details, state, attempts, next_attempt_at, "
+    "delivered_at, last_error";
 
 constexpr const char* kResponseColumns =
     "id::text, store_id, device_id, survey_id, survey_version, language, created_at, local_date, local_hour, "
@@ -212,6 +238,36 @@ std::optional<StoredResponse> readResponse(const PgResult& res, int row) {
     r.synthetic = res.flag(row, 19);
     r.durationMs = res.integer(row, 20);
     out.receivedAtMs = res.integer(row, 21);
+    return out;
+}
+
+AlertState stateFromName(const std::string& s) {
+    if (s == "delivered") return AlertState::Delivered;
+    if (s == "failed") return AlertState::Failed;
+    return AlertState::Pending;
+}
+
+/// Rows selected with kAlertColumns.
+std::vector<Alert> readAlerts(const PgResult& res) {
+    std::vector<Alert> out;
+    for (int i = 0; i < res.rows(); ++i) {
+        Alert a;
+        a.id = res.integer(i, 0);
+        a.rule = res.text(i, 1);
+        a.subject = res.text(i, 2);
+        a.storeId = res.text(i, 3);
+        if (!res.isNull(i, 4)) a.deviceId = res.text(i, 4);
+        a.day = res.text(i, 5);
+        a.raisedAtMs = res.integer(i, 6);
+        a.message = res.text(i, 7);
+        a.details = res.text(i, 8);
+        a.state = stateFromName(res.text(i, 9));
+        a.attempts = static_cast<int>(res.integer(i, 10));
+        a.nextAttemptAtMs = res.integer(i, 11);
+        a.deliveredAtMs = res.optInteger(i, 12);
+        a.lastError = res.text(i, 13);
+        out.push_back(std::move(a));
+    }
     return out;
 }
 
@@ -539,6 +595,63 @@ public:
             out.push_back(std::move(*r));
         }
         return out;
+    }
+
+    Result<std::vector<std::string>> listStores() override {
+        auto res = simple("listing stores", "SELECT id FROM stores ORDER BY id COLLATE \"C\"");
+        if (!res) return std::unexpected(res.error());
+        std::vector<std::string> out;
+        for (int i = 0; i < res->rows(); ++i) out.push_back(res->text(i, 0));
+        return out;
+    }
+
+    Result<std::int64_t> countRatings(const std::string& storeId, std::int64_t fromMs, std::int64_t toMs,
+                                      int maxStars) override {
+        auto res = simple("counting ratings",
+                          "SELECT COUNT(*) FROM responses WHERE store_id = $1 AND created_at >= $2 AND created_at <= $3 "
+                          "AND NOT misuse AND stars <= $4",
+                          {storeId, num(fromMs), num(toMs), num(maxStars)});
+        if (!res) return std::unexpected(res.error());
+        return res->integer(0, 0);
+    }
+
+    Result<bool> raiseAlert(const NewAlert& a) override {
+        auto res = simple("raising an alert",
+                          "INSERT INTO alerts (rule, subject, store_id, device_id, day, raised_at, message, details, "
+                          "next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $6) "
+                          "ON CONFLICT (rule, subject, day) DO NOTHING RETURNING id",
+                          {a.rule, a.subject, a.storeId, a.deviceId, a.day, num(a.raisedAtMs), a.message, a.details});
+        if (!res) return std::unexpected(res.error());
+        return res->rows() > 0;
+    }
+
+    Result<std::vector<Alert>> dueAlerts(std::int64_t nowMs, int limit) override {
+        auto res = simple("reading due alerts",
+                          std::string("SELECT ") + kAlertColumns +
+                              " FROM alerts WHERE state = 'pending' AND next_attempt_at <= $1 "
+                              "ORDER BY next_attempt_at, id LIMIT $2",
+                          {num(nowMs), num(limit)});
+        if (!res) return std::unexpected(res.error());
+        return readAlerts(*res);
+    }
+
+    Result<void> updateAlert(std::int64_t id, AlertState state, int attempts, std::int64_t nextAttemptAtMs,
+                             std::optional<std::int64_t> deliveredAtMs, const std::string& lastError) override {
+        auto res = simple("updating an alert",
+                          "UPDATE alerts SET state = $1, attempts = $2, next_attempt_at = $3, delivered_at = $4, "
+                          "last_error = $5 WHERE id = $6",
+                          {std::string(alertStateName(state)), num(attempts), num(nextAttemptAtMs),
+                           deliveredAtMs ? std::optional(num(*deliveredAtMs)) : std::nullopt, lastError, num(id)});
+        if (!res) return std::unexpected(res.error());
+        return {};
+    }
+
+    Result<std::vector<Alert>> recentAlerts(int limit) override {
+        auto res = simple("listing alerts",
+                          std::string("SELECT ") + kAlertColumns + " FROM alerts ORDER BY raised_at DESC, id DESC LIMIT $1",
+                          {num(limit)});
+        if (!res) return std::unexpected(res.error());
+        return readAlerts(*res);
     }
 
     Result<Counts> counts() override {

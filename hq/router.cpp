@@ -8,7 +8,10 @@
 #include <spdlog/spdlog.h>
 
 #include "core/time.hpp"
+#include "hq/alerts.hpp"
+#include "hq/dashboard.hpp"
 #include "hq/token.hpp"
+#include "hq/web_assets.hpp"
 #include "hq/views.hpp"
 #include "sync/wire.hpp"
 
@@ -22,6 +25,11 @@ constexpr std::size_t kDrainLimit = 64 * 1024 * 1024;
 constexpr int kCsvPageRows = 1000;
 constexpr std::int64_t kMaxDailySpanDays = 3660;
 constexpr std::size_t kMaxTokenLength = 256;
+constexpr int kAlertsListed = 200;
+// The page loads only its own files and talks only to its own origin.
+constexpr const char* kPagePolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 // The request log line is written by the server's logger after the reply; these carry what
 // the handler knew into it (each request runs start to end on one pool thread).
@@ -115,18 +123,40 @@ const char* errorCodeFor(int status) {
     }
 }
 
+void sendJson(httplib::Response& res, const nlohmann::json& body) {
+    res.status = 200;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+}
+
+std::optional<std::string> param(const httplib::Request& req, const char* name) {
+    if (!req.has_param(name)) return std::nullopt;
+    return req.get_param_value(name);
+}
+
 } // namespace
 
 Router::Router(Storage& storage, const core::Clock& clock, RouterOptions options)
     : m_storage(storage),
+      m_clock(clock),
+      m_options(std::move(options)),
       m_ingest(storage, clock),
-      m_limiter(options.deviceRatePerS, options.deviceBurst, clock) {}
+      m_limiter(m_options.deviceRatePerS, m_options.deviceBurst, clock) {}
+
+std::string Router::today() const {
+    const core::Now now = m_clock.now();
+    return core::localDate(now.utcMs, calendarOffsetMin(m_options.dashboard, now));
+}
 
 std::string Router::routeLabel(const std::string& path) {
     static const std::regex daily(R"(/api/v1/stores/[^/]+/daily)");
-    for (const char* fixed : {"/api/v1/batches", "/api/v1/responses.csv", "/api/v1/devices", "/healthz", "/metrics"})
+    static const std::regex summary(R"(/api/v1/stores/[^/]+/summary)");
+    for (const char* fixed : {"/api/v1/batches", "/api/v1/responses.csv", "/api/v1/devices", "/healthz", "/metrics",
+                              "/api/v1/overview", "/api/v1/stores", "/api/v1/fleet", "/api/v1/alerts", "/"})
         if (path == fixed) return fixed;
     if (std::regex_match(path, daily)) return "/api/v1/stores/{store}/daily";
+    if (std::regex_match(path, summary)) return "/api/v1/stores/{store}/summary";
+    if (path.starts_with("/static/")) return "/static";
     return "other";
 }
 
@@ -146,6 +176,15 @@ void Router::install(httplib::Server& server) {
     server.Get("/api/v1/devices", [this](const httplib::Request& req, httplib::Response& res) { getDevices(req, res); });
     server.Get("/healthz", [this](const httplib::Request& req, httplib::Response& res) { getHealth(req, res); });
     server.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) { getMetrics(req, res); });
+    server.Get("/api/v1/overview", [this](const httplib::Request& req, httplib::Response& res) { getOverview(req, res); });
+    server.Get("/api/v1/stores", [this](const httplib::Request& req, httplib::Response& res) { getStores(req, res); });
+    server.Get(R"(/api/v1/stores/([A-Za-z0-9._-]{1,64})/summary)",
+               [this](const httplib::Request& req, httplib::Response& res) { getStoreSummary(req, res); });
+    server.Get("/api/v1/fleet", [this](const httplib::Request& req, httplib::Response& res) { getFleet(req, res); });
+    server.Get("/api/v1/alerts", [this](const httplib::Request& req, httplib::Response& res) { getAlerts(req, res); });
+    server.Get("/", [this](const httplib::Request& req, httplib::Response& res) { getWebFile(req, res); });
+    server.Get(R"(/static/[A-Za-z0-9._/-]{1,200})",
+               [this](const httplib::Request& req, httplib::Response& res) { getWebFile(req, res); });
 
     // Errors httplib produces itself (unknown route, bad request line, ...) get the same body shape.
     server.set_error_handler(Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
@@ -219,6 +258,7 @@ void Router::postBatch(const httplib::Request& req, httplib::Response& res, cons
 
     auto ack = m_ingest.handle(*device, body.text);
     if (!ack) return sendError(res, ack.error());
+    if (!ack->accepted.empty() && m_options.afterIngest) m_options.afterIngest(device->storeId);
     m_metrics.countResponses(static_cast<std::int64_t>(ack->accepted.size()),
                              static_cast<std::int64_t>(ack->duplicates.size()),
                              static_cast<std::int64_t>(ack->rejected.size()));
@@ -328,6 +368,65 @@ void Router::getHealth(const httplib::Request&, httplib::Response& res) {
 void Router::getMetrics(const httplib::Request&, httplib::Response& res) {
     res.status = 200;
     res.set_content(m_metrics.render(), "text/plain; version=0.0.4");
+}
+
+void Router::getOverview(const httplib::Request& req, httplib::Response& res) {
+    if (auto e = checkReadToken(req)) return sendError(res, *e);
+    const auto period = resolvePeriod(param(req, "period"), param(req, "from"), param(req, "to"), today());
+    if (!period) return sendError(res, ApiError::badRequest(period.error()));
+    auto body = overviewJson(m_storage, *period, today(), m_options.dashboard);
+    if (!body) return sendError(res, ApiError::internal(body.error().message));
+    sendJson(res, *body);
+}
+
+void Router::getStores(const httplib::Request& req, httplib::Response& res) {
+    if (auto e = checkReadToken(req)) return sendError(res, *e);
+    auto body = storesJson(m_storage, m_clock.now().utcMs, m_options.dashboard);
+    if (!body) return sendError(res, ApiError::internal(body.error().message));
+    sendJson(res, *body);
+}
+
+void Router::getStoreSummary(const httplib::Request& req, httplib::Response& res) {
+    if (auto e = checkReadToken(req)) return sendError(res, *e);
+    const std::string store = req.matches[1];
+    const auto period = resolvePeriod(param(req, "period"), param(req, "from"), param(req, "to"), today());
+    if (!period) return sendError(res, ApiError::badRequest(period.error()));
+    auto exists = m_storage.storeExists(store);
+    if (!exists) return sendError(res, ApiError::internal(exists.error().message));
+    if (!*exists) return sendError(res, ApiError::notFound("no store " + store));
+    auto body = storeSummaryJson(m_storage, store, *period, m_clock.now().utcMs, m_options.dashboard);
+    if (!body) return sendError(res, ApiError::internal(body.error().message));
+    sendJson(res, *body);
+}
+
+void Router::getFleet(const httplib::Request& req, httplib::Response& res) {
+    if (auto e = checkReadToken(req)) return sendError(res, *e);
+    auto body = fleetJson(m_storage, m_clock.now().utcMs, m_options.dashboard);
+    if (!body) return sendError(res, ApiError::internal(body.error().message));
+    sendJson(res, *body);
+}
+
+void Router::getAlerts(const httplib::Request& req, httplib::Response& res) {
+    if (auto e = checkReadToken(req)) return sendError(res, *e);
+    auto alerts = m_storage.recentAlerts(kAlertsListed);
+    if (!alerts) return sendError(res, ApiError::internal(alerts.error().message));
+    sendJson(res, alertsJson(*alerts, m_options.alerts));
+}
+
+void Router::getWebFile(const httplib::Request& req, httplib::Response& res) {
+    const auto asset = findWebAsset(req.path);
+    if (!asset) return sendError(res, ApiError::notFound("no such file: " + req.path.substr(0, 200)));
+    // The page holds no data: everything it shows comes from the API with the read token, so
+    // serving it without one reveals nothing.
+    res.status = 200;
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Referrer-Policy", "no-referrer");
+    if (asset->contentType.starts_with("text/html")) {
+        res.set_header("Content-Security-Policy", kPagePolicy);
+        res.set_header("X-Frame-Options", "DENY");
+    }
+    res.set_content(std::string(asset->body), std::string(asset->contentType));
 }
 
 } // namespace segue::hq

@@ -1,9 +1,11 @@
 // The HTTP API of segue-hq: routes, authentication, body limits, error bodies, request log
 // and metrics. Transport-agnostic: it installs itself on an httplib::Server (TLS or not).
 #pragma once
+#include <functional>
 #include <string>
 
 #include "core/time.hpp"
+#include "hq/config.hpp"
 #include "hq/ingest.hpp"
 #include "hq/metrics.hpp"
 #include "hq/rate_limiter.hpp"
@@ -21,6 +23,10 @@ namespace segue::hq {
 struct RouterOptions {
     double deviceRatePerS = 10;   ///< sustained batch requests per second per device
     double deviceBurst = 20;      ///< requests a device may send at once
+    DashboardConfig dashboard;    ///< target, calendar and fleet thresholds of the dashboard API
+    AlertConfig alerts;           ///< shown by GET /api/v1/alerts (the worker evaluates them)
+    /// Called with the store id after a batch stored new responses; must return at once.
+    std::function<void(const std::string& storeId)> afterIngest;
 };
 
 class Router {
@@ -41,6 +47,15 @@ private:
     void getResponsesCsv(const httplib::Request& req, httplib::Response& res);
     void getDevices(const httplib::Request& req, httplib::Response& res);
     void getHealth(const httplib::Request& req, httplib::Response& res);
+    void getOverview(const httplib::Request& req, httplib::Response& res);
+    void getStores(const httplib::Request& req, httplib::Response& res);
+    void getStoreSummary(const httplib::Request& req, httplib::Response& res);
+    void getFleet(const httplib::Request& req, httplib::Response& res);
+    void getAlerts(const httplib::Request& req, httplib::Response& res);
+    /// The dashboard's page and its static files, compiled into the binary.
+    void getWebFile(const httplib::Request& req, httplib::Response& res);
+    /// HQ's calendar date now.
+    std::string today() const;
     void getMetrics(const httplib::Request& req, httplib::Response& res);
 
     /// nullopt when the request carries a live read token.
@@ -48,6 +63,8 @@ private:
     void sendError(httplib::Response& res, const ApiError& e);
 
     Storage& m_storage;
+    const core::Clock& m_clock;
+    RouterOptions m_options;
     Ingest m_ingest;
     RateLimiter m_limiter;
     Metrics m_metrics;

@@ -90,8 +90,34 @@ CREATE TABLE rejections (
   UNIQUE (device_id, record_hash)
 );
 )sql",
+    // 2: alerts raised by the rules, one per (rule, subject, day), with their webhook delivery state.
+    R"sql(
+CREATE TABLE alerts (
+  id              INTEGER PRIMARY KEY,
+  rule            TEXT NOT NULL,
+  subject         TEXT NOT NULL,
+  store_id        TEXT NOT NULL,
+  device_id       TEXT,
+  day             TEXT NOT NULL,
+  raised_at       INTEGER NOT NULL,
+  message         TEXT NOT NULL,
+  details         TEXT NOT NULL,
+  state           TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  delivered_at    INTEGER,
+  last_error      TEXT NOT NULL DEFAULT '',
+  UNIQUE (rule, subject, day)
+);
+CREATE INDEX alerts_due ON alerts(state, next_attempt_at);
+CREATE INDEX responses_store_created ON responses(store_id, created_at);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
+
+constexpr const char* kAlertColumns =
+    "id, rule, subject, store_id, device_id, day, raised_at, message, details, state, attempts, next_attempt_at, "
+    "delivered_at, last_error";
 
 constexpr const char* kResponseColumns =
     "id, store_id, device_id, survey_id, survey_version, language, created_at, local_date, local_hour, "
@@ -189,6 +215,32 @@ std::optional<StoredResponse> readResponse(const Stmt& s) {
     r.durationMs = s.integer(20);
     out.receivedAtMs = s.integer(21);
     return out;
+}
+
+AlertState stateFromName(const std::string& s) {
+    if (s == "delivered") return AlertState::Delivered;
+    if (s == "failed") return AlertState::Failed;
+    return AlertState::Pending;
+}
+
+/// A row selected with kAlertColumns.
+Alert readAlert(const Stmt& s) {
+    Alert a;
+    a.id = s.integer(0);
+    a.rule = s.text(1);
+    a.subject = s.text(2);
+    a.storeId = s.text(3);
+    if (!s.isNull(4)) a.deviceId = s.text(4);
+    a.day = s.text(5);
+    a.raisedAtMs = s.integer(6);
+    a.message = s.text(7);
+    a.details = s.text(8);
+    a.state = stateFromName(s.text(9));
+    a.attempts = static_cast<int>(s.integer(10));
+    a.nextAttemptAtMs = s.integer(11);
+    a.deliveredAtMs = s.optInteger(12);
+    a.lastError = s.text(13);
+    return a;
 }
 
 class SqliteStorage final : public Storage {
@@ -532,6 +584,77 @@ public:
         return out;
     }
 
+    Result<std::vector<std::string>> listStores() override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, "SELECT id FROM stores ORDER BY id");
+        std::vector<std::string> out;
+        int rc;
+        while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
+        if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "listing stores"));
+        return out;
+    }
+
+    Result<std::int64_t> countRatings(const std::string& storeId, std::int64_t fromMs, std::int64_t toMs,
+                                      int maxStars) override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, "SELECT COUNT(*) FROM responses WHERE store_id = ? AND created_at >= ? AND created_at <= ? "
+                     "AND misuse = 0 AND stars <= ?");
+        s.bind(1, storeId);
+        s.bind(2, fromMs);
+        s.bind(3, toMs);
+        s.bind(4, std::int64_t{maxStars});
+        if (s.step() != SQLITE_ROW) return std::unexpected(sqlError(m_db, "counting ratings"));
+        return s.integer(0);
+    }
+
+    Result<bool> raiseAlert(const NewAlert& a) override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, "INSERT INTO alerts (rule, subject, store_id, device_id, day, raised_at, message, details, "
+                     "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rule, subject, day) DO NOTHING");
+        s.bind(1, a.rule);
+        s.bind(2, a.subject);
+        s.bind(3, a.storeId);
+        s.bind(4, a.deviceId);
+        s.bind(5, a.day);
+        s.bind(6, a.raisedAtMs);
+        s.bind(7, a.message);
+        s.bind(8, a.details);
+        s.bind(9, a.raisedAtMs);
+        if (s.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "raising an alert"));
+        return sqlite3_changes(m_db) > 0;
+    }
+
+    Result<std::vector<Alert>> dueAlerts(std::int64_t nowMs, int limit) override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, std::string("SELECT ") + kAlertColumns +
+                         " FROM alerts WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?");
+        s.bind(1, nowMs);
+        s.bind(2, std::int64_t{limit});
+        return readAlerts(s, "reading due alerts");
+    }
+
+    Result<void> updateAlert(std::int64_t id, AlertState state, int attempts, std::int64_t nextAttemptAtMs,
+                             std::optional<std::int64_t> deliveredAtMs, const std::string& lastError) override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, "UPDATE alerts SET state = ?, attempts = ?, next_attempt_at = ?, delivered_at = ?, last_error = ? "
+                     "WHERE id = ?");
+        s.bind(1, std::string(alertStateName(state)));
+        s.bind(2, std::int64_t{attempts});
+        s.bind(3, nextAttemptAtMs);
+        s.bind(4, deliveredAtMs);
+        s.bind(5, lastError);
+        s.bind(6, id);
+        if (s.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "updating an alert"));
+        return {};
+    }
+
+    Result<std::vector<Alert>> recentAlerts(int limit) override {
+        std::lock_guard lock(m_mutex);
+        Stmt s(m_db, std::string("SELECT ") + kAlertColumns + " FROM alerts ORDER BY raised_at DESC, id DESC LIMIT ?");
+        s.bind(1, std::int64_t{limit});
+        return readAlerts(s, "listing alerts");
+    }
+
     Result<Counts> counts() override {
         std::lock_guard lock(m_mutex);
         Stmt s(m_db, "SELECT (SELECT COUNT(*) FROM responses), (SELECT COUNT(*) FROM conflicts), "
@@ -578,6 +701,14 @@ private:
         Stmt s(m_db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
         if (s.step() != SQLITE_ROW) return std::unexpected(sqlError(m_db, "reading schema version"));
         return static_cast<int>(s.integer(0));
+    }
+
+    Result<std::vector<Alert>> readAlerts(Stmt& s, const char* what) {
+        std::vector<Alert> out;
+        int rc;
+        while ((rc = s.step()) == SQLITE_ROW) out.push_back(readAlert(s));
+        if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, what));
+        return out;
     }
 
     Result<std::vector<core::Response>> loadByIds(const std::vector<std::string>& ids) {

@@ -22,6 +22,15 @@ Result<std::unique_ptr<Storage>> openStorage(std::string_view url) {
                                             std::string(url.substr(0, 100))});
 }
 
+const char* alertStateName(AlertState s) {
+    switch (s) {
+    case AlertState::Pending: return "pending";
+    case AlertState::Delivered: return "delivered";
+    case AlertState::Failed: return "failed";
+    }
+    return "pending";
+}
+
 std::string canonicalJson(const core::Response& r) {
     // nlohmann's object keeps keys sorted, so equal records always dump to equal text.
     return core::toJson(r).dump();

@@ -99,6 +99,39 @@ struct ExportFilter {
     std::optional<std::string> storeId;
 };
 
+/// Delivery state of an alert's webhook.
+enum class AlertState {
+    Pending,     ///< not yet delivered; retried at nextAttemptAtMs
+    Delivered,   ///< the receiver answered 2xx
+    Failed,      ///< gave up after the configured number of attempts
+};
+
+/// "pending" | "delivered" | "failed".
+const char* alertStateName(AlertState s);
+
+/// An alert a rule raised. At most one exists per (rule, subject, day): the database's unique
+/// key is what keeps an alert from being raised (and sent) twice, across restarts too.
+struct NewAlert {
+    std::string rule;                        ///< "low_satisfaction" | "low_ratings" | "silent_terminal"
+    std::string subject;                     ///< the store id, or the device id for terminal rules
+    std::string storeId;
+    std::optional<std::string> deviceId;
+    std::string day;                         ///< HQ-local "YYYY-MM-DD" the alert belongs to
+    std::int64_t raisedAtMs = 0;
+    std::string message;                     ///< one sentence for people (English)
+    std::string details;                     ///< JSON object text: the figures behind the alert
+};
+
+/// A stored alert and its delivery state.
+struct Alert : NewAlert {
+    std::int64_t id = 0;
+    AlertState state = AlertState::Pending;
+    int attempts = 0;
+    std::int64_t nextAttemptAtMs = 0;        ///< wall time of the next delivery attempt
+    std::optional<std::int64_t> deliveredAtMs;
+    std::string lastError;
+};
+
 /// Every method is safe to call from many threads at once and never throws.
 class Storage {
 public:
@@ -134,6 +167,24 @@ public:
     /// (UUIDv7 ids are time-ordered, so this is oldest first). Keyset paging for streaming.
     virtual Result<std::vector<StoredResponse>> exportPage(const ExportFilter& filter,
                                                            const std::string& afterId, int limit) = 0;
+    /// Every store id, ascending.
+    virtual Result<std::vector<std::string>> listStores() = 0;
+    /// Counted (not misuse) responses of the store with 1..maxStars stars created in
+    /// [fromMs, toMs] (UTC ms, terminal time).
+    virtual Result<std::int64_t> countRatings(const std::string& storeId, std::int64_t fromMs, std::int64_t toMs,
+                                              int maxStars) = 0;
+
+    /// Stores a new pending alert due at once. False (and nothing stored) when an alert with the
+    /// same rule, subject and day exists: the insert is ON CONFLICT DO NOTHING, never check-then-insert.
+    virtual Result<bool> raiseAlert(const NewAlert& alert) = 0;
+    /// Pending alerts whose next attempt is at or before `nowMs`, oldest first, at most `limit`.
+    virtual Result<std::vector<Alert>> dueAlerts(std::int64_t nowMs, int limit) = 0;
+    /// Records the outcome of a delivery attempt.
+    virtual Result<void> updateAlert(std::int64_t id, AlertState state, int attempts, std::int64_t nextAttemptAtMs,
+                                     std::optional<std::int64_t> deliveredAtMs, const std::string& lastError) = 0;
+    /// The newest `limit` alerts, newest first.
+    virtual Result<std::vector<Alert>> recentAlerts(int limit) = 0;
+
     /// Counts of the three kept tables (tests and the CLI).
     struct Counts { std::int64_t responses = 0, conflicts = 0, rejections = 0; };
     virtual Result<Counts> counts() = 0;
@@ -144,7 +195,7 @@ public:
 Result<std::unique_ptr<Storage>> openStorage(std::string_view url);
 
 /// The newest schema version this build knows (both back ends).
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 /// Classifies each record after the insert: inserted ids are Accepted, the others are compared
 /// with the stored copy. Shared by the back ends so they decide the same way.

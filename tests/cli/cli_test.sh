@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The segue-kiosk verbs as other programs use them: exit codes, JSON keys, CSV header, and
+# stats agreeing with the exported rows. Real binary, real SQLite file.
+set -euo pipefail
+kiosk=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_exit() {  # expect_exit CODE cmd...
+  local want=$1; shift
+  set +e; "$@" >"$tmp/out" 2>"$tmp/err"; local got=$?; set -e
+  [ "$got" -eq "$want" ] || { cat "$tmp/err" >&2; fail "exit $got, expected $want: $*"; }
+}
+
+expect_exit 0 "$kiosk" --help
+grep -q "segue-kiosk stats" "$tmp/out" || fail "--help does not list stats"
+expect_exit 0 "$kiosk" --version
+grep -Eq '^segue-kiosk [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out" || fail "--version: $(cat "$tmp/out")"
+expect_exit 0 "$kiosk" --print-default-config
+cp "$tmp/out" "$tmp/default.toml"
+expect_exit 0 "$kiosk" stats --config "$tmp/default.toml" --data-dir "$tmp/d0" --json
+
+# Usage and config errors: exit 2 with a one-line reason.
+expect_exit 2 "$kiosk" --bogus
+expect_exit 2 "$kiosk" frobnicate
+expect_exit 2 "$kiosk" stats --date 2026-02-30 --data-dir "$tmp/d0"
+expect_exit 2 "$kiosk" export --data-dir "$tmp/d0"
+expect_exit 2 "$kiosk" export --format xml --data-dir "$tmp/d0"
+expect_exit 2 "$kiosk" demo-data --count abc --data-dir "$tmp/d0"
+expect_exit 2 "$kiosk" demo-data --data-dir "$tmp/d0"
+printf '[kiosk]\nlanguage = "fr"\n' > "$tmp/bad.toml"
+expect_exit 2 "$kiosk" stats --config "$tmp/bad.toml" --data-dir "$tmp/d0"
+grep -q "bad.toml:2:" "$tmp/err" || fail "config error lacks file:line: $(cat "$tmp/err")"
+[ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "config error is not one line"
+expect_exit 2 "$kiosk" --config "$tmp/missing.toml" stats
+
+# demo-data, then stats and export must agree.
+data="$tmp/data"
+expect_exit 0 "$kiosk" demo-data --data-dir "$data" --count 3000 --days 7
+expect_exit 0 "$kiosk" export --data-dir "$data" --format jsonl
+[ "$(wc -l < "$tmp/out")" -eq 3000 ] || fail "jsonl export has $(wc -l < "$tmp/out") lines, want 3000"
+cp "$tmp/out" "$tmp/all.jsonl"
+jq -e 'select(.synthetic != true)' "$tmp/all.jsonl" >/dev/null && fail "demo-data rows not marked synthetic"
+day=$(jq -r .local_date "$tmp/all.jsonl" | sort | uniq -c | sort -rn | head -1 | awk '{print $2}')
+expect_exit 0 "$kiosk" stats --data-dir "$data" --date "$day" --json
+stats="$tmp/out"
+for key in date responses mean_stars csat segue partial misuse pending_sync by_hour tags; do
+  jq -e "has(\"$key\")" "$stats" >/dev/null || fail "stats --json lacks $key"
+done
+for key in satisfactory efficient genuine understanding effective; do
+  jq -e ".segue | has(\"$key\")" "$stats" >/dev/null || fail "stats segue lacks $key"
+done
+want_responses=$(jq -s --arg d "$day" '[.[] | select(.local_date == $d and (.misuse | not))] | length' "$tmp/all.jsonl")
+want_misuse=$(jq -s --arg d "$day" '[.[] | select(.local_date == $d and .misuse)] | length' "$tmp/all.jsonl")
+want_happy=$(jq -s --arg d "$day" '[.[] | select(.local_date == $d and (.misuse | not) and .stars >= 4)] | length' "$tmp/all.jsonl")
+[ "$(jq .responses "$stats")" -eq "$want_responses" ] || fail "responses $(jq .responses "$stats") != $want_responses"
+[ "$(jq .misuse "$stats")" -eq "$want_misuse" ] || fail "misuse mismatch"
+[ "$(jq '.by_hour | add' "$stats")" -eq "$want_responses" ] || fail "by_hour does not add up"
+[ "$(jq .pending_sync "$stats")" -eq 3000 ] || fail "pending_sync $(jq .pending_sync "$stats") != 3000"
+jq -e --argjson h "$want_happy" --argjson n "$want_responses" '(.csat - ($h / $n)) | fabs < 1e-9' "$stats" >/dev/null \
+  || fail "csat $(jq .csat "$stats") != $want_happy/$want_responses"
+expect_exit 0 "$kiosk" stats --data-dir "$data" --date 2001-01-01 --json
+jq -e '.responses == 0 and .csat == null and .mean_stars == null and .segue.genuine == null' "$tmp/out" >/dev/null \
+  || fail "empty day: $(cat "$tmp/out")"
+
+expect_exit 0 "$kiosk" export --data-dir "$data" --format csv --from "$day" --to "$day"
+head -1 "$tmp/out" | grep -q '^id,' || fail "CSV header does not start with id"
+for col in segue_satisfactory segue_efficient segue_genuine segue_understanding segue_effective tags; do
+  head -1 "$tmp/out" | tr ',' '\n' | grep -qx "$col" || fail "CSV lacks column $col"
+done
+rows=$(( $(wc -l < "$tmp/out") - 1 ))
+want_rows=$(jq -s --arg d "$day" '[.[] | select(.local_date == $d)] | length' "$tmp/all.jsonl")
+[ "$rows" -eq "$want_rows" ] || fail "CSV has $rows rows for $day, want $want_rows"
+
+# set-pin from standard input: only a hash is stored.
+echo 123 | expect_exit 2 "$kiosk" set-pin --data-dir "$data"
+echo 4321 | "$kiosk" set-pin --data-dir "$data" 2>/dev/null || fail "set-pin refused 4321"
+if command -v sqlite3 >/dev/null; then
+  hash=$(sqlite3 "$data/kiosk.sqlite" "select value from meta where key='staff_pin_hash'")
+  case "$hash" in '$argon2id$'*) ;; *) fail "PIN is not stored as an Argon2id hash: $hash";; esac
+  sqlite3 "$data/kiosk.sqlite" "select value from meta" | grep -qx 4321 && fail "PIN stored in clear"
+fi
+echo "cli_test: all checks passed"

@@ -1,0 +1,370 @@
+// The HQ dashboard in a real browser: Debian's Chromium driven by playwright-core against a real
+// segue-hq over HTTPS on 127.0.0.1, seeded with a chain of stores and terminals. Every figure the
+// page shows is checked against the JSON API; screenshots of each page go to
+// $SEGUE_SCREENSHOT_DIR for people to look at.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const HQ = process.env.SEGUE_HQ_BINARY;
+const SEED = process.env.SEGUE_HQ_SEED;
+const SHOTS = process.env.SEGUE_SCREENSHOT_DIR;
+for (const [name, value] of Object.entries({ SEGUE_HQ_BINARY: HQ, SEGUE_HQ_SEED: SEED, SEGUE_SCREENSHOT_DIR: SHOTS }))
+  if (!value) throw new Error(name + ' is not set (run through ctest or run_browser_tests.sh)');
+
+const OFFSET_MIN = 480;
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'segue-web-test-'));
+let server, receiver, context, page, base, port, readToken, seed, cert;
+const receiverHits = [];
+const pageErrors = [];
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+/// GET on the API over HTTPS, trusting only the demo certificate.
+function apiRaw(pathAndQuery, token) {
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: '127.0.0.1', servername: 'localhost', port, path: pathAndQuery, method: 'GET', ca: cert,
+      headers: token ? { Authorization: 'Bearer ' + token } : {},
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function api(pathAndQuery) {
+  const res = await apiRaw(pathAndQuery, readToken);
+  assert.equal(res.status, 200, pathAndQuery + ': ' + res.body.toString());
+  return JSON.parse(res.body.toString());
+}
+
+async function shot(name) {
+  await page.waitForTimeout(250);   // let uPlot finish its first draw
+  await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
+}
+
+const pctFormat = (lang, v) => new Intl.NumberFormat(lang, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(v);
+const decFormat = (lang, v, d) => new Intl.NumberFormat(lang, { minimumFractionDigits: d, maximumFractionDigits: d }).format(v);
+const dataValue = async (selector) => page.getAttribute(selector, 'data-value');
+const asNumber = (s) => (s === '' || s === null ? null : Number(s));
+
+before(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  execFileSync(HQ, ['init-demo', '--dir', work, '--port', '18443'], { stdio: 'pipe' });
+  readToken = fs.readFileSync(path.join(work, 'read-token.txt'), 'utf8').trim();
+  cert = fs.readFileSync(path.join(work, 'cert.pem'));
+  const db = 'sqlite:' + path.join(work, 'hq.sqlite');
+  seed = JSON.parse(execFileSync(SEED, ['--db', db, '--utc-offset-min', String(OFFSET_MIN)], { encoding: 'utf8' }));
+
+  // A webhook receiver on loopback, so the alert list shows delivered alerts.
+  receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => { receiverHits.push(JSON.parse(body)); res.writeHead(200).end('ok'); });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  fs.writeFileSync(path.join(work, 'hq.toml'), [
+    '[dashboard]', 'target_csat = 0.9', `utc_offset_min = ${OFFSET_MIN}`,
+    '[alerts]', `webhook_url = "http://127.0.0.1:${receiver.address().port}/hook"`, 'evaluate_every_s = 1',
+    '[alerts.silent_terminal]', 'hours = 24',
+    '[alerts.low_satisfaction]', 'threshold = 0.85', 'min_responses = 3', '',
+  ].join('\n'));
+
+  const portFile = path.join(work, 'port');
+  server = spawn(HQ, ['serve', '--listen', '127.0.0.1:0', '--port-file', portFile, '--db', db,
+    '--tls-cert', path.join(work, 'cert.pem'), '--tls-key', path.join(work, 'key.pem'),
+    '--config', path.join(work, 'hq.toml')], { stdio: ['ignore', 'ignore', fs.openSync(path.join(work, 'serve.err'), 'w')] });
+  for (let i = 0; i < 1000 && !fs.existsSync(portFile); ++i) await sleep(10);   // readiness, not a timeout test
+  assert.ok(fs.existsSync(portFile), 'segue-hq did not start: ' + fs.readFileSync(path.join(work, 'serve.err'), 'utf8'));
+  port = Number(fs.readFileSync(portFile, 'utf8').trim());
+  base = `https://localhost:${port}`;
+
+  // Chromium trusts exactly this server's key (its SPKI hash): no blanket certificate bypass.
+  const spki = crypto.createHash('sha256')
+    .update(new crypto.X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  context = await chromium.launchPersistentContext(path.join(work, 'chromium-profile'), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    locale: 'zh-CN',
+    viewport: { width: 1440, height: 1000 },
+    acceptDownloads: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', `--ignore-certificate-errors-spki-list=${spki}`],
+  });
+  page = context.pages()[0] || await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+});
+
+after(async () => {
+  if (context) await context.close();
+  if (server) server.kill('SIGTERM');
+  if (receiver) receiver.close();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('HQ dashboard', () => {
+  test('a missing or wrong token gets the login page and 401, never data', async () => {
+    for (const p of ['/api/v1/overview', '/api/v1/stores', '/api/v1/fleet', '/api/v1/alerts', '/api/v1/stores/sh-pudong/summary'])
+      for (const token of [null, 'not-a-token', seed.devices[0].token]) {
+        const res = await apiRaw(p, token);
+        assert.equal(res.status, 401, `${p} with ${token}`);
+        assert.equal(JSON.parse(res.body.toString()).error, 'unauthorized');
+      }
+
+    await page.goto(base + '/');
+    await page.waitForSelector('#login-form');
+    assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');   // the browser's language
+    await shot('login-zh');
+    await page.fill('#token', 'wrong-token-0000');
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/api/v1/stores')),
+      page.click('#signin'),
+    ]);
+    assert.equal(refused.status(), 401);
+    await page.waitForFunction(() => document.getElementById('login-error').textContent.length > 0);
+    assert.equal(await page.textContent('#login-error'), '令牌无效,请检查后重试。');
+    assert.equal(await page.locator('#stores-table, #kpi-csat, #fleet-table').count(), 0);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('segue.hq.token')), null);
+    assert.ok(await page.isHidden('#topbar'));
+    await shot('login-refused-zh');
+
+    // A token that stops working mid-session (revoked, or edited) also ends at the login page.
+    await page.evaluate(() => sessionStorage.setItem('segue.hq.token', 'stale-token'));
+    await page.goto(base + '/#/fleet');
+    await page.waitForSelector('#login-form');
+    assert.equal(await page.locator('#fleet-table').count(), 0);
+  });
+
+  test('after logging in, the overview shows the API figures', async () => {
+    await page.goto(base + '/');
+    await page.fill('#token', readToken);
+    await page.click('#signin');
+    await page.waitForSelector('#stores-table tbody tr');
+    const data = await api('/api/v1/overview?period=7d');
+    assert.ok(data.total.responses > 500, 'seeded data reached the overview');
+    assert.equal(asNumber(await dataValue('#kpi-csat')), data.total.csat);
+    assert.equal(asNumber(await dataValue('#kpi-mean')), data.total.mean_stars);
+    assert.equal(asNumber(await dataValue('#kpi-responses')), data.total.responses);
+    assert.equal(asNumber(await dataValue('#kpi-below')), data.stores.filter((s) => s.below_target).length);
+    assert.equal(await page.textContent('#kpi-csat'), pctFormat('zh-CN', data.total.csat));
+    assert.equal((await page.textContent('#kpi-mean')).replace('★', ''), decFormat('zh-CN', data.total.mean_stars, 2));
+
+    const rows = await page.$$eval('#stores-table tbody tr', (trs) => trs.map((tr) => ({
+      store: tr.dataset.store,
+      below: tr.classList.contains('is-below'),
+      badge: tr.querySelector('.badge').dataset.flag,
+      values: [...tr.querySelectorAll('td[data-value]')].map((td) => td.dataset.value),
+    })));
+    assert.equal(rows.length, data.stores.length);
+    for (const s of data.stores) {
+      const row = rows.find((r) => r.store === s.store);
+      assert.ok(row, s.store);
+      const c = s.current;
+      const expected = [c.responses, c.mean_stars, c.csat, ...['satisfactory', 'efficient', 'genuine', 'understanding', 'effective'].map((k) => c.segue[k])];
+      assert.deepEqual(row.values.map(asNumber), expected, s.store);
+      assert.equal(row.below, s.below_target, s.store);
+      // Below target is said in words, not only in red.
+      assert.equal(row.badge, s.below_target ? 'below' : c.responses ? 'ontarget' : 'nodata', s.store);
+    }
+    assert.ok(rows.some((r) => r.below) && rows.some((r) => !r.below), 'the seed has stores on both sides of the target');
+    assert.equal(await page.locator('#trend-chart canvas').count(), 1);
+    await shot('overview-zh');
+
+    // Another period: the figures follow the API for that period.
+    const [reply] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/api/v1/overview?period=30d')),
+      page.click('[data-period="30d"]'),
+    ]);
+    assert.equal(reply.status(), 200);
+    await page.waitForSelector('[data-period="30d"][aria-pressed="true"]');
+    await page.waitForSelector('#kpi-responses');
+    const month = await api('/api/v1/overview?period=30d');
+    assert.equal(asNumber(await dataValue('#kpi-responses')), month.total.responses);
+    assert.equal(asNumber(await dataValue('#kpi-csat')), month.total.csat);
+    assert.equal(month.days.length, 30);
+
+    // And a custom range.
+    const week = await api('/api/v1/overview?period=7d');
+    await page.click('[data-period="custom"]');
+    await page.fill('#from', week.previous.from);
+    await page.fill('#to', week.previous.to);
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes(`from=${week.previous.from}&to=${week.previous.to}`)),
+      page.click('#apply-range'),
+    ]);
+    await page.waitForSelector('#kpi-responses');
+    assert.equal(asNumber(await dataValue('#kpi-responses')), week.previous_total.responses);
+    await Promise.all([page.waitForResponse((r) => r.url().includes('period=7d')), page.click('[data-period="7d"]')]);
+    await page.waitForSelector('[data-period="7d"][aria-pressed="true"]');
+  });
+
+  test('the store table sorts by each column it is clicked on', async () => {
+    const column = async (key) => page.$$eval(`#stores-table tbody tr`, (trs, k) => trs.map((tr) => {
+      const idx = [...tr.closest('table').querySelectorAll('th')].findIndex((th) => th.dataset.key === k);
+      const td = tr.children[idx];
+      return td.dataset.value !== undefined ? td.dataset.value : td.textContent;
+    }), key);
+    const nums = (vs) => vs.filter((v) => v !== '').map(Number);
+    const isSorted = (vs, dir) => vs.every((v, i) => i === 0 || (dir > 0 ? vs[i - 1] <= v : vs[i - 1] >= v));
+
+    await page.click('th[data-key="responses"] button');
+    assert.equal(await page.getAttribute('th[data-key="responses"]', 'aria-sort'), 'ascending');
+    assert.ok(isSorted(nums(await column('responses')), 1));
+    await page.click('th[data-key="responses"] button');
+    assert.equal(await page.getAttribute('th[data-key="responses"]', 'aria-sort'), 'descending');
+    assert.ok(isSorted(nums(await column('responses')), -1));
+
+    await page.click('th[data-key="csat"] button');
+    const csat = await column('csat');
+    assert.ok(isSorted(nums(csat), 1));
+    assert.equal(csat[csat.length - 1], '', 'a store without responses sorts last');
+    assert.equal(await page.getAttribute('th[data-key="responses"]', 'aria-sort'), null);
+
+    await page.click('th[data-key="store"] button');
+    const names = await column('store');
+    assert.deepEqual(names, [...names].sort());
+    await page.click('th[data-key="csat"] button');
+    await shot('overview-sorted-zh');
+  });
+
+  test('a store page shows its trend, SEGUE means, hours, reasons and terminals', async () => {
+    await page.click('#stores-table a[href="#/store/gz-tianhe"]');
+    await page.waitForSelector('#segue-means .hbar');
+    const data = await api('/api/v1/stores/gz-tianhe/summary?period=7d');
+    assert.equal(await page.textContent('#page-title'), '门店 gz-tianhe');
+    assert.equal(asNumber(await dataValue('#kpi-csat')), data.total.csat);
+    assert.equal(asNumber(await dataValue('#kpi-responses')), data.total.responses);
+    assert.equal(asNumber(await dataValue('#kpi-terminals')), data.terminals.devices);
+    const segue = await page.$$eval('#segue-means .hbar', (els) => Object.fromEntries(els.map((e) => [e.dataset.key, e.querySelector('.v').dataset.value])));
+    for (const [k, v] of Object.entries(data.total.segue)) assert.equal(asNumber(segue[k]), v, k);
+    const reasons = await page.$$eval('#reasons .hbar', (els) => Object.fromEntries(els.map((e) => [e.dataset.key, Number(e.querySelector('.v').dataset.value)])));
+    assert.deepEqual(reasons, data.total.tags);
+    assert.ok(Object.keys(reasons).length >= 3);
+    const terminals = await page.$$eval('#store-terminals tbody tr', (trs) => trs.map((tr) => tr.dataset.device));
+    assert.deepEqual(terminals.sort(), data.devices.map((d) => d.id).sort());
+    assert.equal(await page.locator('#store-trend canvas').count(), 1);
+    assert.equal(await page.locator('#hours-chart canvas').count(), 1);
+    assert.equal(data.total.by_hour.reduce((a, b) => a + b, 0), data.total.responses);
+    // The silent terminal of this store is flagged on its page too.
+    assert.equal(await page.textContent('#store-terminals tr[data-device="gz-tianhe-k2"] [data-flag="silent"]'), '失联');
+    await shot('store-zh');
+  });
+
+  test('the fleet view flags silent and skewed terminals in words', async () => {
+    await page.click('a[data-tab="fleet"]');
+    await page.waitForSelector('#fleet-table tbody tr');
+    const fleet = await api('/api/v1/fleet');
+    const rows = await page.$$eval('#fleet-table tbody tr', (trs) => trs.map((tr) => ({
+      id: tr.dataset.device,
+      flags: [...tr.querySelectorAll('.badge')].map((b) => b.dataset.flag),
+      offset: tr.querySelector('td[data-value]').dataset.value,
+    })));
+    assert.equal(rows.length, fleet.devices.length);
+    for (const d of fleet.devices) {
+      const row = rows.find((r) => r.id === d.id);
+      const expected = [d.silent && 'silent', d.clock_skewed && 'skew'].filter(Boolean);
+      assert.deepEqual(row.flags, expected.length ? expected : ['ok'], d.id);
+      assert.equal(asNumber(row.offset), d.clock_offset_ms, d.id);
+    }
+    assert.deepEqual(fleet.devices.filter((d) => d.silent).map((d) => d.id), seed.silent);
+    assert.deepEqual(fleet.devices.filter((d) => d.clock_skewed).map((d) => d.id), seed.skewed);
+    assert.deepEqual(rows.slice(0, 2).map((r) => r.id).sort(), [...seed.silent, ...seed.skewed].sort(), 'flagged terminals come first');
+    assert.equal(await page.textContent(`tr[data-device="${seed.silent[0]}"] [data-flag="silent"]`), '失联');
+    assert.equal(await page.textContent(`tr[data-device="${seed.skewed[0]}"] [data-flag="skew"]`), '时钟偏差');
+    assert.match(await page.textContent(`tr[data-device="${seed.skewed[0]}"] td[data-value]`), /^\+4 分钟 12 秒$/);
+    await shot('fleet-zh');
+  });
+
+  test('the alert list shows each alert with its time and delivery state', async () => {
+    // The periodic evaluation raises the silent terminal's alert; wait for its delivery.
+    let list;
+    for (let i = 0; i < 300; ++i) {
+      list = await api('/api/v1/alerts');
+      if (list.alerts.some((a) => a.rule === 'silent_terminal' && a.state === 'delivered')) break;
+      await sleep(50);
+    }
+    const silent = list.alerts.find((a) => a.rule === 'silent_terminal');
+    assert.ok(silent && silent.state === 'delivered', JSON.stringify(list));
+    assert.equal(silent.device_id, seed.silent[0]);
+    assert.ok(receiverHits.some((h) => h.key === silent.key));
+    await page.click('a[data-tab="alerts"]');
+    await page.waitForSelector('#alerts-table tbody tr');
+    list = await api('/api/v1/alerts');
+    const rows = await page.$$eval('#alerts-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.alert, tr.dataset.state]));
+    assert.deepEqual(rows, list.alerts.map((a) => [a.key, a.state]));
+    assert.equal(await page.textContent(`tr[data-alert="${silent.key}"] [data-flag="delivered"]`), '已送达');
+    await shot('alerts-zh');
+  });
+
+  test('the language switches to English and stays switched', async () => {
+    await page.click('[data-lang="en"]');
+    await page.waitForFunction(() => document.documentElement.lang === 'en');
+    assert.equal(await page.textContent('a[data-tab="alerts"]'), 'Alerts');
+    await shot('alerts-en');
+    await page.click('a[data-tab="overview"]');
+    await page.waitForSelector('#stores-table tbody tr');
+    const data = await api('/api/v1/overview?period=7d');
+    assert.equal(await page.textContent('#page-title'), 'Overview');
+    assert.equal(await page.textContent('#kpi-csat'), pctFormat('en', data.total.csat));
+    assert.equal(await page.textContent('#stores-title'), 'Stores');
+    assert.equal(await page.textContent('th[data-key="responses"]'), 'Responses');
+    await shot('overview-en');
+    await page.reload();
+    await page.waitForSelector('#stores-table tbody tr');
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    await page.click('#stores-table a[href="#/store/cd-jinjiang"]');
+    await page.waitForSelector('#segue-means .hbar');
+    assert.equal(await page.textContent('#page-title'), 'Store cd-jinjiang');
+    assert.equal(await page.textContent('#segue-means .hbar[data-key="genuine"] span'), 'Genuine');
+    await shot('store-en');
+    await page.click('a[data-tab="fleet"]');
+    await page.waitForSelector('#fleet-table tbody tr');
+    assert.equal(await page.textContent(`tr[data-device="${seed.silent[0]}"] [data-flag="silent"]`), 'Silent');
+    assert.equal(await page.textContent(`tr[data-device="${seed.skewed[0]}"] [data-flag="skew"]`), 'Clock skew');
+    await shot('fleet-en');
+  });
+
+  test('Export CSV downloads exactly what the API exports for the current filter', async () => {
+    await page.click('a[data-tab="overview"]');
+    await page.waitForSelector('#stores-table tbody tr');
+    const week = await api('/api/v1/overview?period=7d');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+    const file = fs.readFileSync(await download.path());
+    const expected = await apiRaw(`/api/v1/responses.csv?from=${week.from}&to=${week.to}`, readToken);
+    assert.equal(expected.status, 200);
+    assert.ok(file.length > 10000);
+    assert.ok(file.equals(expected.body), 'the download equals the API export byte for byte');
+    assert.equal(download.suggestedFilename(), `segue-responses-${week.from}_${week.to}.csv`);
+    // One line per counted or misuse response, plus the header.
+    const lines = file.toString().trimEnd().split('\r\n');
+    assert.ok(lines.length - 1 >= week.total.responses);
+
+    // On a store page the export is that store's, for the period shown.
+    await page.click('#stores-table a[href="#/store/sh-pudong"]');
+    await page.waitForSelector('#segue-means .hbar');
+    await Promise.all([page.waitForResponse((r) => r.url().includes('period=30d')), page.click('[data-period="30d"]')]);
+    await page.waitForSelector('[data-period="30d"][aria-pressed="true"]');
+    const month = await api('/api/v1/stores/sh-pudong/summary?period=30d');
+    const [storeDownload] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+    const storeFile = fs.readFileSync(await storeDownload.path());
+    const storeExpected = await apiRaw(`/api/v1/responses.csv?from=${month.from}&to=${month.to}&store=sh-pudong`, readToken);
+    assert.ok(storeFile.equals(storeExpected.body));
+    const storeLines = storeFile.toString().trimEnd().split('\r\n').slice(1);
+    assert.ok(storeLines.length > 0 && storeLines.every((l) => l.includes(',sh-pudong,')));
+  });
+
+  test('the page ran without script errors', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
