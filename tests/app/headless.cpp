@@ -13,23 +13,8 @@
 namespace segue::app::test {
 namespace {
 // The controller logs every save; the test output only needs its warnings and errors.
-const bool kQuietLog = (spdlog::set_level(spdlog::level::warn), true);
+[[maybe_unused]] const bool kQuietLog = (spdlog::set_level(spdlog::level::warn), true);
 } // namespace
-
-TempDir::TempDir() {
-    (void)kQuietLog;
-    const char* base = std::getenv("TMPDIR");
-    std::random_device rd;
-    m_path = std::filesystem::path(base != nullptr && *base != '\0' ? base : "/tmp") /
-             ("segue-app-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(m_path);
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    std::filesystem::permissions(m_path, std::filesystem::perms::owner_all, std::filesystem::perm_options::add, ec);
-    std::filesystem::remove_all(m_path, ec);
-}
 
 const Strings& embeddedStrings() {
     static const Strings strings = [] {

@@ -15,20 +15,11 @@
 #include "core/time.hpp"
 #include "platform/fonts.hpp"
 #include "platform/input.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace segue::app::test {
 
-/// A fresh directory under $TMPDIR (or /tmp), removed at scope exit.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return m_path; }
-private:
-    std::filesystem::path m_path;
-};
+using segue::testing::TempDir;
 
 /// The embedded strings (zh-CN, en).
 const Strings& embeddedStrings();

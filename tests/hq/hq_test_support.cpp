@@ -9,17 +9,6 @@
 
 namespace segue::test {
 
-TempDir::TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "segue-hq-test-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    m_path = pattern;
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-}
-
 core::Response makeResponse(const std::string& id, const std::string& store, const std::string& device,
                             std::int64_t createdAtMs, int stars) {
     core::Response r;

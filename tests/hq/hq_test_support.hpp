@@ -11,22 +11,12 @@
 #include "core/response.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace segue::test {
 
-/// A fresh directory under $TMPDIR, removed with everything in it at the end of the scope.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return m_path; }
-    std::filesystem::path operator/(const std::string& name) const { return m_path / name; }
+using segue::testing::TempDir;
 
-private:
-    std::filesystem::path m_path;
-};
 
 /// A valid response of `store`/`device` created at `createdAtMs` (store offset +8 h).
 core::Response makeResponse(const std::string& id, const std::string& store, const std::string& device,

@@ -19,19 +19,6 @@
 
 namespace segue::store::test {
 
-TempDir::TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/segue-store-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr)
-        throw std::runtime_error("mkdtemp failed: " + std::string(std::strerror(errno)));
-    m_path = tmpl;
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-}
-
 const std::vector<std::string>& sampleTags() {
     static const std::vector<std::string> tags = {"waited_too_long", "attitude", "not_solved",
                                                   "unclear", "environment", "price"};

@@ -11,21 +11,11 @@
 #include "core/response.hpp"
 #include "core/uuid.hpp"
 #include "store/database.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace segue::store::test {
 
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it at scope exit.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return m_path; }
-    std::filesystem::path operator/(const std::string& name) const { return m_path / name; }
-private:
-    std::filesystem::path m_path;
-};
+using segue::testing::TempDir;
 
 /// The reason tags the generated responses use.
 const std::vector<std::string>& sampleTags();

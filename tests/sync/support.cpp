@@ -9,23 +9,6 @@
 
 namespace segue::test {
 
-TempDir::TempDir(const std::string& tag) {
-    static int counter = 0;
-    std::random_device rd;
-    const auto base = std::filesystem::temp_directory_path();
-    for (;;) {
-        m_path = base / ("segue-" + tag + "-" + std::to_string(getpid()) + "-" + std::to_string(++counter) +
-                         "-" + std::to_string(rd() % 100000));
-        std::error_code ec;
-        if (std::filesystem::create_directory(m_path, ec)) break;
-    }
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-}
-
 std::vector<core::Response> makeResponses(int count, const std::string& storeId, const std::string& deviceId,
                                           std::int64_t lastUtcMs, int days, std::uint64_t seed) {
     static const std::vector<std::string> kTags = {"wait_time", "attitude", "not_solved",

@@ -14,22 +14,12 @@
 #include "core/time.hpp"
 #include "sync/transport.hpp"
 #include "sync/wire.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace segue::test {
 
-/// A fresh directory under the system temp dir, removed (best effort) on destruction.
-class TempDir {
-public:
-    explicit TempDir(const std::string& tag = "sync");
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return m_path; }
-    std::filesystem::path operator/(const std::string& name) const { return m_path / name; }
+using segue::testing::TempDir;
 
-private:
-    std::filesystem::path m_path;
-};
 
 /// `count` valid responses with time-ordered ids, spread over `days` store-local days ending
 /// at the day of `lastUtcMs`, with a deterministic mix of stars, SEGUE answers, tags, partial
