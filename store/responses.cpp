@@ -62,33 +62,16 @@ std::expected<void, Error> checkDate(const std::string& date, const char* what) 
 
 namespace {
 
-// Grouped by date and hour so the scan follows the covering index responses_stats and no
-// row is read from the table itself; at most 24 groups a day are added up below.
+// Sums per date and hour kept by the triggers of migration 0005: a range reads at most 24 rows
+// a day, however many responses the terminal holds.
 constexpr const char* kTallySql =
-    "SELECT local_date, local_hour,"
-    " SUM(misuse = 0),"
-    " SUM(CASE WHEN misuse = 0 THEN stars ELSE 0 END),"
-    " SUM(misuse = 0 AND stars >= 4),"
-    " COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_satisfactory END), 0),"
-    " COUNT(CASE WHEN misuse = 0 THEN segue_satisfactory END),"
-    " COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_efficient END), 0),"
-    " COUNT(CASE WHEN misuse = 0 THEN segue_efficient END),"
-    " COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_genuine END), 0),"
-    " COUNT(CASE WHEN misuse = 0 THEN segue_genuine END),"
-    " COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_understanding END), 0),"
-    " COUNT(CASE WHEN misuse = 0 THEN segue_understanding END),"
-    " COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_effective END), 0),"
-    " COUNT(CASE WHEN misuse = 0 THEN segue_effective END),"
-    " SUM(misuse = 0 AND complete = 0),"
-    " SUM(misuse <> 0)"
-    " FROM responses WHERE local_date BETWEEN ?1 AND ?2"
-    " GROUP BY local_date, local_hour";
+    "SELECT local_date, local_hour, counted, star_sum, satisfied,"
+    " satisfactory_sum, satisfactory_n, efficient_sum, efficient_n, genuine_sum, genuine_n,"
+    " understanding_sum, understanding_n, effective_sum, effective_n, partial, misuse"
+    " FROM day_hour_tallies WHERE local_date BETWEEN ?1 AND ?2";
 
 constexpr const char* kTagTallySql =
-    "SELECT r.local_date, t.tag, COUNT(*)"
-    " FROM responses r JOIN response_tags t ON t.response_id = r.id"
-    " WHERE r.local_date BETWEEN ?1 AND ?2 AND r.misuse = 0"
-    " GROUP BY r.local_date, t.tag";
+    "SELECT local_date, tag, n FROM day_tag_counts WHERE local_date BETWEEN ?1 AND ?2";
 
 /// Per-date tallies over [from, to]; the caller holds a read transaction.
 std::expected<std::map<std::string, core::Tally>, Error>

@@ -32,7 +32,8 @@ TEST_CASE("open creates the directory and a WAL database with FULL sync and fore
     CHECK(db->report().movedAsidePath.empty());
 
     const auto tables = test::queryTexts(*db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-    CHECK(tables == std::vector<std::string>{"meta", "outbox", "outbox_counts", "response_tags", "responses"});
+    CHECK(tables == std::vector<std::string>{"day_hour_tallies", "day_tag_counts", "meta", "outbox", "outbox_counts",
+                                             "response_tags", "responses"});
 }
 
 TEST_CASE("reopening an up-to-date file migrates nothing and keeps WAL", "[store][database]") {
