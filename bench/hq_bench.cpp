@@ -1,0 +1,741 @@
+// segue-bench-hq: benchmarks 5, 6 and 7 against a real segue-hq over HTTPS on 127.0.0.1, each
+// set against the raw insert rate of the same back end measured in the same run.
+//   drain   a kiosk's backlog sent by `segue-kiosk sync --once` through a byte-counting relay
+//   fleet   200 simulated terminals (one process, one keep-alive connection each) posting batches
+//   read    the daily API and the chain-wide overview over an HQ database of 10 million responses
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include <httplib.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include "bench/process.hpp"
+#include "bench/support.hpp"
+#include "core/time.hpp"
+#include "hq/demo.hpp"
+#include "hq/enrolment.hpp"
+#include "hq/storage.hpp"
+#include "store/database.hpp"
+#include "store/responses.hpp"
+#include "sync/wire.hpp"
+
+namespace segue::bench {
+namespace {
+
+std::int64_t wallMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string todayUtc() { return core::localDate(wallMs(), 480); }
+
+// ---- raw inserts: the back end's own limit ------------------------------------------------------
+
+std::string tagsJson(const core::Response& r) { return nlohmann::json(r.tags).dump(); }
+
+/// Writes records straight into HQ's responses table in transactions of `batch`, the fastest
+/// plain way the back end offers (SQLite: prepared INSERT; PostgreSQL: COPY). Returns rows/s.
+class RawWriter {
+public:
+    virtual ~RawWriter() = default;
+    virtual void write(const std::vector<core::Response>& rs, const std::string& batchId) = 0;
+};
+
+class SqliteRaw final : public RawWriter {
+public:
+    explicit SqliteRaw(const std::string& path) {
+        if (sqlite3_open_v2(path.c_str(), &m_db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
+            fail("opening " + path + ": " + sqlite3_errmsg(m_db));
+        // The same durability as segue-hq's own connection.
+        exec("PRAGMA journal_mode=WAL");
+        exec("PRAGMA synchronous=FULL");
+        if (sqlite3_prepare_v2(m_db,
+                               "INSERT INTO responses (id, store_id, device_id, survey_id, survey_version, language,"
+                               " created_at, local_date, local_hour, utc_offset_min, stars, segue_satisfactory,"
+                               " segue_efficient, segue_genuine, segue_understanding, segue_effective, tags, complete,"
+                               " misuse, synthetic, duration_ms, received_at, batch_id)"
+                               " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)",
+                               -1, &m_insert, nullptr) != SQLITE_OK)
+            fail(std::string("preparing the raw insert: ") + sqlite3_errmsg(m_db));
+    }
+    ~SqliteRaw() override {
+        sqlite3_finalize(m_insert);
+        sqlite3_close(m_db);
+    }
+    void write(const std::vector<core::Response>& rs, const std::string& batchId) override {
+        exec("BEGIN IMMEDIATE");
+        const std::int64_t now = wallMs();
+        for (const auto& r : rs) {
+            sqlite3_reset(m_insert);
+            int i = 1;
+            auto text = [&](const std::string& s) { sqlite3_bind_text(m_insert, i++, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT); };
+            auto num = [&](std::int64_t v) { sqlite3_bind_int64(m_insert, i++, v); };
+            text(r.id), text(r.storeId), text(r.deviceId), text(r.surveyId), num(r.surveyVersion), text(r.language);
+            num(r.createdAtMs), text(r.localDate), num(r.localHour), num(r.utcOffsetMin), num(r.stars);
+            for (const auto& s : r.segue) {
+                if (s) num(*s);
+                else sqlite3_bind_null(m_insert, i++);
+            }
+            text(tagsJson(r)), num(r.complete), num(r.misuse), num(r.synthetic), num(r.durationMs), num(now), text(batchId);
+            if (sqlite3_step(m_insert) != SQLITE_DONE) fail(std::string("raw insert: ") + sqlite3_errmsg(m_db));
+        }
+        exec("COMMIT");
+    }
+
+private:
+    void exec(const char* sql) {
+        char* msg = nullptr;
+        if (sqlite3_exec(m_db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+            const std::string why = msg ? msg : "?";
+            sqlite3_free(msg);
+            fail(std::string(sql) + ": " + why);
+        }
+    }
+    sqlite3* m_db = nullptr;
+    sqlite3_stmt* m_insert = nullptr;
+};
+
+class PgRaw final : public RawWriter {
+public:
+    explicit PgRaw(const std::string& url) : m_conn(PQconnectdb(url.c_str())) {
+        if (PQstatus(m_conn) != CONNECTION_OK) fail("connecting to PostgreSQL: " + std::string(PQerrorMessage(m_conn)));
+    }
+    ~PgRaw() override { PQfinish(m_conn); }
+    void write(const std::vector<core::Response>& rs, const std::string& batchId) override {
+        exec("BEGIN");
+        PGresult* res = PQexec(m_conn,
+                               "COPY responses (id, store_id, device_id, survey_id, survey_version, language, created_at,"
+                               " local_date, local_hour, utc_offset_min, stars, segue_satisfactory, segue_efficient,"
+                               " segue_genuine, segue_understanding, segue_effective, tags, complete, misuse, synthetic,"
+                               " duration_ms, received_at, batch_id) FROM STDIN");
+        if (PQresultStatus(res) != PGRES_COPY_IN) fail("COPY: " + std::string(PQerrorMessage(m_conn)));
+        PQclear(res);
+        const std::string now = std::to_string(wallMs());
+        std::string buf;
+        // Every text field is a plain id, a date or JSON of plain ids: nothing to escape.
+        for (const auto& r : rs) {
+            buf += r.id + '\t' + r.storeId + '\t' + r.deviceId + '\t' + r.surveyId + '\t' + std::to_string(r.surveyVersion) +
+                   '\t' + r.language + '\t' + std::to_string(r.createdAtMs) + '\t' + r.localDate + '\t' +
+                   std::to_string(r.localHour) + '\t' + std::to_string(r.utcOffsetMin) + '\t' + std::to_string(r.stars);
+            for (const auto& s : r.segue) buf += '\t' + (s ? std::to_string(*s) : std::string("\\N"));
+            buf += '\t' + tagsJson(r) + '\t' + (r.complete ? "t" : "f") + '\t' + (r.misuse ? "t" : "f") + '\t' +
+                   (r.synthetic ? "t" : "f") + '\t' + std::to_string(r.durationMs) + '\t' + now + '\t' + batchId + '\n';
+        }
+        if (PQputCopyData(m_conn, buf.data(), static_cast<int>(buf.size())) != 1 || PQputCopyEnd(m_conn, nullptr) != 1)
+            fail("COPY data: " + std::string(PQerrorMessage(m_conn)));
+        res = PQgetResult(m_conn);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) fail("COPY: " + std::string(PQerrorMessage(m_conn)));
+        PQclear(res);
+        while ((res = PQgetResult(m_conn)) != nullptr) PQclear(res);
+        exec("COMMIT");
+    }
+
+private:
+    void exec(const char* sql) {
+        PGresult* res = PQexec(m_conn, sql);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) fail(std::string(sql) + ": " + PQerrorMessage(m_conn));
+        PQclear(res);
+    }
+    PGconn* m_conn;
+};
+
+bool isPg(const std::string& url) { return url.starts_with("postgresql://") || url.starts_with("postgres://"); }
+
+std::unique_ptr<hq::Storage> openHq(const std::string& url) {
+    auto s = hq::openStorage(url);
+    if (!s) fail("opening HQ storage " + url + ": " + s.error().message);
+    return std::move(*s);
+}
+
+std::unique_ptr<RawWriter> rawWriter(const std::string& url) {
+    openHq(url);   // HQ creates and migrates its own schema first
+    if (isPg(url)) return std::make_unique<PgRaw>(url);
+    return std::make_unique<SqliteRaw>(url.substr(std::string("sqlite:").size()));
+}
+
+/// A fresh database for `url`'s back end: a new file, or a new PostgreSQL database.
+std::string freshDb(const std::string& base, const std::string& name) {
+    if (!isPg(base)) {
+        const std::string path = base.substr(std::string("sqlite:").size());
+        std::filesystem::create_directories(path);
+        const auto file = std::filesystem::path(path) / (name + ".sqlite");
+        std::error_code ec;
+        for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(file.string() + s, ec);
+        return "sqlite:" + file.string();
+    }
+    PGconn* c = PQconnectdb(base.c_str());
+    if (PQstatus(c) != CONNECTION_OK) fail("connecting to PostgreSQL: " + std::string(PQerrorMessage(c)));
+    for (const std::string& sql : {"DROP DATABASE IF EXISTS " + name, "CREATE DATABASE " + name}) {
+        PGresult* r = PQexec(c, sql.c_str());
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(sql + ": " + PQerrorMessage(c));
+        PQclear(r);
+    }
+    PQfinish(c);
+    const auto slash = base.rfind('/');
+    return base.substr(0, slash + 1) + name;
+}
+
+/// Rows/s of raw inserts of `count` records of `traffic`, `batch` per transaction.
+double rawRate(const std::string& url, Traffic traffic, std::int64_t count, std::size_t batch) {
+    auto w = rawWriter(url);
+    core::UuidV7Generator batchIds(99);
+    std::vector<core::Response> pending;
+    std::int64_t written = 0;
+    double busyMs = 0;
+    while (written < count) {
+        auto day = traffic.nextDay();
+        if (day.empty()) fail("the traffic ran out before " + std::to_string(count) + " records");
+        for (auto& r : day) {
+            pending.push_back(std::move(r));
+            if (pending.size() == batch || written + static_cast<std::int64_t>(pending.size()) == count) {
+                const double t0 = monoMs();
+                w->write(pending, batchIds.next(wallMs()));
+                busyMs += monoMs() - t0;
+                written += static_cast<std::int64_t>(pending.size());
+                pending.clear();
+                if (written == count) break;
+            }
+        }
+    }
+    return static_cast<double>(written) / (busyMs / 1000);
+}
+
+// ---- a running segue-hq ----------------------------------------------------------------------
+
+struct Server {
+    std::unique_ptr<Child> child;
+    int port = 0;
+};
+
+Server startHq(const std::string& bin, const std::string& url, const std::filesystem::path& certDir,
+               const std::filesystem::path& work, const std::vector<std::string>& extra = {}) {
+    const auto portFile = work / "hq.port";
+    std::error_code ec;
+    std::filesystem::remove(portFile, ec);
+    std::vector<std::string> argv = {bin, "serve", "--listen", "127.0.0.1:0", "--db", url,
+                                     "--tls-cert", (certDir / "cert.pem").string(),
+                                     "--tls-key", (certDir / "key.pem").string(), "--port-file", portFile.string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    Server s;
+    s.child = std::make_unique<Child>(argv);
+    s.child->drainLog();
+    const double deadline = monoMs() + 30'000;
+    while (!std::filesystem::exists(portFile)) {
+        if (monoMs() > deadline) fail("segue-hq did not start listening");
+        if (s.child->wait(0) >= 0) fail("segue-hq exited at start");
+        sleepMs(20);
+    }
+    std::ifstream(portFile) >> s.port;
+    if (s.port <= 0) fail("unreadable " + portFile.string());
+    return s;
+}
+
+std::unique_ptr<httplib::SSLClient> client(int port, const std::filesystem::path& ca) {
+    auto c = std::make_unique<httplib::SSLClient>("localhost", port);
+    c->set_ca_cert_path(ca.string().c_str());
+    c->enable_server_certificate_verification(true);
+    c->set_keep_alive(true);
+    c->set_tcp_nodelay(true);
+    c->set_connection_timeout(5);
+    c->set_read_timeout(60);
+    c->set_write_timeout(60);
+    return c;
+}
+
+// ---- benchmark 5: backlog drain -------------------------------------------------------------------
+
+/// A TCP relay on 127.0.0.1 that forwards to `target` and counts the bytes both ways.
+class Relay {
+public:
+    Relay() {
+        m_listen = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (m_listen < 0 || ::bind(m_listen, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::listen(m_listen, 64) != 0 || ::getsockname(m_listen, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+            fail(std::string("relay socket: ") + std::strerror(errno));
+        m_port = ntohs(a.sin_port);
+        m_accept = std::thread([this] { acceptLoop(); });
+    }
+    ~Relay() {
+        m_stop = true;
+        ::shutdown(m_listen, SHUT_RDWR);
+        m_accept.join();
+        for (auto& t : m_pipes) t.join();
+        ::close(m_listen);
+    }
+    int port() const { return m_port; }
+    void target(int port) { m_target = port; }
+    std::int64_t up() const { return m_up; }
+    std::int64_t down() const { return m_down; }
+
+private:
+    void acceptLoop() {
+        for (;;) {
+            const int c = ::accept4(m_listen, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0) {
+                if (m_stop) return;
+                continue;
+            }
+            std::lock_guard lock(m_mutex);
+            m_pipes.emplace_back([this, c] { pipe(c); });
+        }
+    }
+    void pipe(int c) {
+        const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(static_cast<std::uint16_t>(m_target.load()));
+        const int one = 1;
+        ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (s < 0 || ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+            ::close(c);
+            if (s >= 0) ::close(s);
+            return;
+        }
+        char buf[65536];
+        pollfd p[2] = {{c, POLLIN, 0}, {s, POLLIN, 0}};
+        for (;;) {
+            if (::poll(p, 2, 500) < 0 && errno != EINTR) break;
+            if (m_stop) break;
+            bool closed = false;
+            for (int i = 0; i < 2 && !closed; ++i) {
+                if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+                const ssize_t n = ::read(p[i].fd, buf, sizeof buf);
+                if (n <= 0) {
+                    closed = true;
+                    break;
+                }
+                (i == 0 ? m_up : m_down) += n;
+                for (ssize_t off = 0; off < n;) {
+                    const ssize_t w = ::write(p[1 - i].fd, buf + off, static_cast<std::size_t>(n - off));
+                    if (w <= 0) {
+                        closed = true;
+                        break;
+                    }
+                    off += w;
+                }
+            }
+            if (closed) break;
+        }
+        ::close(c);
+        ::close(s);
+    }
+
+    int m_listen = -1;
+    int m_port = 0;
+    std::atomic<int> m_target{0};
+    std::atomic<bool> m_stop{false};
+    std::atomic<std::int64_t> m_up{0}, m_down{0};
+    std::mutex m_mutex;
+    std::thread m_accept;
+    std::vector<std::thread> m_pipes;
+};
+
+int runDrain(const Args& args) {
+    args.allowOnly({"hq", "kiosk", "work", "count"});
+    const std::string hqBin = args.text("hq", "segue-hq");
+    const std::string kioskBin = args.text("kiosk", "segue-kiosk");
+    const std::filesystem::path work = std::filesystem::absolute(args.text("work", "drain"));
+    const std::int64_t count = args.integer("count", 100'000);
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+    std::filesystem::create_directories(work);
+
+    Relay relay;
+    auto demo = hq::initDemo(work / "hq", relay.port(), wallMs());
+    if (!demo) fail("init-demo: " + demo.error());
+
+    // The backlog: every response pending, made by this store's enrolled device.
+    TrafficOptions to;
+    to.storeId = demo->storeId;
+    to.deviceId = demo->deviceId;
+    to.count = count;
+    to.days = 30;
+    to.lastDate = todayUtc();
+    {
+        auto db = store::Database::open(work / "kiosk" / "kiosk.sqlite");
+        if (!db) fail("kiosk database: " + db.error().message);
+        Traffic t(to);
+        for (auto day = t.nextDay(); !day.empty(); day = t.nextDay())
+            if (auto ok = store::saveResponses(*db, day); !ok) fail("seeding: " + ok.error().message);
+    }
+    double jsonBytes = 0;
+    {
+        Traffic t(to);
+        const auto day = t.nextDay();
+        for (const auto& r : day) jsonBytes += static_cast<double>(core::toJson(r).dump().size());
+        jsonBytes /= static_cast<double>(day.size());
+    }
+
+    const std::string url = "sqlite:" + (demo->dir / "hq.sqlite").string();
+    Server hq = startHq(hqBin, url, demo->dir, work);
+    relay.target(hq.port);
+    const double t0 = monoMs();
+    Child sync({kioskBin, "sync", "--once", "--config", (demo->dir / "kiosk.toml").string(), "--data-dir",
+                (work / "kiosk").string()});
+    sync.drainLog();
+    const int code = sync.wait(3'600'000);
+    const double seconds = (monoMs() - t0) / 1000;
+    hq.child->stop();
+    if (code != 0) fail("segue-kiosk sync --once exited " + std::to_string(code));
+    auto stored = openHq(url)->counts();
+    if (!stored || stored->responses != count)
+        fail("HQ holds " + std::to_string(stored ? stored->responses : -1) + " of " + std::to_string(count) + " responses");
+
+    const double raw = rawRate(freshDb("sqlite:" + (work / "raw").string(), "raw"), Traffic(to), count, 500);
+    Row rate;
+    rate.name = "backlog_drain_rate";
+    rate.value = static_cast<double>(count) / seconds;
+    rate.baseline = raw;
+    rate.unit = "responses/s";
+    rate.goal = ">= 50% of the raw insert rate";
+    rate.met = rate.value >= 0.5 * raw;
+    rate.details = {{"responses", count}, {"seconds", seconds}, {"back_end", "sqlite"}};
+    emit(rate);
+
+    Row bytes;
+    bytes.name = "backlog_wire_bytes";
+    bytes.value = static_cast<double>(relay.up() + relay.down()) / static_cast<double>(count);
+    bytes.baseline = jsonBytes;
+    bytes.unit = "bytes/response";
+    bytes.goal = "<= 80 bytes per response on the wire";
+    bytes.met = bytes.value <= 80;
+    bytes.details = {{"upstream_per_response", static_cast<double>(relay.up()) / static_cast<double>(count)},
+                     {"downstream_per_response", static_cast<double>(relay.down()) / static_cast<double>(count)},
+                     {"baseline_is", "one record's JSON, uncompressed"}};
+    emit(bytes);
+    return 0;
+}
+
+// ---- benchmark 6: a fleet ---------------------------------------------------------------------------
+
+struct Terminal {
+    hq::Enrolment who;
+    std::uint64_t seed = 0;
+};
+
+int runFleet(const Args& args) {
+    args.allowOnly({"hq", "db", "work", "terminals", "seconds", "batch", "raw-count", "hq-threads"});
+    const std::string hqBin = args.text("hq", "segue-hq");
+    const std::string base = args.text("db", "sqlite:fleet");
+    const std::filesystem::path work = std::filesystem::absolute(args.text("work", "fleet"));
+    const int terminals = static_cast<int>(args.integer("terminals", 200));
+    const double seconds = args.number("seconds", 60);
+    const int batch = static_cast<int>(args.integer("batch", 50));
+    const std::string backEnd = isPg(base) ? "postgresql" : "sqlite";
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+    std::filesystem::create_directories(work);
+    auto demo = hq::initDemo(work / "certs", 443, wallMs());   // for its certificate only
+    if (!demo) fail("init-demo: " + demo.error());
+
+    const std::string url = freshDb(base, "fleet_" + backEnd);
+    std::vector<Terminal> fleet;
+    {
+        auto storage = openHq(url);
+        for (int i = 0; i < terminals; ++i) {
+            const std::string storeId = "store-" + std::to_string(i / 4);   // four counters a store
+            auto e = hq::enrolDevice(*storage, storeId, "counter " + std::to_string(i), std::nullopt, wallMs());
+            if (!e) fail("enrolling: " + e.error().message);
+            fleet.push_back({*e, static_cast<std::uint64_t>(1000 + i)});
+        }
+    }
+    // segue-hq serves each connection on a pool thread while it is kept alive; --hq-threads
+    // sizes that pool (segue-hq's own default when absent).
+    std::vector<std::string> extra;
+    if (const auto t = args.value("hq-threads")) extra = {"--threads", *t};
+    Server hq = startHq(hqBin, url, demo->dir, work, extra);
+
+    std::atomic<bool> stop{false};
+    std::atomic<std::int64_t> accepted{0}, errors{0}, requests{0};
+    std::mutex latMutex;
+    Samples latency;
+    std::string firstError;
+    std::vector<std::thread> threads;
+    const double t0 = monoMs();
+    for (const auto& t : fleet) {
+        threads.emplace_back([&, t] {
+            auto c = client(hq.port, demo->dir / "cert.pem");
+            TrafficOptions to;
+            to.storeId = t.who.storeId;
+            to.deviceId = t.who.deviceId;
+            to.count = 200'000;   // ~200 a day over ~2.7 years: recent enough for HQ's checks
+            to.days = 1000;
+            to.lastDate = todayUtc();
+            to.seed = t.seed;
+            Traffic traffic(to);
+            std::vector<core::Response> queue;
+            core::UuidV7Generator batchIds(t.seed);
+            const httplib::Headers headers = {{"Authorization", "Bearer " + t.who.token}, {"Content-Encoding", "gzip"}};
+            std::vector<double> mine;
+            while (!stop) {
+                while (queue.size() < static_cast<std::size_t>(batch)) {
+                    auto day = traffic.nextDay();
+                    queue.insert(queue.end(), std::make_move_iterator(day.begin()), std::make_move_iterator(day.end()));
+                }
+                wire::Batch b;
+                b.batchId = batchIds.next(wallMs());
+                b.deviceId = t.who.deviceId;
+                b.sentAtMs = wallMs();
+                b.appVersion = "bench";
+                b.responses.assign(std::make_move_iterator(queue.begin()), std::make_move_iterator(queue.begin() + batch));
+                queue.erase(queue.begin(), queue.begin() + batch);
+                auto body = wire::gzip(wire::encodeBatch(b));
+                if (!body) fail("gzip: " + body.error());
+                const double s0 = monoMs();
+                auto res = c->Post("/api/v1/batches", headers, *body, "application/json");
+                const double ms = monoMs() - s0;
+                ++requests;
+                mine.push_back(ms);
+                std::string problem;
+                if (!res) problem = "transport error " + httplib::to_string(res.error());
+                else if (res->status != 200) problem = "HTTP " + std::to_string(res->status) + " " + res->body;
+                else if (auto ack = wire::decodeAck(res->body); !ack) problem = "bad ack: " + ack.error();
+                else if (ack->accepted.size() + ack->duplicates.size() != b.responses.size())
+                    problem = "ack covers " + std::to_string(ack->accepted.size() + ack->duplicates.size()) + " of " +
+                              std::to_string(b.responses.size()) +
+                              (ack->rejected.empty() ? std::string() : ", rejected: " + ack->rejected.front().reason);
+                else accepted += static_cast<std::int64_t>(ack->accepted.size());
+                if (!problem.empty()) {
+                    ++errors;
+                    std::lock_guard lock(latMutex);
+                    if (firstError.empty()) firstError = problem;
+                }
+            }
+            std::lock_guard lock(latMutex);
+            for (double v : mine) latency.add(v);
+        });
+    }
+    sleepMs(seconds * 1000);
+    stop = true;
+    for (auto& t : threads) t.join();
+    const double elapsed = (monoMs() - t0) / 1000;
+    hq.child->stop();
+
+    Traffic rawTraffic([&] {
+        TrafficOptions o;
+        o.storeId = fleet.front().who.storeId;
+        o.deviceId = fleet.front().who.deviceId;
+        o.lastDate = todayUtc();
+        o.count = 2'000'000;
+        o.days = 1000;
+        return o;
+    }());
+    const double raw = rawRate(freshDb(base, "fleet_raw_" + backEnd), rawTraffic, args.integer("raw-count", 100'000), 50);
+
+    const double rate = static_cast<double>(accepted) / elapsed;
+    const double p99 = latency.percentile(99);
+    Row row;
+    row.name = "hq_fleet_" + backEnd + (args.value("hq-threads") ? "_threads_" + *args.value("hq-threads") : "");
+    row.value = rate;
+    row.baseline = raw;
+    row.unit = "responses/s";
+    row.goal = ">= 30% of raw insert rate, p99 < 250 ms, no errors";
+    row.met = rate >= 0.3 * raw && p99 < 250 && errors == 0;
+    row.details = {{"terminals", terminals},
+                   {"seconds", elapsed},
+                   {"batch", batch},
+                   {"requests", requests.load()},
+                   {"errors", errors.load()},
+                   {"p50_ms", latency.median()},
+                   {"p99_ms", p99},
+                   {"max_ms", latency.max()},
+                   {"raw_insert_batch", 50},
+                   {"hq_threads", args.text("hq-threads", "default")}};
+    if (!firstError.empty()) row.details["first_error"] = firstError;
+    emit(row);
+    return 0;
+}
+
+// ---- benchmark 7: the read path -------------------------------------------------------------------
+
+int runRead(const Args& args) {
+    args.allowOnly({"hq", "db", "work", "count", "stores", "days", "repeats"});
+    const std::string hqBin = args.text("hq", "segue-hq");
+    const std::string base = args.text("db", "sqlite:read");
+    const std::filesystem::path work = std::filesystem::absolute(args.text("work", "read"));
+    const std::int64_t count = args.integer("count", 10'000'000);
+    const int stores = static_cast<int>(args.integer("stores", 100));
+    const int days = static_cast<int>(args.integer("days", 365));
+    const int repeats = static_cast<int>(args.integer("repeats", 20));
+    const std::string backEnd = isPg(base) ? "postgresql" : "sqlite";
+    std::filesystem::create_directories(work);
+    auto certs = work / "certs";
+    if (!std::filesystem::exists(certs / "cert.pem")) {
+        std::filesystem::remove_all(certs);
+        auto demo = hq::initDemo(certs, 443, wallMs());
+        if (!demo) fail("init-demo: " + demo.error());
+    }
+    const std::string last = todayUtc();
+
+    // The dataset, kept between runs when it is exactly this one (it takes minutes to make).
+    const std::string signature = "read v1 " + backEnd + " count=" + std::to_string(count) + " stores=" +
+                                  std::to_string(stores) + " days=" + std::to_string(days) + " last=" + last;
+    const auto marker = work / ("dataset-" + backEnd + ".txt");
+    std::string have;
+    if (std::ifstream m(marker); m) std::getline(m, have);
+    std::string url;
+    double genRate = 0;
+    if (!isPg(base)) url = "sqlite:" + (work / "hq-read.sqlite").string();
+    else url = base.substr(0, base.rfind('/') + 1) + "read_" + backEnd;
+    if (isPg(base) && have == signature) {
+        // A new cluster (bench/run starts one per run) does not have last run's database.
+        PGconn* probe = PQconnectdb(url.c_str());
+        if (PQstatus(probe) != CONNECTION_OK) have.clear();
+        PQfinish(probe);
+    }
+    if (have != signature) {
+        std::filesystem::remove(marker);
+        url = isPg(base) ? freshDb(base, "read_" + backEnd) : freshDb("sqlite:" + work.string(), "hq-read");
+        {
+            // The stores exist at HQ as they would: each with its enrolled terminal.
+            auto storage = openHq(url);
+            for (int st = 0; st < stores; ++st)
+                if (auto e = hq::enrolDevice(*storage, "store-" + std::to_string(st), "counter",
+                                             "kiosk-" + std::to_string(st), wallMs());
+                    !e)
+                    fail("enrolling: " + e.error().message);
+        }
+        auto w = rawWriter(url);
+        std::vector<Traffic> chain;
+        for (int s = 0; s < stores; ++s) {
+            TrafficOptions o;
+            o.storeId = "store-" + std::to_string(s);
+            o.deviceId = "kiosk-" + std::to_string(s);
+            o.count = count / stores + (s < count % stores ? 1 : 0);
+            o.days = days;
+            o.lastDate = last;
+            o.seed = static_cast<std::uint64_t>(s + 1);
+            chain.emplace_back(o);
+        }
+        core::UuidV7Generator batchIds(5);
+        const double t0 = monoMs();
+        std::int64_t written = 0;
+        for (int d = 0; d < days; ++d) {
+            std::vector<core::Response> dayAll;
+            for (auto& t : chain) {
+                auto day = t.nextDay();
+                dayAll.insert(dayAll.end(), std::make_move_iterator(day.begin()), std::make_move_iterator(day.end()));
+            }
+            for (std::size_t i = 0; i < dayAll.size(); i += 5000) {
+                std::vector<core::Response> part(dayAll.begin() + static_cast<std::ptrdiff_t>(i),
+                                                 dayAll.begin() + static_cast<std::ptrdiff_t>(std::min(dayAll.size(), i + 5000)));
+                w->write(part, batchIds.next(wallMs()));
+                written += static_cast<std::int64_t>(part.size());
+            }
+        }
+        genRate = static_cast<double>(written) / ((monoMs() - t0) / 1000);
+        if (written != count) fail("wrote " + std::to_string(written) + " of " + std::to_string(count));
+        std::ofstream(marker) << signature << "\n";
+    }
+    std::string token;
+    {
+        auto storage = openHq(url);
+        auto t = hq::issueReadToken(*storage, wallMs());
+        if (!t) fail("read token: " + t.error().message);
+        token = *t;
+    }
+    Server hq = startHq(hqBin, url, certs, work);
+    auto c = client(hq.port, certs / "cert.pem");
+    const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+    const std::string from = core::addDays(last, -29);
+    auto timeGet = [&](const std::string& path, Samples& out, std::size_t* bytes) {
+        const double t0 = monoMs();
+        auto res = c->Get(path, auth);
+        out.add(monoMs() - t0);
+        if (!res) fail("GET " + path + ": " + httplib::to_string(res.error()));
+        if (bytes) *bytes = res->body.size();
+        return res->status;
+    };
+    Samples health, daily, overview, warm;
+    std::size_t dailyBytes = 0, overviewBytes = 0;
+    const std::string dailyPath = "/api/v1/stores/store-7/daily?from=" + from + "&to=" + last;
+    const std::string overviewPath = "/api/v1/overview?from=" + from + "&to=" + last;
+    if (int st = timeGet(dailyPath, warm, &dailyBytes); st != 200) fail("GET daily: HTTP " + std::to_string(st));
+    const int overviewStatus = timeGet(overviewPath, warm, &overviewBytes);
+    for (int i = 0; i < repeats; ++i) {
+        timeGet("/healthz", health, nullptr);
+        timeGet(dailyPath, daily, &dailyBytes);
+        if (overviewStatus == 200) timeGet(overviewPath, overview, &overviewBytes);
+    }
+    hq.child->stop();
+
+    const nlohmann::json common = {{"responses", count}, {"stores", stores}, {"days", days}, {"repeats", repeats},
+                                   {"back_end", backEnd}};
+    Row d;
+    d.name = "hq_read_daily_" + backEnd;
+    d.value = daily.median();
+    d.baseline = health.median();
+    d.unit = "ms";
+    d.goal = "<= 50 ms";
+    d.met = d.value <= 50;
+    d.details = common;
+    d.details["p99_ms"] = daily.percentile(99);
+    d.details["range_days"] = 30;
+    d.details["body_bytes"] = dailyBytes;
+    if (genRate > 0) d.details["generated_per_s"] = genRate;
+    emit(d);
+
+    if (overviewStatus != 200) {
+        nlohmann::json miss = {{"name", "hq_read_overview_" + backEnd},
+                               {"unit", "ms"},
+                               {"goal", "<= 500 ms"},
+                               {"met", false},
+                               {"missing", "segue-hq answers GET /api/v1/overview with HTTP " + std::to_string(overviewStatus) +
+                                               ": it has no chain-wide overview endpoint to measure"}};
+        std::cout << miss.dump() << std::endl;
+        return 0;
+    }
+    Row o;
+    o.name = "hq_read_overview_" + backEnd;
+    o.value = overview.median();
+    o.baseline = health.median();
+    o.unit = "ms";
+    o.goal = "<= 500 ms";
+    o.met = o.value <= 500;
+    o.details = common;
+    o.details["p99_ms"] = overview.percentile(99);
+    o.details["body_bytes"] = overviewBytes;
+    emit(o);
+    return 0;
+}
+
+} // namespace
+} // namespace segue::bench
+
+int main(int argc, char** argv) {
+    using namespace segue::bench;
+    ::signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        std::cerr << "usage: segue-bench-hq drain|fleet|read [--options]\n";
+        return 2;
+    }
+    const std::string cmd = argv[1];
+    const Args args(argc, argv, 2);
+    if (cmd == "drain") return runDrain(args);
+    if (cmd == "fleet") return runFleet(args);
+    if (cmd == "read") return runRead(args);
+    std::cerr << "segue-bench-hq: unknown command '" << cmd << "'\n";
+    return 2;
+}

@@ -1,0 +1,168 @@
+// segue-bench-probe: benchmarks 2 and 3 — runs the real segue-kiosk and its baselines (the
+// kiosk driver rendering every frame, the bare window) under the X server it is started in
+// (bench/run uses xvfb-run); CPU time and resident memory from /proc, exec → first frame from
+// their stderr.
+#include <signal.h>
+
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "bench/process.hpp"
+#include "bench/support.hpp"
+
+namespace segue::bench {
+namespace {
+
+
+std::vector<std::string> kioskArgv(const std::string& bin, const std::filesystem::path& data) {
+    return {bin, "--data-dir", data.string(), "--window", "1280x800"};
+}
+
+/// Percent of one core used by `argv` over `seconds`, after its first frame and `settleMs`.
+double cpuPercent(const std::vector<std::string>& argv, double seconds, double settleMs) {
+    Child c(argv);
+    c.waitFirstFrame(60'000);
+    c.drainLog();
+    sleepMs(settleMs);
+    const double cpu0 = c.cpuSeconds();
+    const double t0 = monoMs();
+    sleepMs(seconds * 1000);
+    const double cpu1 = c.cpuSeconds();
+    const double wall = (monoMs() - t0) / 1000;
+    return 100.0 * (cpu1 - cpu0) / wall;
+}
+
+int runIdle(const Args& args) {
+    args.allowOnly({"kiosk", "driver", "work", "seconds", "repeats"});
+    const std::string kiosk = args.text("kiosk", "segue-kiosk");
+    const std::string driver = args.text("driver", "segue-bench-kiosk-driver");
+    const std::filesystem::path work = args.text("work", "idle");
+    const double seconds = args.number("seconds", 30);
+    const int repeats = static_cast<int>(args.integer("repeats", 3));
+    std::filesystem::create_directories(work);
+    const auto data = work / "kiosk-data";
+
+    std::vector<double> idle, loop;
+    for (int r = 0; r < repeats; ++r) {
+        idle.push_back(cpuPercent(kioskArgv(kiosk, data), seconds, 2000));
+        loop.push_back(cpuPercent({driver, "--data-dir", data.string(), "--busy"}, seconds, 2000));
+    }
+    Row row;
+    row.name = "idle_cpu";
+    row.value = medianOf(idle);
+    row.baseline = medianOf(loop);
+    row.unit = "% of one core";
+    row.goal = "< 1% of one core and < 1/100 of the busy loop";
+    row.met = row.value < 1.0 && row.value < row.baseline / 100.0;
+    row.details = {{"seconds_per_window", seconds}, {"repeats", repeats}, {"idle_per_repeat", idle}, {"busy_per_repeat", loop}};
+    emit(row);
+    return 0;
+}
+
+int runStart(const Args& args) {
+    args.allowOnly({"kiosk", "bare", "driver", "work", "repeats", "responses"});
+    const std::string kiosk = args.text("kiosk", "segue-kiosk");
+    const std::string driver = args.text("driver", "segue-bench-kiosk-driver");
+    const std::string bare = args.text("bare", "segue-bench-bare-window");
+    const std::filesystem::path work = args.text("work", "start");
+    const int repeats = static_cast<int>(args.integer("repeats", 5));
+    const int responses = static_cast<int>(args.integer("responses", 10'000));
+    std::filesystem::create_directories(work);
+    const auto data = work / "kiosk-data";
+    std::error_code ec;
+    std::filesystem::remove_all(data, ec);
+    {
+        // A terminal starts on its existing database: create it once, untimed.
+        Child warm(kioskArgv(kiosk, data));
+        warm.waitFirstFrame(60'000);
+        warm.drainLog();
+    }
+    std::vector<double> kStart, bStart, kRss, bRss;
+    for (int r = 0; r < repeats; ++r) {
+        {
+            Child b({bare, "--window", "1280x800"});
+            bStart.push_back(b.waitFirstFrame(60'000));
+            b.drainLog();
+            sleepMs(1500);
+            bRss.push_back(b.rssMiB());
+        }
+        {
+            Child k(kioskArgv(kiosk, data));
+            kStart.push_back(k.waitFirstFrame(60'000));
+            k.drainLog();
+            sleepMs(1500);
+            kRss.push_back(k.rssMiB());
+        }
+    }
+    const double bareRss = medianOf(bRss);
+
+    Row start;
+    start.name = "start_to_first_frame";
+    start.value = medianOf(kStart);
+    start.baseline = medianOf(bStart);
+    start.unit = "ms";
+    start.goal = "<= bare window + 300 ms";
+    start.met = start.value <= start.baseline + 300;
+    start.details = {{"repeats", repeats}, {"kiosk_per_repeat", kStart}, {"bare_per_repeat", bStart}};
+    emit(start);
+
+    Row rss;
+    rss.name = "rss_after_start";
+    rss.value = medianOf(kRss);
+    rss.baseline = bareRss;
+    rss.unit = "MiB";
+    rss.goal = "<= bare window + 30 MiB";
+    rss.met = rss.value <= rss.baseline + 30;
+    rss.details = {{"repeats", repeats}, {"kiosk_per_repeat", kRss}, {"bare_per_repeat", bRss}};
+    emit(rss);
+
+    // One long session: the customers served through the kiosk's own code, then memory again.
+    Child d({driver, "--data-dir", data.string(), "--responses", std::to_string(responses)});
+    d.waitFirstFrame(60'000);
+    const double t0 = monoMs();
+    const std::string done = d.waitFor("responses done", 120'000 + responses * 200.0);
+    const double servingS = (monoMs() - t0) / 1000;
+    d.drainLog();
+    double before = 0;
+    if (const auto at = done.find("rss_before_mib="); at != std::string::npos) before = std::stod(done.substr(at + 15));
+    sleepMs(1500);
+    Row after;
+    after.name = "rss_after_" + std::to_string(responses) + "_responses";
+    // The driver lacks the terminal's sync worker and log sinks, so it starts a little smaller:
+    // what counts is its growth over the customers, added to the real terminal's start.
+    const double driverAfter = d.rssMiB();
+    after.value = medianOf(kRss) + (driverAfter - before);
+    after.baseline = bareRss;
+    after.unit = "MiB";
+    after.goal = "<= bare window + 30 MiB";
+    after.met = after.value <= after.baseline + 30;
+    after.details = {{"responses", responses},
+                     {"kiosk_rss_after_start_mib", medianOf(kRss)},
+                     {"driver_rss_before_mib", before},
+                     {"driver_rss_after_mib", driverAfter},
+                     {"growth_mib", driverAfter - before},
+                     {"serving_seconds", servingS},
+                     {"driver_cpu_seconds", d.cpuSeconds()}};
+    emit(after);
+    return 0;
+}
+
+} // namespace
+} // namespace segue::bench
+
+int main(int argc, char** argv) {
+    using namespace segue::bench;
+    if (argc < 2) {
+        std::cerr << "usage: segue-bench-probe idle|start [--options]\n";
+        return 2;
+    }
+    ::signal(SIGPIPE, SIG_IGN);
+    const std::string cmd = argv[1];
+    const Args args(argc, argv, 2);
+    if (cmd == "idle") return runIdle(args);
+    if (cmd == "start") return runStart(args);
+    std::cerr << "segue-bench-probe: unknown command '" << cmd << "'\n";
+    return 2;
+}

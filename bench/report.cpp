@@ -1,0 +1,225 @@
+// The report: collects the rows every benchmark printed into build/bench/results.json and
+// renders BENCHMARKS.md (figures, goals, met or missed, method notes, profile findings).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/commands.hpp"
+#include "bench/support.hpp"
+
+namespace segue::bench {
+namespace {
+
+struct Benchmark {
+    int number;
+    const char* title;
+    const char* method;
+};
+
+// What each issue-5 benchmark measures and how; rows are matched to a benchmark by name prefix.
+const std::vector<Benchmark> kBenchmarks = {
+    {1, "Durable tap",
+     "`segue-bench tap`: each sample first overwrites a 4 KiB block of a preallocated file and "
+     "`fdatasync`s it (the baseline: the cheapest durable write in the data directory), then stamps "
+     "and commits one response with `store::saveResponse` on a WAL + `synchronous=FULL` database "
+     "in the same directory (submit → committed, as the controller does before the thank-you "
+     "screen). Samples alternate so both see the same disk. p50/p99 per repeat of 2 000; the "
+     "table shows the median over 5 repeats."},
+    {2, "Idle terminal",
+     "`segue-bench-probe idle` under `xvfb-run` (Mesa llvmpipe): CPU time (utime+stime of the "
+     "whole process from /proc) of the real `segue-kiosk` on its attract screen over 30 s, after "
+     "its first frame and 2 s to settle; the baseline is `segue-bench-kiosk-driver --busy`, the "
+     "kiosk's own window, fonts, screens and controller (segue_app + segue_platform) drawing the "
+     "attract screen on every loop iteration, measured the same way. Median of 3 repeats."},
+    {3, "Memory and start",
+     "`segue-bench-probe start`: exec → the line each program logs right after its first "
+     "presented frame (read from its stderr pipe), and VmRSS from /proc 1.5 s later; the "
+     "baseline is `segue-bench-bare-window`, an SDL2 + OpenGL 3.0 window made exactly as "
+     "platform/ makes it, which clears and presents one frame and then waits. The two alternate, "
+     "5 starts each, on an existing data directory. After 10 000 responses: "
+     "`segue-bench-kiosk-driver --responses 10000` serves the customers (5 stars, Enter, Enter) "
+     "through the kiosk's controller, store and screens, one frame each, with the clock stepped "
+     "past each feedback moment and thank-you screen (typed through the real window they would "
+     "take ~50 min: the flow holds each screen at least 150 ms); the figure is the terminal's "
+     "RSS after start plus the growth the driver showed over those responses."},
+    {4, "Staff screen",
+     "`segue-bench stats`: a terminal database with 1 000 000 synthetic responses over 730 days "
+     "(~1 370 a day, opening-hours shape, 20% low ratings with reason tags), written with "
+     "`store::saveResponses`. Times `store::dayStats(today)` and `store::trend(today, 30)` on "
+     "one open connection, against `SELECT COUNT(*)` over the same dates (the floor of any "
+     "per-row computation). Median of 200 repeats; p99 in the details. (The file is reused by the next run when it holds the same dataset.)"},
+    {5, "Backlog drain",
+     "`segue-bench-hq drain`: `segue-hq init-demo`'s store and device, a kiosk data directory "
+     "with 100 000 pending responses of that device, then the real `segue-kiosk sync --once` "
+     "against a real `segue-hq serve` (SQLite) over HTTPS on 127.0.0.1, through a TCP relay in "
+     "the bench that counts the bytes both ways (TLS records included). The baseline is the raw "
+     "insert rate of the same schema: prepared INSERTs of the same records into a fresh HQ "
+     "database, 500 a transaction (a batch), timed in the same run."},
+    {6, "HQ ingest under a fleet",
+     "`segue-bench-hq fleet`: one process, 200 simulated terminals (50 stores of 4), each "
+     "enrolled with its own token and its own keep-alive HTTPS connection (a thread each, "
+     "cpp-httplib client, certificate verified), posting gzip batches of 50 back to back for "
+     "60 s; accepted responses/s, request latency p50/p99 and every error counted. Baseline: "
+     "the same back end's raw insert rate (SQLite: prepared INSERTs; PostgreSQL: COPY), 50 a "
+     "transaction, in the same run. PostgreSQL is a throwaway 15 cluster on 127.0.0.1 "
+     "(`tests/hq/start_pg.sh`, fsync off for both the server and the baseline)."},
+    {7, "HQ read path",
+     "`segue-bench-hq read`: an HQ database of 10 000 000 responses (100 stores × 365 days, "
+     "written in bulk straight into HQ's schema, each store enrolled), then over HTTPS with a "
+     "read token: `GET /api/v1/stores/{store}/daily` for 30 days and `GET /api/v1/overview` for "
+     "the same 30 days (with the period before, as the dashboard asks). Median of 20; baseline "
+     "`GET /healthz` on the same connection (the cost of a request)."},
+};
+
+int benchmarkOf(const std::string& name) {
+    static const std::vector<std::pair<std::string, int>> prefixes = {
+        {"durable_tap", 1}, {"idle_", 2},       {"rss_", 3},        {"start_", 3},
+        {"staff_stats", 4}, {"backlog_", 5},    {"hq_fleet", 6},    {"hq_read", 7},
+    };
+    for (const auto& [p, n] : prefixes)
+        if (name.starts_with(p)) return n;
+    return 0;
+}
+
+std::string fmt(double v) {
+    if (!std::isfinite(v)) return "—";
+    char buf[64];
+    const double a = std::fabs(v);
+    if (a < 1e15 && v == std::floor(v)) {
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+        return buf;
+    }
+    if (a >= 1000) std::snprintf(buf, sizeof buf, "%.0f", v);
+    else if (a >= 100) std::snprintf(buf, sizeof buf, "%.1f", v);
+    else if (a >= 1) std::snprintf(buf, sizeof buf, "%.2f", v);
+    else std::snprintf(buf, sizeof buf, "%.3g", v);
+    return buf;
+}
+
+std::string num(const nlohmann::json& j) {
+    return j.is_number() ? fmt(j.get<double>()) : std::string("—");
+}
+
+std::string detailsText(const nlohmann::json& d) {
+    std::ostringstream out;
+    bool first = true;
+    for (const auto& [k, v] : d.items()) {
+        if (v.is_array() || v.is_object()) continue;
+        out << (first ? "" : ", ") << k << " " << (v.is_number() ? fmt(v.get<double>()) : v.is_string() ? v.get<std::string>() : v.dump());
+        first = false;
+    }
+    return out.str();
+}
+
+std::string readFile(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+} // namespace
+
+int runReport(const Args& args) {
+    args.allowOnly({"rows", "json", "markdown", "machine", "quick", "findings", "command"});
+    const auto rowsPath = args.value("rows");
+    const auto jsonPath = args.value("json");
+    if (!rowsPath || !jsonPath) fail("report needs --rows FILE and --json OUT");
+
+    std::ifstream in(*rowsPath);
+    if (!in) fail("cannot read " + *rowsPath);
+    nlohmann::json rows = nlohmann::json::array();
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] != '{') continue;
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.contains("name")) continue;
+        // Rows of a benchmark that could not run keep the contract keys, with nulls.
+        for (const char* k : {"value", "baseline", "ratio"})
+            if (!j.contains(k)) j[k] = nullptr;
+        if (!j.contains("unit")) j["unit"] = "";
+        if (!j.contains("goal")) j["goal"] = "";
+        if (!j.contains("met")) j["met"] = false;
+        rows.push_back(std::move(j));
+    }
+    {
+        std::ofstream out(*jsonPath);
+        out << rows.dump(2) << "\n";
+        if (!out) fail("cannot write " + *jsonPath);
+    }
+    int met = 0, missed = 0, broken = 0;
+    for (const auto& r : rows) {
+        if (r.contains("error")) ++broken;
+        else if (r.contains("missing")) ++missed;
+        else if (r["met"].get<bool>()) ++met;
+        else ++missed;
+    }
+    std::cerr << "segue-bench: " << rows.size() << " results (" << met << " met, " << missed << " missed, "
+              << broken << " did not run) in " << *jsonPath << "\n";
+
+    const auto mdPath = args.value("markdown");
+    if (!mdPath) return broken ? 1 : 0;
+
+    std::ostringstream md;
+    char when[64];
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+    md << "# Benchmarks\n\n"
+       << "Generated by `" << args.text("command", "bench/run") << "` on " << when
+       << (args.flag("quick") ? " (**quick run: small sizes, figures not meaningful**)" : "") << ".\n"
+       << "Machine: " << args.text("machine", "unknown") << ".\n\n"
+       << "Every figure is set against a baseline measured in the same run on the same machine: the "
+          "machines are shared and noisy, so absolute times drift while ratios hold. Medians over "
+          "repeats; p99 where latency matters. Raw figures: `build/bench/results.json`.\n\n"
+       << "**" << met << " goals met, " << missed << " missed"
+       << (broken ? ", " + std::to_string(broken) + " not run" : std::string()) << ".**\n\n"
+       << "| # | figure | value | baseline | ratio | goal | met |\n"
+       << "|---|---|---|---|---|---|---|\n";
+    // In the issue's order; rows of one benchmark stay in the order they were measured.
+    std::vector<nlohmann::json> ordered(rows.begin(), rows.end());
+    std::stable_sort(ordered.begin(), ordered.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+        return benchmarkOf(a["name"].get<std::string>()) < benchmarkOf(b["name"].get<std::string>());
+    });
+    for (const auto& r : ordered) {
+        const int n = benchmarkOf(r["name"].get<std::string>());
+        const std::string unit = r["unit"].get<std::string>();
+        md << "| " << (n ? std::to_string(n) : "") << " | `" << r["name"].get<std::string>() << "` | ";
+        if (r.contains("error")) {
+            md << "not run | | | " << r["goal"].get<std::string>() << " | **not run**: " << r["error"].get<std::string>() << " |\n";
+            continue;
+        }
+        if (r.contains("missing")) {
+            md << "— | | | " << r["goal"].get<std::string>() << " | **MISSED**: " << r["missing"].get<std::string>() << " |\n";
+            continue;
+        }
+        md << num(r["value"]) << " " << unit << " | " << num(r["baseline"]) << " " << unit << " | "
+           << num(r["ratio"]) << " | " << r["goal"].get<std::string>() << " | "
+           << (r["met"].get<bool>() ? "met" : "**MISSED**") << " |\n";
+    }
+    md << "\n## Details\n\n";
+    for (const auto& r : ordered)
+        if (r.contains("details") && !r["details"].empty())
+            md << "- `" << r["name"].get<std::string>() << "`: " << detailsText(r["details"]) << "\n";
+    md << "\n## Method\n\n";
+    for (const auto& b : kBenchmarks) md << b.number << ". **" << b.title << "** — " << b.method << "\n";
+    if (const auto f = args.value("findings"); f && std::filesystem::exists(*f)) md << "\n" << readFile(*f);
+
+    std::ofstream out(*mdPath);
+    out << md.str();
+    if (!out) fail("cannot write " + *mdPath);
+    return broken ? 1 : 0;
+}
+
+} // namespace segue::bench
