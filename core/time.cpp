@@ -69,7 +69,7 @@ std::string formatUtc(std::int64_t utcMs) {
 
 std::optional<std::int64_t> parseUtc(std::string_view s) {
     // YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)
-    int y, mo, d, h, mi, se;
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
     if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
         s[13] != ':' || s[16] != ':')
         return std::nullopt;
@@ -97,7 +97,7 @@ std::optional<std::int64_t> parseUtc(std::string_view s) {
     if (s[pos] == 'Z' || s[pos] == 'z') {
         ++pos;
     } else if (s[pos] == '+' || s[pos] == '-') {
-        int oh, om;
+        int oh = 0, om = 0;
         if (pos + 6 > s.size() || s[pos + 3] != ':' || !readInt(s, pos + 1, 2, oh) ||
             !readInt(s, pos + 4, 2, om) || oh > 23 || om > 59)
             return std::nullopt;
@@ -121,7 +121,7 @@ int localHour(std::int64_t utcMs, int offsetMin) {
 }
 
 std::optional<std::int64_t> daysFromIsoDate(std::string_view s) {
-    int y, m, d;
+    int y = 0, m = 0, d = 0;
     if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !readInt(s, 0, 4, y) ||
         !readInt(s, 5, 2, m) || !readInt(s, 8, 2, d))
         return std::nullopt;
