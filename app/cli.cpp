@@ -119,7 +119,10 @@ std::expected<store::Database, int> openStore(const KioskConfig& cfg) {
     return std::move(*db);
 }
 
-std::string today() { return core::localDate(platform::SystemClock().now().utcMs, platform::SystemClock().now().utcOffsetMin); }
+std::string today() {
+    const core::Now now = platform::SystemClock().now();  // one reading: date and offset agree
+    return core::localDate(now.utcMs, now.utcOffsetMin);
+}
 
 std::expected<std::string, int> dateOption(const Args& a, const char* name, const std::string& fallback) {
     const auto it = a.values.find(name);
@@ -225,46 +228,59 @@ int runExport(const Args& a) {
 
 /// Synthetic but plausible responses: mostly happy, busier at lunch and after work, SEGUE
 /// answers that follow the stars, reasons after low ratings, a few partial and misuse ones.
-std::vector<core::Response> makeDemoResponses(const KioskConfig& cfg, const core::Survey& survey, long long count,
-                                              long long days, std::int64_t nowUtcMs) {
-    std::mt19937_64 rng(std::random_device{}());
-    auto pick = [&](std::initializer_list<double> weights) {
-        std::discrete_distribution<int> d(weights);
-        return d(rng);
-    };
-    std::vector<std::int64_t> stamps;
-    stamps.reserve(static_cast<std::size_t>(count));
-    const std::time_t nowSecs = static_cast<std::time_t>(nowUtcMs / 1000);
-    std::tm nowLocal{};
-    localtime_r(&nowSecs, &nowLocal);
-    for (long long i = 0; i < count; ++i) {
-        std::tm t = nowLocal;
-        t.tm_mday -= static_cast<int>(rng() % static_cast<std::uint64_t>(days));
-        // Opening hours 9-21, peaks at noon and early evening.
-        t.tm_hour = 9 + pick({3, 5, 8, 9, 6, 4, 4, 5, 8, 7, 4, 2});
-        t.tm_min = static_cast<int>(rng() % 60);
-        t.tm_sec = static_cast<int>(rng() % 60);
-        t.tm_isdst = -1;
-        const std::time_t secs = std::mktime(&t);
-        std::int64_t ms = static_cast<std::int64_t>(secs) * 1000 + static_cast<std::int64_t>(rng() % 1000);
-        if (ms > nowUtcMs) ms = nowUtcMs - static_cast<std::int64_t>(rng() % 3'600'000);  // nothing in the future
-        stamps.push_back(ms);
+/// Only the timestamps are held for the whole run (they are sorted so ids stay time-ordered);
+/// responses are made a chunk at a time.
+class DemoGenerator {
+public:
+    DemoGenerator(const KioskConfig& cfg, const core::Survey& survey, long long count, long long days,
+                  std::int64_t nowUtcMs)
+        : m_cfg(cfg), m_survey(survey), m_rng(std::random_device{}()) {
+        m_stamps.reserve(static_cast<std::size_t>(count));
+        const std::time_t nowSecs = static_cast<std::time_t>(nowUtcMs / 1000);
+        std::tm nowLocal{};
+        localtime_r(&nowSecs, &nowLocal);
+        for (long long i = 0; i < count; ++i) {
+            std::tm t = nowLocal;
+            t.tm_mday -= static_cast<int>(m_rng() % static_cast<std::uint64_t>(days));
+            // Opening hours 9-21, peaks at noon and early evening.
+            t.tm_hour = 9 + pick({3, 5, 8, 9, 6, 4, 4, 5, 8, 7, 4, 2});
+            t.tm_min = static_cast<int>(m_rng() % 60);
+            t.tm_sec = static_cast<int>(m_rng() % 60);
+            t.tm_isdst = -1;
+            const std::time_t secs = std::mktime(&t);
+            std::int64_t ms = static_cast<std::int64_t>(secs) * 1000 + static_cast<std::int64_t>(m_rng() % 1000);
+            if (ms > nowUtcMs) ms = nowUtcMs - static_cast<std::int64_t>(m_rng() % 3'600'000);  // nothing in the future
+            m_stamps.push_back(ms);
+        }
+        std::sort(m_stamps.begin(), m_stamps.end());
     }
-    std::sort(stamps.begin(), stamps.end());
-    core::UuidV7Generator ids;
-    std::vector<core::Response> out;
-    out.reserve(stamps.size());
-    for (const std::int64_t ms : stamps) {
+
+    /// Up to `n` further responses, oldest first; empty when all were made.
+    std::vector<core::Response> next(std::size_t n) {
+        std::vector<core::Response> out;
+        const std::size_t end = std::min(m_stamps.size(), m_next + n);
+        out.reserve(end - m_next);
+        for (; m_next < end; ++m_next) out.push_back(make(m_stamps[m_next]));
+        return out;
+    }
+
+private:
+    int pick(std::initializer_list<double> weights) {
+        std::discrete_distribution<int> d(weights);
+        return d(m_rng);
+    }
+
+    core::Response make(std::int64_t ms) {
         const std::time_t secs = static_cast<std::time_t>(ms / 1000);
         std::tm local{};
         localtime_r(&secs, &local);
         const int offset = static_cast<int>(local.tm_gmtoff / 60);
         core::Response r;
-        r.id = ids.next(ms);
-        r.storeId = cfg.storeId;
-        r.deviceId = cfg.deviceId;
-        r.surveyId = survey.id;
-        r.surveyVersion = survey.version;
+        r.id = m_ids.next(ms);
+        r.storeId = m_cfg.storeId;
+        r.deviceId = m_cfg.deviceId;
+        r.surveyId = m_survey.id;
+        r.surveyVersion = m_survey.version;
         r.language = pick({80, 20}) == 0 ? "zh-CN" : "en";
         r.createdAtMs = ms;
         r.utcOffsetMin = offset;
@@ -274,23 +290,30 @@ std::vector<core::Response> makeDemoResponses(const KioskConfig& cfg, const core
         r.complete = pick({94, 6}) == 0;
         r.misuse = pick({98, 2}) == 1;
         r.synthetic = true;
-        const int answered = r.complete ? static_cast<int>(survey.items.size()) : static_cast<int>(rng() % 3);
-        for (int k = 0; k < answered && k < static_cast<int>(survey.items.size()); ++k) {
+        const int items = static_cast<int>(m_survey.items.size());
+        const int answered = r.complete ? items : static_cast<int>(m_rng() % 3);
+        for (int k = 0; k < answered && k < items; ++k) {
             if (pick({90, 10}) == 1) continue;  // skipped
             const int v = std::clamp(r.stars + pick({1, 6, 2}) - 1, 1, 5);
-            r.segue[static_cast<std::size_t>(survey.items[static_cast<std::size_t>(k)])] = v;
+            r.segue[static_cast<std::size_t>(m_survey.items[static_cast<std::size_t>(k)])] = v;
         }
-        if (r.stars <= survey.reasonsMaxStars && !survey.tags.empty()) {
+        if (r.stars <= m_survey.reasonsMaxStars && !m_survey.tags.empty()) {
             const int n = pick({15, 55, 25, 5});
-            std::vector<std::string> tags = survey.tags;
-            std::shuffle(tags.begin(), tags.end(), rng);
+            std::vector<std::string> tags = m_survey.tags;
+            std::shuffle(tags.begin(), tags.end(), m_rng);
             r.tags.assign(tags.begin(), tags.begin() + std::min<std::ptrdiff_t>(n, static_cast<std::ptrdiff_t>(tags.size())));
         }
-        r.durationMs = 3000 + static_cast<std::int64_t>(rng() % 12000);
-        out.push_back(std::move(r));
+        r.durationMs = 3000 + static_cast<std::int64_t>(m_rng() % 12000);
+        return r;
     }
-    return out;
-}
+
+    const KioskConfig& m_cfg;
+    const core::Survey& m_survey;
+    std::mt19937_64 m_rng;
+    core::UuidV7Generator m_ids;
+    std::vector<std::int64_t> m_stamps;
+    std::size_t m_next = 0;
+};
 
 int runDemoData(const Args& a) {
     if (auto bad = onlyOptions(a, {"--count", "--days"})) return usage(*bad);
@@ -305,13 +328,10 @@ int runDemoData(const Args& a) {
     auto db = openStore(*cfg);
     if (!db) return db.error();
     const std::int64_t now = platform::SystemClock().now().utcMs;
-    constexpr long long kChunk = 100'000;  // bounded memory for millions of rows
+    constexpr std::size_t kChunk = 100'000;  // one transaction each; memory stays bounded
     long long written = 0;
-    std::vector<core::Response> all = makeDemoResponses(*cfg, *survey, *count, *days, now);
-    for (std::size_t start = 0; start < all.size(); start += kChunk) {
-        const std::size_t end = std::min(all.size(), start + static_cast<std::size_t>(kChunk));
-        std::vector<core::Response> part(std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(start)),
-                                         std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(end)));
+    DemoGenerator gen(*cfg, *survey, *count, *days, now);
+    for (auto part = gen.next(kChunk); !part.empty(); part = gen.next(kChunk)) {
         if (auto saved = store::saveResponses(*db, part); !saved)
             return failure("demo-data stopped after " + std::to_string(written) + " responses: " + saved.error().message);
         written += static_cast<long long>(part.size());
