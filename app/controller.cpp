@@ -10,6 +10,7 @@
 #include "app/pin.hpp"
 #include "assets/assets.hpp"
 #include "core/time.hpp"
+#include "store/checkpoint.hpp"
 #include "store/meta.hpp"
 #include "store/outbox.hpp"
 #include "store/responses.hpp"
@@ -85,7 +86,11 @@ bool KioskController::tryOpen() {
         m_storeError = why;
         return false;
     }
-    auto db = store::Database::open(m_cfg.databasePath());
+    // The customers' taps commit on this connection: no checkpoint inside them, one between
+    // customers instead (tick()).
+    store::OpenOptions options;
+    options.checkpoints = store::Checkpoints::Deferred;
+    auto db = store::Database::open(m_cfg.databasePath(), options);
     if (!db) {
         if (db.error().message != m_storeError) spdlog::error("cannot open the database: {}", db.error().message);
         m_storeError = db.error().message;
@@ -100,6 +105,7 @@ bool KioskController::tryOpen() {
     m_db = std::move(*db);
     m_storeError.clear();
     m_staffAtMono.reset();
+    m_checkpointDue = true;   // another process may have left commits in the WAL
     return true;
 }
 
@@ -131,6 +137,7 @@ bool KioskController::flushUnsaved() {
         spdlog::info("saved response {} ({} stars, {})", r.id, r.stars, r.complete ? "complete" : "partial");
         m_unsaved.pop_front();
         m_staffAtMono.reset();
+        m_checkpointDue = true;
         if (m_hooks.onResponseSaved) m_hooks.onResponseSaved();
     }
     m_storeError.clear();
@@ -190,6 +197,19 @@ void KioskController::tick(const core::Now& now) {
         const auto still = core::nextDeadline(m_session, m_flow);
         m_spentDeadline = still && *still <= now.monoMs ? still : std::nullopt;
     }
+    if (const auto at = checkpointAtMono(); at && now.monoMs >= *at) {
+        m_checkpointDue = false;   // a failure waits for the next customer rather than retrying every tick
+        auto done = store::checkpointBetweenCustomers(*m_db);
+        if (!done) spdlog::warn("checkpoint between customers: {}", done.error().message);
+    }
+}
+
+std::optional<std::int64_t> KioskController::checkpointAtMono() const {
+    const core::Session& s = m_session;
+    // Never while a customer is in the flow: only an untouched attract screen qualifies.
+    if (!m_checkpointDue || !m_db || !m_unsaved.empty() || s.screen != Screen::Attract || s.draft || s.feedback)
+        return std::nullopt;
+    return std::max(s.screenSinceMono, s.lastInputMono) + kCheckpointIdleMs;
 }
 
 std::optional<std::int64_t> KioskController::nextWakeMono() const {
@@ -197,6 +217,7 @@ std::optional<std::int64_t> KioskController::nextWakeMono() const {
     if (at && m_spentDeadline && *at == *m_spentDeadline) at.reset();
     if (!m_db || !m_unsaved.empty() || m_session.screen == Screen::Unavailable)
         at = at ? std::min(*at, m_nextRetryMono) : m_nextRetryMono;
+    if (const auto checkpoint = checkpointAtMono()) at = at ? std::min(*at, *checkpoint) : *checkpoint;
     return at;
 }
 

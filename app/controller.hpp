@@ -33,6 +33,9 @@ public:
     static constexpr std::int64_t kRetryMs = 2000;
     /// How stale the staff figures may get while the staff screen is open.
     static constexpr std::int64_t kStaffRefreshMs = 2000;
+    /// How long the attract screen stays untouched before the WAL is checkpointed (the
+    /// customers' commits never checkpoint: store::Checkpoints::Deferred).
+    static constexpr std::int64_t kCheckpointIdleMs = 2000;
 
     /// Builds the flow from `cfg` and the embedded survey. Fails only when that survey is invalid.
     static std::expected<KioskController, std::string> create(const KioskConfig& cfg, ControllerHooks hooks = {});
@@ -52,7 +55,7 @@ public:
     /// shows, and tick() retries until it is written.
     void dispatch(const core::Intent& intent, const core::Now& now);
 
-    /// Timers: the flow's deadlines and the store retry.
+    /// Timers: the flow's deadlines, the store retry and the checkpoint between customers.
     void tick(const core::Now& now);
 
     /// The next monotonic time tick() has something to do, if any.
@@ -79,6 +82,8 @@ private:
     bool checkPin(const std::string& pin);
     void refreshStaff(const core::Now& now);
     void apply(core::Step step, const core::Now& now);
+    /// When the attract screen will have been idle long enough to checkpoint, if one is due.
+    std::optional<std::int64_t> checkpointAtMono() const;
 
     KioskConfig m_cfg;
     core::FlowConfig m_flow;
@@ -93,6 +98,7 @@ private:
     StaffVM m_staff;
     std::optional<std::int64_t> m_staffAtMono;
     std::optional<std::int64_t> m_spentDeadline;
+    bool m_checkpointDue = false;   ///< the WAL holds commits not yet checkpointed
 };
 
 } // namespace segue::app

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <malloc.h>
+
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -179,6 +181,7 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
                 }
                 fonts = std::move(rebuilt);
                 win.reloadFontTexture();
+                atlas->ClearTexData();   // uploaded again; as after the first frame
             }
             metrics = resized;
         }
@@ -217,10 +220,15 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
         --framesLeft;
         if (firstFrame) {
             firstFrame = false;
-            ImGui::GetIO().Fonts->ClearTexData();   // uploaded to the GPU; the CPU copy is not needed
-            spdlog::info("first frame {} ms after start ({} ms after the process started; {}x{})",
+            ImFontAtlas& fontAtlas = *ImGui::GetIO().Fonts;
+            fontAtlas.ClearTexData();   // uploaded to the GPU; the CPU copy is not needed
+            // What start-up freed (the atlas's CPU pixels, the font file, the GL driver's shader
+            // compile) goes back to the system rather than waiting in malloc's free lists.
+            (void)malloc_trim(0);
+            spdlog::info("first frame {} ms after start ({} ms after the process started; {}x{}; font atlas {}x{})",
                          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count(),
-                         platform::msSinceProcessStart().value_or(-1), win.width(), win.height());
+                         platform::msSinceProcessStart().value_or(-1), win.width(), win.height(), fontAtlas.TexWidth,
+                         fontAtlas.TexHeight);
         }
         if (intent.kind != core::Intent::Kind::None) {
             controller->dispatch(intent, clock.now());

@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kUsage = R"(segue-bench — SEGUE Kiosk benchmarks (driven by bench/run)
 
 Usage:
-  segue-bench tap --dir DIR [--samples N] [--repeats R] [--warmup N]
+  segue-bench tap --dir DIR [--samples N] [--repeats R] [--warmup N] [--checkpoint-every N] [--in-commit-checkpoints]
   segue-bench stats --db FILE [--count N] [--days D] [--repeats R] [--batch N]
   segue-bench seed-kiosk --data-dir DIR --count N [--days D] [--store S] [--device D] [--last-date YYYY-MM-DD]
   segue-bench report --rows FILE --json OUT [--markdown OUT] [--machine TEXT] [--quick]

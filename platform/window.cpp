@@ -1,6 +1,7 @@
 #include "platform/window.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 #include <SDL.h>
 #include <SDL_opengl.h>
@@ -160,7 +161,11 @@ int Window::height() const {
 }
 
 void Window::newFrame() {
-    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplOpenGL3_NewFrame();   // makes the shaders and the font texture on the first frame
+    if (!m_fontTextureSlim) {
+        slimFontTexture();
+        m_fontTextureSlim = true;
+    }
     ImGui_ImplSDL2_NewFrame();
     ImGuiIO& io = ImGui::GetIO();
     if (m_mouseSeen) io.MousePos = ImVec2(m_mouseX, m_mouseY);
@@ -205,6 +210,28 @@ std::expected<void, std::string> Window::present(const ImVec4& clear, const std:
 void Window::reloadFontTexture() {
     ImGui_ImplOpenGL3_DestroyFontsTexture();
     ImGui_ImplOpenGL3_CreateFontsTexture();
+    slimFontTexture();
+}
+
+void Window::slimFontTexture() {
+    const ImFontAtlas& atlas = *ImGui::GetIO().Fonts;
+    const auto texture = static_cast<GLuint>(reinterpret_cast<std::intptr_t>(atlas.TexID));
+    // Without the swizzle (GL 3.3, or the extension) the RGBA texture stays as it is.
+    if (texture == 0 || atlas.TexPixelsAlpha8 == nullptr ||
+        (SDL_GL_ExtensionSupported("GL_ARB_texture_swizzle") == SDL_FALSE &&
+         SDL_GL_ExtensionSupported("GL_EXT_texture_swizzle") == SDL_FALSE))
+        return;
+    GLint bound = 0;
+    glGetIntegerv(GL_TEXTURE_BINDING_2D, &bound);
+    glBindTexture(GL_TEXTURE_2D, texture);
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_R8, atlas.TexWidth, atlas.TexHeight, 0, GL_RED, GL_UNSIGNED_BYTE,
+                 atlas.TexPixelsAlpha8);
+    // What ImGui's RGBA32 conversion makes of each alpha byte: (255, 255, 255, alpha).
+    const GLint swizzle[] = {GL_ONE, GL_ONE, GL_ONE, GL_RED};
+    glTexParameteriv(GL_TEXTURE_2D, GL_TEXTURE_SWIZZLE_RGBA, swizzle);
+    glBindTexture(GL_TEXTURE_2D, static_cast<GLuint>(bound));
 }
 
 std::expected<void, std::string> writePng(const std::filesystem::path& file, int width, int height,

@@ -66,6 +66,11 @@ public:
 
 private:
     Window() = default;
+    /// Re-specifies the font texture the OpenGL3 backend made (RGBA, white with the glyph in
+    /// alpha) as one byte a texel, read through a swizzle: the same pixels at a quarter of the
+    /// memory, which a software renderer keeps in the process. Needs the atlas's CPU pixels.
+    void slimFontTexture();
+    bool m_fontTextureSlim = false;   ///< the backend's font texture has been slimmed
     SDL_Window* m_window = nullptr;
     void* m_gl = nullptr;
     bool m_sdlInit = false;

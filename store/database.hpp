@@ -35,6 +35,30 @@ struct OpenReport {
     int schemaVersion = 0;              ///< schema version now
 };
 
+/// Who copies the WAL back into the database file.
+enum class Checkpoints {
+    /// SQLite's automatic checkpoint: the commit that takes the WAL past ~1 000 pages does it
+    /// (bulk writers, command-line verbs, tests).
+    InCommit,
+    /// A customer's commit never does (only past kDeferredCheckpointPages, a safety net); the
+    /// owner runs checkpointBetweenCustomers() (store/checkpoint.hpp) off the tap path.
+    Deferred,
+};
+
+struct OpenOptions {
+    bool recoverCorrupt = true;   ///< move a file that fails `PRAGMA quick_check` aside
+    Checkpoints checkpoints = Checkpoints::InCommit;
+};
+
+/// How long a connection waits for another one's lock before reporting Busy.
+inline constexpr int kBusyTimeoutMs = 5000;
+/// A Deferred connection still checkpoints inside a commit once the WAL holds this many pages
+/// (~40 MiB): only if nothing checkpointed between customers for thousands of them.
+inline constexpr int kDeferredCheckpointPages = 10'000;
+/// A Deferred connection cuts the WAL file back to this size whenever it rewinds it (`PRAGMA
+/// journal_size_limit`), so a long stretch without checkpoints does not leave a large file behind.
+inline constexpr std::int64_t kWalSizeLimitBytes = 4 << 20;
+
 /// Owns one sqlite3 connection. Move-only; the destructor closes it and never throws.
 class Database {
 public:
@@ -42,6 +66,7 @@ public:
     /// file that fails `PRAGMA quick_check` aside and starts a fresh one.
     static std::expected<Database, Error> open(const std::filesystem::path& file,
                                                bool recoverCorrupt = true);
+    static std::expected<Database, Error> open(const std::filesystem::path& file, const OpenOptions& options);
     /// Opens and migrates only up to `version` (tests of older schemas).
     static std::expected<Database, Error> openAtVersion(const std::filesystem::path& file,
                                                         int version);

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <utility>
 
+#include "store/checkpoint.hpp"
+
 namespace segue::sync {
 
 bool wakeStartsDrain(SyncState state, bool manual) {
@@ -127,6 +129,11 @@ void SyncWorker::run() {
         const Plan plan = drainOnce(drainer);
         if (plan.state == SyncState::Stopped) break;
         state = plan.state;
+        // The kiosk's taps never checkpoint (store::Checkpoints::Deferred): this connection
+        // does, after each drain, off the customer's path. The status saved just below is the
+        // commit that rewinds the WAL, so no customer's commit has to. A failure here is not a
+        // sync failure, and the next commit reports a database that really is in trouble.
+        (void)store::checkpointPassive(*m_db);
         deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(plan.waitMs);
         drainer.setSchedule(state, m_clock.now().utcMs + plan.waitMs);
         if (auto ok = drainer.save(); !ok) drainer.noteLocalError("the terminal's database: " + ok.error().message);

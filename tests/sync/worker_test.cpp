@@ -70,8 +70,11 @@ struct Setup {
         o.retry.backoff.baseMs = backoffBaseMs;
         worker = std::make_unique<sync::SyncWorker>(std::move(o), std::move(t), clock);
     }
+    /// Opened as the kiosk opens the connection its customers' taps commit on.
     static store::Database open(const std::filesystem::path& p) {
-        auto db = store::Database::open(p);
+        store::OpenOptions options;
+        options.checkpoints = store::Checkpoints::Deferred;
+        auto db = store::Database::open(p, options);
         REQUIRE(db.has_value());
         return std::move(*db);
     }
@@ -193,4 +196,19 @@ TEST_CASE("stop aborts a transfer in flight and the UI's status() never waits fo
     s.worker->stop();   // would hang (and time out the test) without cancel()
     CHECK(s.worker->status().state == sync::SyncState::Stopped);
     CHECK(s.pending() == 5);
+}
+
+TEST_CASE("after a drain the worker checkpoints the WAL the taps left behind", "[worker]") {
+    Setup s;
+    s.save(350, 21);
+    std::error_code ec;
+    const auto before = std::filesystem::file_size(s.dbPath, ec);   // the rows are in the WAL only
+    REQUIRE_FALSE(ec);
+    REQUIRE(s.worker->start().has_value());
+    REQUIRE(s.worker->waitForDrain(0, kBound) >= 1);
+    CHECK(s.pending() == 0);
+    // A checkpoint is the only thing that writes pages into the database file itself.
+    CHECK(std::filesystem::file_size(s.dbPath, ec) > before);
+    s.worker->stop();
+    CHECK(s.pending() == 0);
 }
