@@ -19,8 +19,10 @@ struct OutboxCounts {
     std::optional<std::int64_t> oldestPendingUtcMs;   ///< createdAt of the oldest pending
 };
 
-/// Up to `limit` pending responses, oldest first (by id, which is time-ordered).
-std::expected<std::vector<core::Response>, Error> pendingBatch(Database& db, int limit);
+/// Up to `limit` pending responses, oldest first (by id, which is time-ordered); with `afterId`,
+/// only those after it (the next batch while the one ending there is still in flight).
+std::expected<std::vector<core::Response>, Error> pendingBatch(Database& db, int limit,
+                                                               const std::string& afterId = {});
 std::expected<void, Error> markSynced(Database& db, const std::vector<std::string>& ids,
                                       std::int64_t syncedAtUtcMs);
 struct Rejection { std::string id; std::string reason; };

@@ -213,11 +213,26 @@ CurlTransport::~CurlTransport() = default;
 
 void CurlTransport::cancel() { m_impl->cancelled = true; }
 
+std::optional<std::string> CurlTransport::encode(const wire::Batch& batch) const {
+    auto body = wire::gzip(wire::encodeBatch(batch));
+    if (!body) return std::nullopt;   // post() compresses again and reports why
+    return std::move(*body);
+}
+
 std::expected<wire::BatchAck, SendFailure> CurlTransport::post(const wire::Batch& batch) {
-    Impl& s = *m_impl;
-    if (s.cancelled) return std::unexpected(SendFailure{SendError::Aborted, "sync is stopping", {}, {}});
     auto body = wire::gzip(wire::encodeBatch(batch));
     if (!body) return std::unexpected(SendFailure{SendError::Rejected, "cannot compress the batch: " + body.error(), {}, {}});
+    return send(*body);
+}
+
+std::expected<wire::BatchAck, SendFailure> CurlTransport::post(const wire::Batch& /*batch*/, const std::string& body) {
+    return send(body);
+}
+
+std::expected<wire::BatchAck, SendFailure> CurlTransport::send(const std::string& gzBody) {
+    Impl& s = *m_impl;
+    if (s.cancelled) return std::unexpected(SendFailure{SendError::Aborted, "sync is stopping", {}, {}});
+    const std::string* body = &gzBody;
 
     s.reply.clear();
     s.replyOverflow = false;

@@ -34,12 +34,16 @@ public:
     CurlTransport& operator=(const CurlTransport&) = delete;
 
     std::expected<wire::BatchAck, SendFailure> post(const wire::Batch& batch) override;
+    /// gzip of the batch's JSON.
+    std::optional<std::string> encode(const wire::Batch& batch) const override;
+    std::expected<wire::BatchAck, SendFailure> post(const wire::Batch& batch, const std::string& body) override;
     void cancel() override;
 
     struct Impl;
 
 private:
     explicit CurlTransport(std::unique_ptr<Impl> impl);
+    std::expected<wire::BatchAck, SendFailure> send(const std::string& gzBody);
     std::unique_ptr<Impl> m_impl;
 };
 

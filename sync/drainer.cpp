@@ -1,6 +1,8 @@
 #include "sync/drainer.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <future>
 #include <unordered_set>
 #include <utility>
 
@@ -8,6 +10,13 @@
 #include "store/outbox.hpp"
 
 namespace segue::sync {
+
+namespace {
+/// How long a batch made ahead may wait for its turn (its sent_at is when it was made).
+constexpr std::int64_t kNextBatchFreshMs = 2'000;
+/// How far the clock offset a batch made ahead carries may be from the newest estimate.
+constexpr std::int64_t kOffsetToleranceMs = 1'000;
+} // namespace
 
 std::string appVersion() { return segue::kVersion; }
 
@@ -106,25 +115,58 @@ wire::Batch Drainer::buildBatch(std::vector<core::Response> rows, std::int64_t p
     return b;
 }
 
+std::expected<Drainer::Ready, store::Error> Drainer::prepare(const std::string& afterId, std::int64_t backlog,
+                                                             core::Now now) {
+    auto rows = store::pendingBatch(m_db, m_limit, afterId);
+    if (!rows) return std::unexpected(std::move(rows.error()));
+    Ready ready;
+    if (rows->empty()) return ready;
+    // `pending` is the backlog behind this batch: once the last batch lands HQ's fleet view
+    // shows 0, as the terminal's own stats do.
+    const auto behind = std::max<std::int64_t>(0, backlog - static_cast<std::int64_t>(rows->size()));
+    ready.batch = buildBatch(std::move(*rows), behind, now.utcMs);
+    ready.body = m_transport.encode(ready.batch);
+    ready.madeMonoMs = now.monoMs;
+    return ready;
+}
+
 std::expected<StepReport, store::Error> Drainer::step() {
     if (auto ok = refreshCounts(); !ok) return std::unexpected(std::move(ok.error()));
     StepReport report;
+    // A batch made while the previous one was in flight goes first (it is what follows it),
+    // unless the worker paused since: then it is made again from what is pending now.
+    std::optional<Ready> made = std::exchange(m_next, std::nullopt);
     if (m_status.pending == 0) return report;
 
     for (;;) {
-        auto rows = store::pendingBatch(m_db, m_limit);
-        if (!rows) return std::unexpected(std::move(rows.error()));
-        if (rows->empty()) return report;   // drained by someone else meanwhile
-
         const core::Now before = m_clock.now();
-        // `pending` is the backlog behind this batch: once the last batch lands HQ's fleet view
-        // shows 0, as the terminal's own stats do.
-        const auto behind = std::max<std::int64_t>(0, m_status.pending - static_cast<std::int64_t>(rows->size()));
-        const wire::Batch batch = buildBatch(std::move(*rows), behind, before.utcMs);
+        if (!made || made->batch.responses.empty() || before.monoMs - made->madeMonoMs > kNextBatchFreshMs ||
+            made->batch.responses.size() > static_cast<std::size_t>(m_limit)) {
+            auto fresh = prepare({}, m_status.pending, before);
+            if (!fresh) return std::unexpected(std::move(fresh.error()));
+            made = std::move(*fresh);
+        }
+        if (made->batch.responses.empty()) return report;   // drained by someone else meanwhile
+        const wire::Batch& batch = made->batch;
         report.batchSize = batch.responses.size();
-        auto ack = m_transport.post(batch);
+
+        // With more waiting behind a full batch, the next one is read and encoded while this one
+        // travels (the database is not touched on this thread until the send returns).
+        std::future<std::expected<Ready, store::Error>> next;
+        const auto backlog = m_status.pending - static_cast<std::int64_t>(batch.responses.size());
+        if (batch.responses.size() == static_cast<std::size_t>(m_limit) && backlog > 0)
+            next = std::async(std::launch::async, [this, after = batch.responses.back().id, backlog, now = before] {
+                return prepare(after, backlog, now);
+            });
+        auto ack = made->body ? m_transport.post(batch, *made->body) : m_transport.post(batch);
         const core::Now after = m_clock.now();
         m_status.lastAttemptUtcMs = after.utcMs;
+        std::optional<Ready> following;
+        if (next.valid()) {
+            auto got = next.get();
+            if (!got) return std::unexpected(std::move(got.error()));
+            if (!got->batch.responses.empty()) following = std::move(*got);
+        }
 
         if (!ack) {
             SendFailure f = std::move(ack.error());
@@ -132,6 +174,7 @@ std::expected<StepReport, store::Error> Drainer::step() {
                 m_limit = static_cast<int>(batch.responses.size() / 2);
                 m_status.batchLimit = m_limit;
                 ++report.splits;
+                made.reset();
                 continue;
             }
             if (f.kind != SendError::Aborted) {
@@ -170,6 +213,12 @@ std::expected<StepReport, store::Error> Drainer::step() {
         m_status.lastError.clear();
         m_status.lastErrorKind.reset();
         report.kind = StepReport::Kind::Sent;
+        // Kept only when every record of this batch was settled (an unlisted one must go before
+        // it) and it carries the clock offset this ack gave, to within a second.
+        const auto& offset = m_status.clockOffsetMs;
+        if (following && applied->unlisted == 0 && following->batch.clockOffsetMs.has_value() == offset.has_value() &&
+            (!offset || std::abs(*following->batch.clockOffsetMs - *offset) <= kOffsetToleranceMs))
+            m_next = std::move(following);
         return report;
     }
 }

@@ -22,7 +22,7 @@ namespace segue::sync {
 /// The version sent as app_version (the project version).
 std::string appVersion();
 
-inline constexpr int kDefaultBatchLimit = 500;
+inline constexpr int kDefaultBatchLimit = 1000;
 
 struct DrainSettings {
     std::string deviceId;
@@ -85,7 +85,15 @@ public:
     int batchLimit() const { return m_limit; }
 
 private:
+    /// A batch ready to send, with the body the transport made for it (when it makes one).
+    struct Ready {
+        wire::Batch batch;
+        std::optional<std::string> body;
+        std::int64_t madeMonoMs = 0;
+    };
     wire::Batch buildBatch(std::vector<core::Response> rows, std::int64_t pending, std::int64_t nowUtcMs);
+    /// The next batch after `afterId` ("" = the oldest), `backlog` pending counted from there.
+    std::expected<Ready, store::Error> prepare(const std::string& afterId, std::int64_t backlog, core::Now now);
 
     store::Database& m_db;
     Transport& m_transport;
@@ -94,6 +102,7 @@ private:
     int m_limit;
     core::UuidV7Generator m_ids;
     SyncStatus m_status;
+    std::optional<Ready> m_next;   ///< made while the last batch was in flight; sent next
 };
 
 } // namespace segue::sync

@@ -57,6 +57,14 @@ std::optional<SendError> errorFromName(std::string_view name);
 struct Transport {
     virtual ~Transport() = default;
     virtual std::expected<wire::BatchAck, SendFailure> post(const wire::Batch& batch) = 0;
+    /// The body post() would send for `batch`, made ahead of time, or nullopt when this transport
+    /// encodes as it sends. Thread-safe: the drainer encodes the next batch on another thread
+    /// while this one is in flight.
+    virtual std::optional<std::string> encode(const wire::Batch& /*batch*/) const { return std::nullopt; }
+    /// post() with the body encode() made for `batch`.
+    virtual std::expected<wire::BatchAck, SendFailure> post(const wire::Batch& batch, const std::string& /*body*/) {
+        return post(batch);
+    }
     /// Makes the post in flight, and every later one, end soon with SendError::Aborted.
     /// Thread-safe: the worker calls it from the thread that stops it.
     virtual void cancel() {}

@@ -27,7 +27,9 @@ struct Batch {
     int protocol = kProtocol;
     std::string batchId;                          ///< UUID, made by the terminal per attempt
     std::string deviceId;
-    std::int64_t sentAtMs = 0;                    ///< terminal wall clock, UTC
+    /// Terminal wall clock (UTC) when the batch was made: during a backlog drain the next batch
+    /// is made while the one before it is in flight, up to 2 s before it leaves.
+    std::int64_t sentAtMs = 0;
     std::int64_t pending = 0;                     ///< responses still pending on the terminal behind this batch
     std::string appVersion;
     std::optional<std::int64_t> clockOffsetMs;    ///< terminal clock minus HQ clock, last measured

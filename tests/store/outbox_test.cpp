@@ -1,6 +1,7 @@
 // The outbox: pending → synced / rejected, oldest first, nothing resent or lost.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <random>
 
 #include "store/database.hpp"
@@ -143,6 +144,8 @@ TEST_CASE("applyAck records HQ's whole answer in one transaction, or none of it"
     REQUIRE_FALSE(bad.has_value());
     CHECK(outboxCounts(*db)->pending == 4);
     CHECK(outboxCounts(*db)->synced == 0);
+    // The ack is written without its own fdatasync; the customers' commits after it keep theirs.
+    CHECK(test::queryInt(*db, "PRAGMA synchronous") == 2);
 
     REQUIRE(applyAck(*db, {rs[0].id, rs[1].id}, 7000, {{rs[2].id, "stars must be 1..5"}}).has_value());
     const auto counts = outboxCounts(*db);
@@ -156,6 +159,23 @@ TEST_CASE("applyAck records HQ's whole answer in one transaction, or none of it"
     const auto next = pendingBatch(*db, 10);
     REQUIRE(next->size() == 1);
     CHECK((*next)[0].id == rs[3].id);
+    CHECK(test::queryInt(*db, "PRAGMA synchronous") == 2);   // FULL again for the next tap
+}
+
+TEST_CASE("pendingBatch after an id hands out only the later ones", "[store][outbox]") {
+    TempDir dir;
+    auto db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+    auto rs = test::randomResponses(48, 10, 1);
+    REQUIRE(saveResponses(*db, rs).has_value());
+    std::sort(rs.begin(), rs.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    const auto after = pendingBatch(*db, 4, rs[5].id);
+    REQUIRE(after.has_value());
+    REQUIRE(after->size() == 4);
+    CHECK((*after)[0].id == rs[6].id);
+    CHECK((*after)[3].id == rs[9].id);
+    CHECK(pendingBatch(*db, 4, rs[9].id)->empty());
+    CHECK(pendingBatch(*db, 20, "")->size() == 10);
 }
 
 TEST_CASE("outbox state survives reopening", "[store][outbox]") {

@@ -55,7 +55,7 @@ std::vector<std::string> idsOf(const std::vector<core::Response>& rs) {
 
 TEST_CASE("a backlog drains oldest first in batches of at most 500", "[drain]") {
     Kiosk k(1234);
-    auto d = k.drainer();
+    auto d = k.drainer(500);
     std::vector<std::size_t> sizes;
     for (int i = 0; i < 10; ++i) {
         auto step = d.step();
@@ -78,15 +78,18 @@ TEST_CASE("a backlog drains oldest first in batches of at most 500", "[drain]") 
     CHECK(k.hq.batches[0].responses.front() == k.saved.front());   // the whole record, not just the id
 
     // The envelope: protocol, device, fresh UUIDv7 batch ids, the backlog behind each batch.
+    // The third batch was made while the second was in flight (the second was made again: the
+    // one made during the first lacked the clock offset the first ack brought).
     std::set<std::string> batchIds;
     const std::int64_t pendingSeen[] = {734, 234, 0};
+    const std::int64_t madeAt[] = {kNow, kNow + 1'000, kNow + 1'000};
     for (std::size_t i = 0; i < 3; ++i) {
         const auto& b = k.hq.batches[i];
         CHECK(b.protocol == wire::kProtocol);
         CHECK(b.deviceId == "kiosk-1");
         CHECK(b.appVersion == "9.9.9-test");
         CHECK(b.pending == pendingSeen[i]);
-        CHECK(b.sentAtMs == kNow + static_cast<std::int64_t>(i) * 1'000);
+        CHECK(b.sentAtMs == madeAt[i]);
         CHECK(core::uuidV7Millis(b.batchId) == b.sentAtMs);
         batchIds.insert(b.batchId);
     }
@@ -240,7 +243,7 @@ TEST_CASE("a failed send changes nothing and is described in plain words", "[dra
 TEST_CASE("a batch HQ finds too large is halved until it fits", "[drain][split]") {
     Kiosk k(1100);
     k.hq.maxRecords = 120;
-    auto d = k.drainer();
+    auto d = k.drainer(500);
     auto step = d.step();
     REQUIRE(step.has_value());
     REQUIRE(step->kind == sync::StepReport::Kind::Sent);
@@ -343,4 +346,81 @@ TEST_CASE("sync status survives a round trip through store meta", "[status]") {
     CHECK_FALSE(sync::decodeStatus("not json").has_value());
     CHECK_FALSE(sync::decodeStatus(R"({"state":"dancing"})").has_value());
     CHECK_FALSE(sync::decodeStatus(R"({"pending":"many"})").has_value());
+}
+
+TEST_CASE("the batch made while one is in flight goes next, unless the drain paused", "[drain][ahead]") {
+    Kiosk k(3500);
+    auto ids = idsOf(k.saved);
+    std::sort(ids.begin(), ids.end());
+    auto d = k.drainer(1000);
+    for (int i = 0; i < 2; ++i) {   // the first ack brings the clock offset the next batches carry
+        auto sent = d.step();
+        REQUIRE(sent.has_value());
+        REQUIRE(sent->kind == sync::StepReport::Kind::Sent);
+        k.clock.advance(100);
+    }
+    REQUIRE(k.hq.batches.size() == 2);
+
+    // Meanwhile another process settles the first ten records of the next batch.
+    const std::vector<std::string> settled(ids.begin() + 2000, ids.begin() + 2010);
+    REQUIRE(store::markSynced(k.db, settled, kNow).has_value());
+
+    std::string nextFirst;
+    std::int64_t madeAt = 0;
+    SECTION("right away: the batch made ahead is sent as it was made") {
+        madeAt = k.clock.now().utcMs - 100;
+        nextFirst = ids[2000];
+    }
+    SECTION("after a pause: the batch is made again from what is pending now") {
+        k.clock.advance(3'000);
+        madeAt = k.clock.now().utcMs;
+        nextFirst = ids[2010];
+    }
+    auto third = d.step();
+    REQUIRE(third.has_value());
+    REQUIRE(third->kind == sync::StepReport::Kind::Sent);
+    REQUIRE(k.hq.batches.size() == 3);
+    CHECK(k.hq.batches[2].responses.size() == 1000);
+    CHECK(k.hq.batches[2].responses.front().id == nextFirst);
+    CHECK(k.hq.batches[2].sentAtMs == madeAt);
+
+    for (int i = 0; i < 5 && d.step()->kind == sync::StepReport::Kind::Sent; ++i) k.clock.advance(100);
+    const auto c = k.counts();
+    CHECK(c.pending == 0);
+    CHECK(c.synced == 3500);
+    std::set<std::string> atHq(k.hq.stored.begin(), k.hq.stored.end());
+    for (const auto& id : settled) atHq.insert(id);
+    CHECK(atHq.size() == 3500);
+}
+
+TEST_CASE("a record HQ left out of its ack is sent before the batch made ahead", "[drain][ahead]") {
+    Kiosk k(3500);
+    auto ids = idsOf(k.saved);
+    std::sort(ids.begin(), ids.end());
+    auto d = k.drainer(1000);
+    auto first = d.step();   // brings the clock offset
+    REQUIRE(first.has_value());
+    REQUIRE(first->kind == sync::StepReport::Kind::Sent);
+    k.clock.advance(100);
+
+    const std::string left = ids[1005];
+    k.hq.tamper = [&](wire::BatchAck& ack) {
+        std::erase(ack.accepted, left);
+        k.hq.stored.erase(left);
+    };
+    auto second = d.step();
+    REQUIRE(second.has_value());
+    REQUIRE(second->kind == sync::StepReport::Kind::Sent);
+    CHECK(second->ack.unlisted == 1);
+    k.hq.tamper = nullptr;
+
+    k.clock.advance(100);
+    auto third = d.step();
+    REQUIRE(third.has_value());
+    REQUIRE(third->kind == sync::StepReport::Kind::Sent);
+    REQUIRE(k.hq.batches.size() == 3);
+    CHECK(k.hq.batches[2].responses.front().id == left);   // oldest first again
+    for (int i = 0; i < 5 && d.step()->kind == sync::StepReport::Kind::Sent; ++i) k.clock.advance(100);
+    CHECK(k.counts().pending == 0);
+    CHECK(k.hq.stored.size() == 3500);
 }

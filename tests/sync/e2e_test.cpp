@@ -301,8 +301,8 @@ TEST_CASE("thousands of responses reach HQ exactly once and HQ's daily figures e
     INFO(r.err);
     REQUIRE(r.code == 0);
     CHECK(r.out.find("synced 3000 responses") != std::string::npos);
-    // Six batches of 500 over one kept-alive connection.
-    CHECK(test::proxyStat(c.control(), "requests") == 6);
+    // Three batches of 1000 over one kept-alive connection.
+    CHECK(test::proxyStat(c.control(), "requests") == 3);
     CHECK(test::proxyStat(c.control(), "connections") == 1);
     c.requireExactlyOnce();
 
@@ -440,7 +440,7 @@ TEST_CASE("the kiosk killed with SIGKILL mid-batch: nothing lost, nothing double
     }
     SECTION("after HQ committed, before the ack arrived") {
         c.proxy("mode hold-reply");
-        heldBack = "(500 HQ already had)";
+        heldBack = "(1000 HQ already had)";
     }
     test::Child kiosk = test::Child::spawn({SEGUE_KIOSK_BIN, "sync", "--once", "--config", c.viaProxy.string(),
                                             "--data-dir", (c.kioskDir() / "data").string()},
@@ -466,12 +466,12 @@ TEST_CASE("replies lost after HQ committed: the retry comes back as duplicates",
     CHECK(r.code == 3);
     CHECK(test::proxyStat(c.control(), "dropped") == 1);
     CHECK(c.pending() == 1100);
-    CHECK(c.hqIds().size() == 500);   // HQ has the first batch
+    CHECK(c.hqIds().size() == 1000);   // HQ has the first batch
 
     r = c.syncOnce();
     INFO(r.err);
     REQUIRE(r.code == 0);
-    CHECK(r.out.find("synced 1100 responses (500 HQ already had)") != std::string::npos);
+    CHECK(r.out.find("synced 1100 responses (1000 HQ already had)") != std::string::npos);
     c.requireExactlyOnce();
 }
 
@@ -760,7 +760,7 @@ TEST_CASE("sync --once says so when sync is not configured, and status still rep
 
 TEST_CASE("HQ throttling a backlog drain: sync --once waits as told and finishes", "[e2e][fault]") {
     Chain c({"--device-rate", "2", "--device-burst", "1"});
-    c.demoData(1500);
+    c.demoData(2500);   // three batches
     const auto r = c.syncOnce();
     INFO(r.err);
     REQUIRE(r.code == 0);
