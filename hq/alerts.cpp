@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
@@ -47,13 +48,20 @@ Result<int> AlertEngine::raise(NewAlert alert) {
 Result<int> AlertEngine::evaluateStore(const std::string& storeId) {
     const core::Now now = m_clock.now();
     const std::string today = core::localDate(now.utcMs, calendarOffsetMin(m_dashboard, now));
-    int raised = 0;
-    if (const auto& rule = m_alerts.lowSatisfaction) {
+    core::Tally t;
+    if (m_alerts.lowSatisfaction) {
         auto tallies = m_storage.dailyTallies(storeId, today, today);
         if (!tallies) return std::unexpected(tallies.error());
-        core::Tally t;
         for (const auto& [date, day] : *tallies) t.merge(day);
-        const core::DayStats s = core::summarize(t, today);
+    }
+    return evaluateStoreAt(storeId, now, today, t);
+}
+
+Result<int> AlertEngine::evaluateStoreAt(const std::string& storeId, const core::Now& now, const std::string& today,
+                                         const core::Tally& todayTally) {
+    int raised = 0;
+    if (const auto& rule = m_alerts.lowSatisfaction) {
+        const core::DayStats s = core::summarize(todayTally, today);
         if (s.responses >= rule->minResponses && s.csat && *s.csat < rule->threshold) {
             NewAlert a;
             a.rule = kRuleLowSatisfaction;
@@ -106,8 +114,20 @@ Result<int> AlertEngine::evaluateAll() {
     if (m_alerts.lowSatisfaction || m_alerts.lowRatings) {
         auto stores = m_storage.listStores();
         if (!stores) return std::unexpected(stores.error());
+        const core::Now now = m_clock.now();
+        const std::string today = core::localDate(now.utcMs, calendarOffsetMin(m_dashboard, now));
+        // Today's sums of every store in one read, not one per store.
+        std::map<std::string, DayTallies> tallies;
+        if (m_alerts.lowSatisfaction) {
+            auto all = m_storage.dailyTalliesAll(today, today);
+            if (!all) return std::unexpected(all.error());
+            tallies = std::move(*all);
+        }
         for (const auto& s : *stores) {
-            auto r = evaluateStore(s);
+            core::Tally t;
+            if (const auto it = tallies.find(s); it != tallies.end())
+                for (const auto& [date, day] : it->second) t.merge(day);
+            auto r = evaluateStoreAt(s, now, today, t);
             if (!r) return r;
             raised += *r;
         }

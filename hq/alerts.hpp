@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/scoring.hpp"
 #include "core/time.hpp"
 #include "hq/config.hpp"
 #include "hq/storage.hpp"
@@ -40,6 +41,9 @@ public:
 
 private:
     Result<int> raise(NewAlert alert);
+    /// The store rules for one store at `now`, given the store's tally of `today`.
+    Result<int> evaluateStoreAt(const std::string& storeId, const core::Now& now, const std::string& today,
+                                const core::Tally& todayTally);
 
     Storage& m_storage;
     const core::Clock& m_clock;

@@ -44,6 +44,10 @@ Usage:
   segue-hq --help | --version
 
 URL is sqlite:PATH or postgresql://USER@HOST:PORT/DBNAME.
+--device-rate and --device-burst limit each device's batch requests (default 50 a second, bursts
+of 100; past them HTTP 429 with Retry-After). --threads sizes the request pool (default 256): a
+kept-alive connection holds a thread until it has been idle 5 s, so it bounds how many terminals
+can sync within a few seconds of each other.
 PORT 0 for serve lets the system pick a free port; the line "segue-hq listening on URL" on
 standard output (and --port-file) tells which. Tokens are printed once; HQ stores only hashes.
 The dashboard is served at / (log in with a read token). --config names a TOML file with the

@@ -11,8 +11,6 @@
 namespace segue::hq {
 namespace {
 
-using DayTallies = std::vector<std::pair<std::string, core::Tally>>;
-
 nlohmann::json difference(const std::optional<double>& now, const std::optional<double>& before) {
     return now && before ? nlohmann::json(*now - *before) : nlohmann::json();
 }
@@ -76,16 +74,20 @@ Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, cons
     auto stores = storage.listStores();
     if (!stores) return std::unexpected(stores.error());
 
+    // One read for the whole chain over both periods: the chain's figures are sums of the stores'.
+    auto all = storage.dailyTalliesAll(prev.from, period.to);
+    if (!all) return std::unexpected(all.error());
+
     std::map<std::string, core::Tally> chainByDate;
     core::Tally chainNow, chainBefore;
     nlohmann::json rows = nlohmann::json::array();
+    const DayTallies none;
     for (const auto& store : *stores) {
-        // One query per store over both periods: the chain's figures are sums of the stores'.
-        auto days = storage.dailyTallies(store, prev.from, period.to);
-        if (!days) return std::unexpected(days.error());
-        const core::Tally now = sumWithin(*days, period);
-        const core::Tally before = sumWithin(*days, prev);
-        for (const auto& [date, day] : *days)
+        const auto found = all->find(store);
+        const DayTallies& days = found == all->end() ? none : found->second;
+        const core::Tally now = sumWithin(days, period);
+        const core::Tally before = sumWithin(days, prev);
+        for (const auto& [date, day] : days)
             if (date >= period.from) chainByDate[date].merge(day);
         chainNow.merge(now);
         chainBefore.merge(before);

@@ -1,15 +1,20 @@
 #include "hq/pg_storage.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <numeric>
+#include <set>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include <libpq-fe.h>
 #include <nlohmann/json.hpp>
 
+#include "hq/day_sums.hpp"
 #include "hq/token.hpp"
 
 namespace segue::hq {
@@ -118,6 +123,66 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_due ON alerts(state, next_attempt_at);
 CREATE INDEX responses_store_created ON responses(store_id, created_at);
 )sql",
+    // 3: per-(store, local date) sums of the responses, kept by ingest, so that reads add up a row
+    // per day instead of every response; backfilled here from the responses already stored. The
+    // sums follow core::Tally::add: misuse counted apart, everything else over non-misuse only.
+    R"sql(
+CREATE TABLE day_tallies (
+  store_id   text NOT NULL,
+  local_date text COLLATE "C" NOT NULL,
+  counted bigint NOT NULL, star_sum bigint NOT NULL, satisfied bigint NOT NULL, partial bigint NOT NULL,
+  misuse  bigint NOT NULL,
+  segue_satisfactory_sum  bigint NOT NULL, segue_satisfactory_n  bigint NOT NULL,
+  segue_efficient_sum     bigint NOT NULL, segue_efficient_n     bigint NOT NULL,
+  segue_genuine_sum       bigint NOT NULL, segue_genuine_n       bigint NOT NULL,
+  segue_understanding_sum bigint NOT NULL, segue_understanding_n bigint NOT NULL,
+  segue_effective_sum     bigint NOT NULL, segue_effective_n     bigint NOT NULL,
+  h00 bigint NOT NULL, h01 bigint NOT NULL, h02 bigint NOT NULL, h03 bigint NOT NULL, h04 bigint NOT NULL,
+  h05 bigint NOT NULL, h06 bigint NOT NULL, h07 bigint NOT NULL, h08 bigint NOT NULL, h09 bigint NOT NULL,
+  h10 bigint NOT NULL, h11 bigint NOT NULL, h12 bigint NOT NULL, h13 bigint NOT NULL, h14 bigint NOT NULL,
+  h15 bigint NOT NULL, h16 bigint NOT NULL, h17 bigint NOT NULL, h18 bigint NOT NULL, h19 bigint NOT NULL,
+  h20 bigint NOT NULL, h21 bigint NOT NULL, h22 bigint NOT NULL, h23 bigint NOT NULL,
+  PRIMARY KEY (store_id, local_date)
+);
+CREATE INDEX day_tallies_date ON day_tallies(local_date);
+CREATE TABLE day_tag_counts (
+  store_id   text NOT NULL,
+  local_date text COLLATE "C" NOT NULL,
+  tag        text NOT NULL,
+  n          bigint NOT NULL,
+  PRIMARY KEY (store_id, local_date, tag)
+);
+CREATE INDEX day_tag_counts_date ON day_tag_counts(local_date);
+INSERT INTO day_tallies
+SELECT store_id, local_date,
+       COUNT(*) FILTER (WHERE NOT misuse), COALESCE(SUM(stars) FILTER (WHERE NOT misuse), 0),
+       COUNT(*) FILTER (WHERE NOT misuse AND stars >= 4), COUNT(*) FILTER (WHERE NOT misuse AND NOT complete),
+       COUNT(*) FILTER (WHERE misuse),
+       COALESCE(SUM(segue_satisfactory) FILTER (WHERE NOT misuse), 0), COUNT(segue_satisfactory) FILTER (WHERE NOT misuse),
+       COALESCE(SUM(segue_efficient) FILTER (WHERE NOT misuse), 0), COUNT(segue_efficient) FILTER (WHERE NOT misuse),
+       COALESCE(SUM(segue_genuine) FILTER (WHERE NOT misuse), 0), COUNT(segue_genuine) FILTER (WHERE NOT misuse),
+       COALESCE(SUM(segue_understanding) FILTER (WHERE NOT misuse), 0), COUNT(segue_understanding) FILTER (WHERE NOT misuse),
+       COALESCE(SUM(segue_effective) FILTER (WHERE NOT misuse), 0), COUNT(segue_effective) FILTER (WHERE NOT misuse),
+       COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 0), COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 1),
+       COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 2), COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 3),
+       COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 4), COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 5),
+       COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 6), COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 7),
+       COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 8), COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 9),
+       COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 10), COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 11),
+       COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 12), COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 13),
+       COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 14), COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 15),
+       COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 16), COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 17),
+       COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 18), COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 19),
+       COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 20), COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 21),
+       COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 22), COUNT(*) FILTER (WHERE NOT misuse AND local_hour = 23)
+FROM responses GROUP BY store_id, local_date;
+INSERT INTO day_tag_counts
+SELECT r.store_id, r.local_date, t.tag, COUNT(*) FROM responses r
+CROSS JOIN LATERAL jsonb_array_elements_text(r.tags) AS t(tag)
+WHERE NOT r.misuse GROUP BY r.store_id, r.local_date, t.tag;
+ANALYZE day_tallies;
+ANALYZE day_tag_counts;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -138,8 +203,24 @@ constexpr const char* kInsertCasts[] = {"uuid", "text", "text", "text", "int", "
                                         "smallint", "smallint", "smallint", "smallint", "smallint", "smallint",
                                         "smallint", "smallint", "jsonb", "boolean", "boolean", "boolean",
                                         "bigint", "bigint", "uuid"};
-constexpr std::size_t kRowsPerInsert = 500;   // 23 × 500 parameters, well under libpq's 65535
+/// The per-record columns of kInsertColumns (all but received_at and batch_id, one per batch).
+constexpr std::size_t kRecordColumns = std::size(kInsertCasts) - 2;
+constexpr const char* kUpdateDevice = "segue_update_device";
+constexpr const char* kUpdateDeviceSql = "UPDATE devices SET last_seen = $1, last_pending = $2, app_version = $3, "
+                                         "clock_offset_ms = COALESCE($4::bigint, clock_offset_ms) WHERE id = $5";
+constexpr const char* kInsertResponses = "segue_insert_responses";
+/// A whole batch in one statement: each column as an array, unnested into rows.
+std::string insertResponsesSql() {
+    std::string sql = std::string("INSERT INTO responses (") + kInsertColumns + ") SELECT u.*, $" +
+                      std::to_string(kRecordColumns + 1) + "::bigint, $" + std::to_string(kRecordColumns + 2) +
+                      "::uuid FROM unnest(";
+    for (std::size_t col = 0; col < kRecordColumns; ++col)
+        sql += (col ? ", $" : "$") + std::to_string(col + 1) + "::" + kInsertCasts[col] + "[]";
+    return sql + ") AS u ON CONFLICT (id) DO NOTHING RETURNING id::text";
+}
 constexpr std::size_t kIdsPerSelect = 1000;
+constexpr std::size_t kDaysPerUpsert = 500;    // 43 parameters a row
+constexpr std::size_t kTagsPerUpsert = 2000;   // 4 parameters a row
 constexpr int kPoolSize = 8;
 constexpr int kIngestAttempts = 3;
 constexpr std::int64_t kMigrationLock = 0x5e60e;   // pg_advisory_xact_lock key: one migrator at a time
@@ -206,6 +287,66 @@ std::expected<PgResult, PgError> query(PGconn* conn, const std::string& sql, con
     return checked(conn, PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
                                       nullptr, nullptr, 0));
 }
+
+/// Statements ingest runs on every batch, prepared once per connection: parsing and planning a
+/// freshly written 50-row INSERT was the largest part of PostgreSQL's work under a fleet (perf).
+class PreparedStatements {
+public:
+    /// Prepares `name` on `conn` unless done already. Call outside a transaction: a failed
+    /// prepare would abort it.
+    static std::expected<void, PgError> ensure(PGconn* conn, const char* name, const std::string& sql) {
+        {
+            std::lock_guard lock(mutex());
+            if (names()[conn].contains(name)) return {};
+        }
+        auto r = checked(conn, PQprepare(conn, name, sql.c_str(), 0, nullptr));
+        if (!r) return std::unexpected(r.error());
+        std::lock_guard lock(mutex());
+        names()[conn].insert(name);
+        return {};
+    }
+    /// The connection is being closed (a new one may get its address).
+    static void forget(PGconn* conn) {
+        std::lock_guard lock(mutex());
+        names().erase(conn);
+    }
+
+private:
+    static std::mutex& mutex() {
+        static std::mutex m;
+        return m;
+    }
+    static std::unordered_map<PGconn*, std::set<std::string>>& names() {
+        static std::unordered_map<PGconn*, std::set<std::string>> n;
+        return n;
+    }
+};
+
+/// Runs a statement prepared with PreparedStatements::ensure.
+std::expected<PgResult, PgError> execPrepared(PGconn* conn, const char* name, const Params& params) {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    return checked(conn, PQexecPrepared(conn, name, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0));
+}
+
+/// A PostgreSQL array literal, {"a","b",NULL}: one parameter carries a whole column of a batch.
+class ArrayLiteral {
+public:
+    void add(std::string_view v) {
+        m_text += m_text.size() == 1 ? "\"" : ",\"";
+        for (const char ch : v) {
+            if (ch == '"' || ch == '\\') m_text += '\\';
+            m_text += ch;
+        }
+        m_text += '"';
+    }
+    void addNull() { m_text += m_text.size() == 1 ? "NULL" : ",NULL"; }
+    std::string text() const { return m_text + "}"; }
+
+private:
+    std::string m_text = "{";
+};
 
 StorageError ioError(const std::string& what, const PgError& e) {
     return {Kind::Io, what + ": " + e.message + (e.sqlState.empty() ? "" : " [" + e.sqlState + "]")};
@@ -279,7 +420,10 @@ class Pool {
 public:
     explicit Pool(std::string url) : m_url(std::move(url)) {}
     ~Pool() {
-        for (PGconn* c : m_idle) PQfinish(c);
+        for (PGconn* c : m_idle) {
+            PreparedStatements::forget(c);
+            PQfinish(c);
+        }
     }
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
@@ -328,6 +472,7 @@ private:
         std::lock_guard lock(m_mutex);
         // A broken connection, or one left inside a transaction by a failed rollback, is not reused.
         if (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
+            PreparedStatements::forget(c);
             PQfinish(c);
             --m_open;
         } else {
@@ -352,8 +497,8 @@ public:
     }
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
-    std::expected<void, PgError> begin() {
-        auto r = query(m_conn, "BEGIN");
+    std::expected<void, PgError> begin(const char* sql = "BEGIN") {
+        auto r = query(m_conn, sql);
         if (!r) return std::unexpected(r.error());
         m_open = true;
         return {};
@@ -512,63 +657,16 @@ public:
         return res->rows() > 0;
     }
 
-    Result<std::vector<std::pair<std::string, core::Tally>>>
-    dailyTallies(const std::string& storeId, const std::string& from, const std::string& to) override {
-        auto lease = m_pool.acquire();
-        if (!lease) return std::unexpected(lease.error());
-        PGconn* c = lease->get();
-        const Params range = {storeId, from, to};
-        // The sums mirror core::Tally::add: misuse is counted apart, everything else only over
-        // counted (non-misuse) responses.
-        std::string sql = "SELECT local_date, COUNT(*) FILTER (WHERE NOT misuse), "
-                          "COALESCE(SUM(stars) FILTER (WHERE NOT misuse), 0), "
-                          "COUNT(*) FILTER (WHERE NOT misuse AND stars >= 4), "
-                          "COUNT(*) FILTER (WHERE NOT misuse AND NOT complete), COUNT(*) FILTER (WHERE misuse)";
-        for (const auto key : core::kSegueKeys) {
-            const std::string col = "segue_" + std::string(key);
-            sql += ", COALESCE(SUM(" + col + ") FILTER (WHERE NOT misuse), 0), COUNT(" + col + ") FILTER (WHERE NOT misuse)";
-        }
-        sql += " FROM responses WHERE store_id = $1 AND local_date >= $2 AND local_date <= $3 "
-               "GROUP BY local_date ORDER BY local_date";
-        auto sums = query(c, sql, range);
-        if (!sums) return std::unexpected(ioError("summing responses", sums.error()));
-        std::vector<std::pair<std::string, core::Tally>> out;
-        for (int i = 0; i < sums->rows(); ++i) {
-            core::Tally t;
-            t.counted = sums->integer(i, 1);
-            t.starSum = sums->integer(i, 2);
-            t.satisfied = sums->integer(i, 3);
-            t.partial = sums->integer(i, 4);
-            t.misuse = sums->integer(i, 5);
-            for (int k = 0; k < core::kSegueCount; ++k) {
-                t.segueSum[static_cast<std::size_t>(k)] = sums->integer(i, 6 + 2 * k);
-                t.segueCount[static_cast<std::size_t>(k)] = sums->integer(i, 7 + 2 * k);
-            }
-            out.emplace_back(sums->text(i, 0), std::move(t));
-        }
-        auto find = [&](const std::string& date) -> core::Tally* {
-            const auto it = std::lower_bound(out.begin(), out.end(), date,
-                                             [](const auto& e, const std::string& d) { return e.first < d; });
-            return it != out.end() && it->first == date ? &it->second : nullptr;
-        };
-        auto hours = query(c, "SELECT local_date, local_hour, COUNT(*) FROM responses WHERE store_id = $1 AND "
-                              "local_date >= $2 AND local_date <= $3 AND NOT misuse GROUP BY local_date, local_hour",
-                           range);
-        if (!hours) return std::unexpected(ioError("counting responses by hour", hours.error()));
-        for (int i = 0; i < hours->rows(); ++i) {
-            const auto hour = hours->integer(i, 1);
-            if (auto* t = find(hours->text(i, 0)); t && hour >= 0 && hour < 24)
-                t->byHour[static_cast<std::size_t>(hour)] = hours->integer(i, 2);
-        }
-        auto tags = query(c, "SELECT r.local_date, t.tag, COUNT(*) FROM responses r "
-                             "CROSS JOIN LATERAL jsonb_array_elements_text(r.tags) AS t(tag) "
-                             "WHERE r.store_id = $1 AND r.local_date >= $2 AND r.local_date <= $3 AND NOT r.misuse "
-                             "GROUP BY r.local_date, t.tag",
-                          range);
-        if (!tags) return std::unexpected(ioError("counting tags", tags.error()));
-        for (int i = 0; i < tags->rows(); ++i)
-            if (auto* t = find(tags->text(i, 0))) t->tags[tags->text(i, 1)] = tags->integer(i, 2);
-        return out;
+    Result<DayTallies> dailyTallies(const std::string& storeId, const std::string& from,
+                                    const std::string& to) override {
+        auto days = readDaySums(&storeId, from, to);
+        if (!days) return std::unexpected(days.error());
+        const auto it = days->find(storeId);
+        return it == days->end() ? DayTallies() : std::move(it->second);
+    }
+
+    Result<std::map<std::string, DayTallies>> dailyTalliesAll(const std::string& from, const std::string& to) override {
+        return readDaySums(nullptr, from, to);
     }
 
     Result<std::int64_t> storePending(const std::string& storeId) override {
@@ -670,6 +768,84 @@ private:
         return std::move(*res);
     }
 
+    /// The day sums in [from, to] of one store (`storeId`) or of all (nullptr), by store id. Both
+    /// queries run in one read-only transaction, so the tags belong to the same days.
+    Result<std::map<std::string, DayTallies>> readDaySums(const std::string* storeId, const std::string& from,
+                                                          const std::string& to) {
+        auto lease = m_pool.acquire();
+        if (!lease) return std::unexpected(lease.error());
+        PGconn* c = lease->get();
+        const std::string where =
+            std::string(" WHERE local_date >= $1 AND local_date <= $2") + (storeId ? " AND store_id = $3" : "");
+        Params params = {from, to};
+        if (storeId) params.push_back(*storeId);
+        Transaction tx(c);
+        if (auto r = tx.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !r)
+            return std::unexpected(ioError("reading the day sums", r.error()));
+        auto days = query(c, "SELECT store_id, local_date, " + dayColumnList() + " FROM day_tallies" + where, params);
+        if (!days) return std::unexpected(ioError("reading the day sums", days.error()));
+        std::map<std::string, DayTallies> out;
+        std::array<std::int64_t, kDayValueCount> values{};
+        for (int i = 0; i < days->rows(); ++i) {
+            for (int k = 0; k < kDayValueCount; ++k) values[static_cast<std::size_t>(k)] = days->integer(i, 2 + k);
+            out[days->text(i, 0)].emplace_back(days->text(i, 1), tallyFromDayValues(values));
+        }
+        sortDays(out);
+        auto tags = query(c, "SELECT store_id, local_date, tag, n FROM day_tag_counts" + where, params);
+        if (!tags) return std::unexpected(ioError("reading the tag counts", tags.error()));
+        for (int i = 0; i < tags->rows(); ++i)
+            if (auto* t = findDay(out, tags->text(i, 0), tags->text(i, 1)))
+                t->tags[tags->text(i, 2)] = tags->integer(i, 3);
+        if (auto r = tx.commit(); !r) return std::unexpected(ioError("reading the day sums", r.error()));
+        return out;
+    }
+
+    /// Adds a batch's sums to day_tallies and day_tag_counts: multi-row upserts, in key order.
+    static std::expected<void, PgError> addDaySums(PGconn* c, const std::map<DayKey, core::Tally>& sums) {
+        auto mark = [](std::string& sql, Params& params, std::string value, const char* type) {
+            sql += (sql.back() == '(' ? "$" : ",$") + std::to_string(params.size() + 1) + "::" + type;
+            params.push_back(std::move(value));
+        };
+        for (auto day = sums.begin(); day != sums.end();) {
+            std::string sql = "INSERT INTO day_tallies (store_id, local_date, " + dayColumnList() + ") VALUES ";
+            Params params;
+            for (std::size_t k = 0; k < kDaysPerUpsert && day != sums.end(); ++k, ++day) {
+                sql += k ? ",(" : "(";
+                mark(sql, params, day->first.first, "text");
+                mark(sql, params, day->first.second, "text");
+                for (const auto v : dayValues(day->second)) mark(sql, params, num(v), "bigint");
+                sql += ')';
+            }
+            sql += " ON CONFLICT (store_id, local_date) DO UPDATE SET " + dayAddAssignments();
+            if (auto q = query(c, sql, params); !q) return std::unexpected(q.error());
+        }
+        std::string sql;
+        Params params;
+        std::size_t rows = 0;
+        auto flush = [&]() -> std::expected<void, PgError> {
+            if (rows == 0) return {};
+            sql += " ON CONFLICT (store_id, local_date, tag) DO UPDATE SET n = day_tag_counts.n + excluded.n";
+            auto q = query(c, sql, params);
+            sql.clear();
+            params.clear();
+            rows = 0;
+            if (!q) return std::unexpected(q.error());
+            return {};
+        };
+        for (const auto& [key, t] : sums)
+            for (const auto& [tag, n] : t.tags) {
+                sql += rows ? ",(" : "INSERT INTO day_tag_counts (store_id, local_date, tag, n) VALUES (";
+                mark(sql, params, key.first, "text");
+                mark(sql, params, key.second, "text");
+                mark(sql, params, tag, "text");
+                mark(sql, params, num(n), "bigint");
+                sql += ')';
+                if (++rows == kTagsPerUpsert)
+                    if (auto r = flush(); !r) return r;
+            }
+        return flush();
+    }
+
     static Result<int> readVersion(PGconn* c) {
         auto res = query(c, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
         if (!res) return std::unexpected(ioError("reading schema version", res.error()));
@@ -681,12 +857,16 @@ private:
             err = e;
             return std::unexpected(ioError(what, e));
         };
+        if (auto r = PreparedStatements::ensure(c, kUpdateDevice, kUpdateDeviceSql); !r)
+            return fail("preparing the device update", r.error());
+        if (auto r = PreparedStatements::ensure(c, kInsertResponses, insertResponsesSql()); !r)
+            return fail("preparing the response insert", r.error());
         Transaction tx(c);
         if (auto r = tx.begin(); !r) return fail("ingest", r.error());
-        if (auto r = query(c, "UPDATE devices SET last_seen = $1, last_pending = $2, app_version = $3, "
-                              "clock_offset_ms = COALESCE($4::bigint, clock_offset_ms) WHERE id = $5",
-                           {num(req.receivedAtMs), num(req.pending), req.appVersion,
-                            req.clockOffsetMs ? std::optional(num(*req.clockOffsetMs)) : std::nullopt, req.deviceId});
+        if (auto r = execPrepared(c, kUpdateDevice,
+                                  {num(req.receivedAtMs), num(req.pending), req.appVersion,
+                                   req.clockOffsetMs ? std::optional(num(*req.clockOffsetMs)) : std::nullopt,
+                                   req.deviceId});
             !r)
             return fail("updating device status", r.error());
         for (const auto& r : req.refused) {
@@ -703,29 +883,26 @@ private:
         std::sort(order.begin(), order.end(),
                   [&](std::size_t a, std::size_t b) { return req.records[a].id < req.records[b].id; });
         std::vector<std::string> inserted;
-        for (std::size_t first = 0; first < order.size(); first += kRowsPerInsert) {
-            const std::size_t n = std::min(kRowsPerInsert, order.size() - first);
-            std::string sql = std::string("INSERT INTO responses (") + kInsertColumns + ") VALUES ";
-            Params params;
-            params.reserve(n * std::size(kInsertCasts));
-            for (std::size_t k = 0; k < n; ++k) {
-                sql += k ? ",(" : "(";
-                for (std::size_t col = 0; col < std::size(kInsertCasts); ++col) {
-                    if (col) sql += ',';
-                    sql += '$' + std::to_string(params.size() + col + 1) + "::" + kInsertCasts[col];
-                }
-                sql += ')';
-                const auto& r = req.records[order[first + k]];
-                params.insert(params.end(), {r.id, r.storeId, r.deviceId, r.surveyId, num(r.surveyVersion), r.language,
+        if (!order.empty()) {
+            // One array per column, the records in id order.
+            std::array<ArrayLiteral, kRecordColumns> columns;
+            for (const std::size_t i : order) {
+                const auto& r = req.records[i];
+                std::size_t col = 0;
+                for (const std::string& v : {r.id, r.storeId, r.deviceId, r.surveyId, num(r.surveyVersion), r.language,
                                              num(r.createdAtMs), r.localDate, num(r.localHour), num(r.utcOffsetMin),
-                                             num(r.stars)});
-                for (const auto& v : r.segue) params.push_back(v ? std::optional(num(*v)) : std::nullopt);
-                params.insert(params.end(), {nlohmann::json(r.tags).dump(), boolean(r.complete), boolean(r.misuse),
-                                             boolean(r.synthetic), num(r.durationMs), num(req.receivedAtMs),
-                                             req.batchId});
+                                             num(r.stars)})
+                    columns[col++].add(v);
+                for (const auto& v : r.segue) v ? columns[col++].add(num(*v)) : columns[col++].addNull();
+                for (const std::string& v : {nlohmann::json(r.tags).dump(), boolean(r.complete), boolean(r.misuse),
+                                             boolean(r.synthetic), num(r.durationMs)})
+                    columns[col++].add(v);
             }
-            sql += " ON CONFLICT (id) DO NOTHING RETURNING id::text";
-            auto q = query(c, sql, params);
+            Params params;
+            for (const auto& column : columns) params.push_back(column.text());
+            params.push_back(num(req.receivedAtMs));
+            params.push_back(req.batchId);
+            auto q = execPrepared(c, kInsertResponses, params);
             if (!q) return fail("inserting responses", q.error());
             for (int i = 0; i < q->rows(); ++i) inserted.push_back(q->text(i, 0));
         }
@@ -769,6 +946,9 @@ private:
                 if (auto r = keep(req.records[i]); !r) return fail("storing a conflict", r.error());
         for (const auto& cr : req.conflicts)
             if (auto r = keep(cr); !r) return fail("storing a conflict", r.error());
+        // Last, so that the rows every batch of the store's day adds to stay locked only briefly.
+        if (auto r = addDaySums(c, sumAccepted(req.records, *outcomes)); !r)
+            return fail("adding to the day sums", r.error());
         if (auto r = tx.commit(); !r) return fail("committing a batch", r.error());
         return outcomes;
     }

@@ -21,8 +21,10 @@ class ContentReader;
 namespace segue::hq {
 
 struct RouterOptions {
-    double deviceRatePerS = 10;   ///< sustained batch requests per second per device
-    double deviceBurst = 20;      ///< requests a device may send at once
+    /// Sustained batch requests per second per device. A terminal sends one batch at a time, so
+    /// a backlog drain stays well below this; a terminal sending in a loop does not.
+    double deviceRatePerS = 50;
+    double deviceBurst = 100;     ///< requests a device may send at once
     DashboardConfig dashboard;    ///< target, calendar and fleet thresholds of the dashboard API
     AlertConfig alerts;           ///< shown by GET /api/v1/alerts (the worker evaluates them)
     /// Called with the store id after a batch stored new responses; must return at once.

@@ -45,7 +45,7 @@ std::expected<int, BindError> HqServer::bind() {
     s.set_payload_max_length(wire::kMaxBodyBytes);
     s.set_read_timeout(10, 0);
     s.set_write_timeout(10, 0);
-    s.set_keep_alive_timeout(5);
+    s.set_keep_alive_timeout(kKeepAliveS);
     s.set_keep_alive_max_count(1000);
     const int threads = m_options.threads;
     s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };

@@ -12,12 +12,17 @@
 
 namespace segue::hq {
 
+inline constexpr int kDefaultThreads = 256;
+inline constexpr int kKeepAliveS = 5;
+
 struct ServerOptions {
     std::string host = "127.0.0.1";
     int port = 8443;                       ///< 0: the kernel picks a free port (see bind())
     std::optional<std::string> certFile;   ///< PEM; with keyFile → HTTPS
     std::optional<std::string> keyFile;    ///< both absent → plain HTTP (tests only; the CLI guards it)
-    int threads = 32;                      ///< request threads; an idle keep-alive connection holds one
+    /// Request threads. A kept-alive connection holds one until it has been idle kKeepAliveS, so
+    /// this bounds the terminals that can sync within a few seconds of each other.
+    int threads = kDefaultThreads;
     RouterOptions router;
 };
 

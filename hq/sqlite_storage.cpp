@@ -1,11 +1,17 @@
 #include "hq/sqlite_storage.hpp"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <memory>
 #include <mutex>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include "hq/day_sums.hpp"
 #include "hq/token.hpp"
 
 namespace segue::hq {
@@ -112,6 +118,58 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_due ON alerts(state, next_attempt_at);
 CREATE INDEX responses_store_created ON responses(store_id, created_at);
 )sql",
+    // 3: per-(store, local date) sums of the responses, kept by ingest, so that reads add up a row
+    // per day instead of every response; backfilled here from the responses already stored. The
+    // sums follow core::Tally::add: misuse counted apart, everything else over non-misuse only.
+    R"sql(
+CREATE TABLE day_tallies (
+  store_id   TEXT NOT NULL,
+  local_date TEXT NOT NULL,
+  counted INTEGER NOT NULL, star_sum INTEGER NOT NULL, satisfied INTEGER NOT NULL, partial INTEGER NOT NULL,
+  misuse  INTEGER NOT NULL,
+  segue_satisfactory_sum  INTEGER NOT NULL, segue_satisfactory_n  INTEGER NOT NULL,
+  segue_efficient_sum     INTEGER NOT NULL, segue_efficient_n     INTEGER NOT NULL,
+  segue_genuine_sum       INTEGER NOT NULL, segue_genuine_n       INTEGER NOT NULL,
+  segue_understanding_sum INTEGER NOT NULL, segue_understanding_n INTEGER NOT NULL,
+  segue_effective_sum     INTEGER NOT NULL, segue_effective_n     INTEGER NOT NULL,
+  h00 INTEGER NOT NULL, h01 INTEGER NOT NULL, h02 INTEGER NOT NULL, h03 INTEGER NOT NULL, h04 INTEGER NOT NULL,
+  h05 INTEGER NOT NULL, h06 INTEGER NOT NULL, h07 INTEGER NOT NULL, h08 INTEGER NOT NULL, h09 INTEGER NOT NULL,
+  h10 INTEGER NOT NULL, h11 INTEGER NOT NULL, h12 INTEGER NOT NULL, h13 INTEGER NOT NULL, h14 INTEGER NOT NULL,
+  h15 INTEGER NOT NULL, h16 INTEGER NOT NULL, h17 INTEGER NOT NULL, h18 INTEGER NOT NULL, h19 INTEGER NOT NULL,
+  h20 INTEGER NOT NULL, h21 INTEGER NOT NULL, h22 INTEGER NOT NULL, h23 INTEGER NOT NULL,
+  PRIMARY KEY (store_id, local_date)
+) WITHOUT ROWID;
+CREATE INDEX day_tallies_date ON day_tallies(local_date);
+CREATE TABLE day_tag_counts (
+  store_id   TEXT NOT NULL,
+  local_date TEXT NOT NULL,
+  tag        TEXT NOT NULL,
+  n          INTEGER NOT NULL,
+  PRIMARY KEY (store_id, local_date, tag)
+) WITHOUT ROWID;
+CREATE INDEX day_tag_counts_date ON day_tag_counts(local_date);
+INSERT INTO day_tallies
+SELECT store_id, local_date,
+       SUM(misuse = 0), SUM(CASE WHEN misuse = 0 THEN stars ELSE 0 END), SUM(misuse = 0 AND stars >= 4),
+       SUM(misuse = 0 AND complete = 0), SUM(misuse != 0),
+       COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_satisfactory END), 0), COUNT(CASE WHEN misuse = 0 THEN segue_satisfactory END),
+       COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_efficient END), 0), COUNT(CASE WHEN misuse = 0 THEN segue_efficient END),
+       COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_genuine END), 0), COUNT(CASE WHEN misuse = 0 THEN segue_genuine END),
+       COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_understanding END), 0), COUNT(CASE WHEN misuse = 0 THEN segue_understanding END),
+       COALESCE(SUM(CASE WHEN misuse = 0 THEN segue_effective END), 0), COUNT(CASE WHEN misuse = 0 THEN segue_effective END),
+       SUM(misuse = 0 AND local_hour = 0), SUM(misuse = 0 AND local_hour = 1), SUM(misuse = 0 AND local_hour = 2),
+       SUM(misuse = 0 AND local_hour = 3), SUM(misuse = 0 AND local_hour = 4), SUM(misuse = 0 AND local_hour = 5),
+       SUM(misuse = 0 AND local_hour = 6), SUM(misuse = 0 AND local_hour = 7), SUM(misuse = 0 AND local_hour = 8),
+       SUM(misuse = 0 AND local_hour = 9), SUM(misuse = 0 AND local_hour = 10), SUM(misuse = 0 AND local_hour = 11),
+       SUM(misuse = 0 AND local_hour = 12), SUM(misuse = 0 AND local_hour = 13), SUM(misuse = 0 AND local_hour = 14),
+       SUM(misuse = 0 AND local_hour = 15), SUM(misuse = 0 AND local_hour = 16), SUM(misuse = 0 AND local_hour = 17),
+       SUM(misuse = 0 AND local_hour = 18), SUM(misuse = 0 AND local_hour = 19), SUM(misuse = 0 AND local_hour = 20),
+       SUM(misuse = 0 AND local_hour = 21), SUM(misuse = 0 AND local_hour = 22), SUM(misuse = 0 AND local_hour = 23)
+FROM responses GROUP BY store_id, local_date;
+INSERT INTO day_tag_counts
+SELECT r.store_id, r.local_date, t.value, COUNT(*) FROM responses r, json_each(r.tags) t
+WHERE r.misuse = 0 GROUP BY r.store_id, r.local_date, t.value;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -124,7 +182,9 @@ constexpr const char* kResponseColumns =
     "utc_offset_min, stars, segue_satisfactory, segue_efficient, segue_genuine, segue_understanding, "
     "segue_effective, tags, complete, misuse, synthetic, duration_ms, received_at";
 constexpr int kInsertColumns = 23;   // kResponseColumns + batch_id
-constexpr std::size_t kRowsPerInsert = 200;
+/// Batches written in one transaction at most (group commit), and records in it at most.
+constexpr std::size_t kGroupBatches = 64;
+constexpr std::size_t kGroupRecords = 20'000;
 constexpr std::size_t kIdsPerSelect = 500;
 
 StorageError sqlError(sqlite3* db, const std::string& what) {
@@ -134,14 +194,16 @@ StorageError sqlError(sqlite3* db, const std::string& what) {
 /// A prepared statement; finalized on destruction.
 class Stmt {
 public:
-    Stmt(sqlite3* db, const std::string& sql) {
-        m_rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &m_stmt, nullptr);
+    Stmt(sqlite3* db, const std::string& sql, unsigned flags = 0) {
+        m_prepared = sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()), flags, &m_stmt, nullptr);
+        m_rc = m_prepared;
     }
     Stmt(const Stmt&) = delete;
     Stmt& operator=(const Stmt&) = delete;
     ~Stmt() { sqlite3_finalize(m_stmt); }
 
     bool ok() const { return m_rc == SQLITE_OK; }
+    bool prepared() const { return m_prepared == SQLITE_OK; }
     // Binding errors (range, memory) resurface as the step's result, so they are kept and checked.
     void bind(int i, const std::string& v) { keep(sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT)); }
     void bind(int i, std::int64_t v) { keep(sqlite3_bind_int64(m_stmt, i, v)); }
@@ -153,6 +215,7 @@ public:
     void reset() {
         sqlite3_reset(m_stmt);
         sqlite3_clear_bindings(m_stmt);
+        m_rc = m_prepared;
     }
     std::int64_t integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
     bool isNull(int col) const { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
@@ -169,6 +232,7 @@ private:
         if (rc != SQLITE_OK && m_rc == SQLITE_OK) m_rc = rc;
     }
     sqlite3_stmt* m_stmt = nullptr;
+    int m_prepared = SQLITE_OK;
     int m_rc = SQLITE_OK;
 };
 
@@ -246,7 +310,10 @@ Alert readAlert(const Stmt& s) {
 class SqliteStorage final : public Storage {
 public:
     explicit SqliteStorage(sqlite3* db) : m_db(db) {}
-    ~SqliteStorage() override { sqlite3_close_v2(m_db); }
+    ~SqliteStorage() override {
+        m_cache.clear();
+        sqlite3_close_v2(m_db);
+    }
     SqliteStorage(const SqliteStorage&) = delete;
     SqliteStorage& operator=(const SqliteStorage&) = delete;
 
@@ -346,12 +413,12 @@ public:
 
     Result<std::optional<DeviceAuth>> deviceByTokenHash(const std::string& hash) override {
         std::lock_guard lock(m_mutex);
-        Stmt s(m_db, "SELECT id, store_id, revoked FROM devices WHERE token_hash = ?");
-        s.bind(1, hash);
-        const int rc = s.step();
+        const auto s = cached("SELECT id, store_id, revoked FROM devices WHERE token_hash = ?");
+        s->bind(1, hash);
+        const int rc = s->step();
         if (rc == SQLITE_DONE) return std::optional<DeviceAuth>();
         if (rc != SQLITE_ROW) return std::unexpected(sqlError(m_db, "looking up device token"));
-        return DeviceAuth{s.text(0), s.text(1), s.integer(2) != 0};
+        return DeviceAuth{s->text(0), s->text(1), s->integer(2) != 0};
     }
 
     Result<void> addToken(const std::string& hash, const std::string& role, std::int64_t createdAtMs) override {
@@ -379,101 +446,35 @@ public:
     }
 
     Result<std::vector<Outcome>> ingest(const IngestRequest& req) override {
-        std::lock_guard lock(m_mutex);
-        Transaction tx(*this);
-        if (auto r = tx.begin(); !r) return std::unexpected(r.error());
-        {
-            Stmt s(m_db, "UPDATE devices SET last_seen = ?, last_pending = ?, app_version = ?, "
-                         "clock_offset_ms = COALESCE(?, clock_offset_ms) WHERE id = ?");
-            s.bind(1, req.receivedAtMs);
-            s.bind(2, req.pending);
-            s.bind(3, req.appVersion);
-            s.bind(4, req.clockOffsetMs);
-            s.bind(5, req.deviceId);
-            if (s.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "updating device status"));
-        }
-        if (!req.refused.empty()) {
-            Stmt s(m_db, "INSERT INTO rejections (response_id, device_id, batch_id, reason, record, record_hash, "
-                         "received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, record_hash) DO NOTHING");
-            for (const auto& r : req.refused) {
-                s.reset();
-                s.bind(1, r.id);
-                s.bind(2, req.deviceId);
-                s.bind(3, req.batchId);
-                s.bind(4, r.reason);
-                s.bind(5, r.json);
-                s.bind(6, sha256Hex(r.json));
-                s.bind(7, req.receivedAtMs);
-                if (s.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "storing a refused record"));
+        // Group commit: a batch that arrives while another group is being written waits; the next
+        // writer stores all the waiting batches in one transaction (one WAL sync for all of them),
+        // each in its own savepoint, so one batch's failure does not touch the others.
+        Waiter me{&req, {}, false};
+        std::unique_lock queue(m_queueMutex);
+        m_queue.push_back(&me);
+        for (;;) {
+            m_queueCv.wait(queue, [&] { return me.done || !m_writing; });
+            if (me.done) return std::move(me.result);
+            m_writing = true;
+            std::vector<Waiter*> group;
+            std::size_t records = 0;
+            while (!m_queue.empty() && group.size() < kGroupBatches &&
+                   (group.empty() || records + m_queue.front()->req->records.size() <= kGroupRecords)) {
+                records += m_queue.front()->req->records.size();
+                group.push_back(m_queue.front());
+                m_queue.pop_front();
             }
-        }
-        std::vector<std::string> inserted;
-        for (std::size_t first = 0; first < req.records.size(); first += kRowsPerInsert) {
-            const std::size_t n = std::min(kRowsPerInsert, req.records.size() - first);
-            Stmt s(m_db, std::string("INSERT INTO responses (") + kResponseColumns + ", batch_id) VALUES " +
-                             placeholders(n, kInsertColumns) + " ON CONFLICT (id) DO NOTHING RETURNING id");
-            int p = 1;
-            for (std::size_t i = first; i < first + n; ++i) {
-                const auto& r = req.records[i];
-                s.bind(p++, r.id);
-                s.bind(p++, r.storeId);
-                s.bind(p++, r.deviceId);
-                s.bind(p++, r.surveyId);
-                s.bind(p++, std::int64_t{r.surveyVersion});
-                s.bind(p++, r.language);
-                s.bind(p++, r.createdAtMs);
-                s.bind(p++, r.localDate);
-                s.bind(p++, std::int64_t{r.localHour});
-                s.bind(p++, std::int64_t{r.utcOffsetMin});
-                s.bind(p++, std::int64_t{r.stars});
-                for (const auto& v : r.segue)
-                    s.bind(p++, v ? std::optional<std::int64_t>(*v) : std::nullopt);
-                s.bind(p++, tagsJson(r));
-                s.bind(p++, std::int64_t{r.complete});
-                s.bind(p++, std::int64_t{r.misuse});
-                s.bind(p++, std::int64_t{r.synthetic});
-                s.bind(p++, r.durationMs);
-                s.bind(p++, req.receivedAtMs);
-                s.bind(p++, req.batchId);
+            queue.unlock();
+            try {
+                writeGroup(group);
+            } catch (const std::exception& e) {   // out of memory: the group's transaction rolled back
+                for (auto* w : group) w->result = std::unexpected(StorageError{Kind::Io, e.what()});
             }
-            int rc;
-            while ((rc = s.step()) == SQLITE_ROW) inserted.push_back(s.text(0));
-            if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "inserting responses"));
+            queue.lock();
+            for (auto* w : group) w->done = true;
+            m_writing = false;
+            m_queueCv.notify_all();
         }
-        std::vector<std::string> others;
-        {
-            std::vector<std::string> sortedInserted = inserted;
-            std::sort(sortedInserted.begin(), sortedInserted.end());
-            for (const auto& r : req.records)
-                if (!std::binary_search(sortedInserted.begin(), sortedInserted.end(), r.id)) others.push_back(r.id);
-        }
-        auto stored = loadByIds(others);
-        if (!stored) return std::unexpected(stored.error());
-        auto outcomes = classifyAfterInsert(req.records, inserted, *stored);
-        if (!outcomes) return outcomes;
-        {
-            Stmt s(m_db, "INSERT INTO conflicts (response_id, device_id, batch_id, record, record_hash, received_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, record_hash) DO NOTHING");
-            auto keep = [&](const core::Response& r) -> Result<void> {
-                const std::string json = canonicalJson(r);
-                s.reset();
-                s.bind(1, r.id);
-                s.bind(2, req.deviceId);
-                s.bind(3, req.batchId);
-                s.bind(4, json);
-                s.bind(5, sha256Hex(json));
-                s.bind(6, req.receivedAtMs);
-                if (s.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "storing a conflict"));
-                return {};
-            };
-            for (std::size_t i = 0; i < req.records.size(); ++i)
-                if ((*outcomes)[i] == Outcome::Conflict)
-                    if (auto r = keep(req.records[i]); !r) return std::unexpected(r.error());
-            for (const auto& c : req.conflicts)
-                if (auto r = keep(c); !r) return std::unexpected(r.error());
-        }
-        if (auto r = tx.commit(); !r) return std::unexpected(r.error());
-        return outcomes;
     }
 
     Result<bool> storeExists(const std::string& storeId) override {
@@ -485,73 +486,18 @@ public:
         return rc == SQLITE_ROW;
     }
 
-    Result<std::vector<std::pair<std::string, core::Tally>>>
-    dailyTallies(const std::string& storeId, const std::string& from, const std::string& to) override {
+    Result<DayTallies> dailyTallies(const std::string& storeId, const std::string& from,
+                                    const std::string& to) override {
         std::lock_guard lock(m_mutex);
-        std::vector<std::pair<std::string, core::Tally>> out;
-        auto find = [&](const std::string& date) -> core::Tally* {
-            const auto it = std::lower_bound(out.begin(), out.end(), date,
-                                             [](const auto& e, const std::string& d) { return e.first < d; });
-            return it != out.end() && it->first == date ? &it->second : nullptr;
-        };
-        {
-            // The sums mirror core::Tally::add: misuse is counted apart, everything else only over
-            // counted (non-misuse) responses.
-            std::string sql = "SELECT local_date, SUM(misuse = 0), SUM(CASE WHEN misuse = 0 THEN stars ELSE 0 END), "
-                              "SUM(misuse = 0 AND stars >= 4), SUM(misuse = 0 AND complete = 0), SUM(misuse != 0)";
-            for (const auto key : core::kSegueKeys) {
-                const std::string col = "segue_" + std::string(key);
-                sql += ", COALESCE(SUM(CASE WHEN misuse = 0 THEN " + col + " END), 0), COUNT(CASE WHEN misuse = 0 THEN " +
-                       col + " END)";
-            }
-            sql += " FROM responses WHERE store_id = ? AND local_date >= ? AND local_date <= ? "
-                   "GROUP BY local_date ORDER BY local_date";
-            Stmt s(m_db, sql);
-            s.bind(1, storeId);
-            s.bind(2, from);
-            s.bind(3, to);
-            int rc;
-            while ((rc = s.step()) == SQLITE_ROW) {
-                core::Tally t;
-                t.counted = s.integer(1);
-                t.starSum = s.integer(2);
-                t.satisfied = s.integer(3);
-                t.partial = s.integer(4);
-                t.misuse = s.integer(5);
-                for (int i = 0; i < core::kSegueCount; ++i) {
-                    t.segueSum[static_cast<std::size_t>(i)] = s.integer(6 + 2 * i);
-                    t.segueCount[static_cast<std::size_t>(i)] = s.integer(7 + 2 * i);
-                }
-                out.emplace_back(s.text(0), std::move(t));
-            }
-            if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "summing responses"));
-        }
-        {
-            Stmt s(m_db, "SELECT local_date, local_hour, COUNT(*) FROM responses WHERE store_id = ? AND "
-                         "local_date >= ? AND local_date <= ? AND misuse = 0 GROUP BY local_date, local_hour");
-            s.bind(1, storeId);
-            s.bind(2, from);
-            s.bind(3, to);
-            int rc;
-            while ((rc = s.step()) == SQLITE_ROW) {
-                const auto hour = s.integer(1);
-                if (auto* t = find(s.text(0)); t && hour >= 0 && hour < 24) t->byHour[static_cast<std::size_t>(hour)] = s.integer(2);
-            }
-            if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "counting responses by hour"));
-        }
-        {
-            Stmt s(m_db, "SELECT r.local_date, t.value, COUNT(*) FROM responses r, json_each(r.tags) t "
-                         "WHERE r.store_id = ? AND r.local_date >= ? AND r.local_date <= ? AND r.misuse = 0 "
-                         "GROUP BY r.local_date, t.value");
-            s.bind(1, storeId);
-            s.bind(2, from);
-            s.bind(3, to);
-            int rc;
-            while ((rc = s.step()) == SQLITE_ROW)
-                if (auto* t = find(s.text(0))) t->tags[s.text(1)] = s.integer(2);
-            if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "counting tags"));
-        }
-        return out;
+        auto days = readDaySums(&storeId, from, to);
+        if (!days) return std::unexpected(days.error());
+        const auto it = days->find(storeId);
+        return it == days->end() ? DayTallies() : std::move(it->second);
+    }
+
+    Result<std::map<std::string, DayTallies>> dailyTalliesAll(const std::string& from, const std::string& to) override {
+        std::lock_guard lock(m_mutex);
+        return readDaySums(nullptr, from, to);
     }
 
     Result<std::int64_t> storePending(const std::string& storeId) override {
@@ -711,6 +657,215 @@ private:
         return out;
     }
 
+    /// A batch waiting for its group to be written, and what became of it.
+    struct Waiter {
+        const IngestRequest* req;
+        Result<std::vector<Outcome>> result;
+        bool done;
+    };
+
+    /// Writes a group of batches in one transaction, setting each waiter's result.
+    void writeGroup(const std::vector<Waiter*>& group) {
+        std::lock_guard lock(m_mutex);
+        auto failAll = [&](const StorageError& e) {
+            for (auto* w : group) w->result = std::unexpected(e);
+        };
+        Transaction tx(*this);
+        if (auto r = tx.begin(); !r) return failAll(r.error());
+        for (auto* w : group) {
+            if (auto r = exec("SAVEPOINT batch"); !r) return failAll(r.error());
+            w->result = ingestOne(*w->req);
+            if (!w->result) {
+                // Some errors (a full disk, I/O) end the whole transaction: then none of the group
+                // is stored, and each batch must hear so.
+                if (sqlite3_get_autocommit(m_db)) return failAll(w->result.error());
+                if (auto r = exec("ROLLBACK TO batch"); !r) return failAll(r.error());
+            }
+            if (auto r = exec("RELEASE batch"); !r) return failAll(r.error());
+        }
+        if (auto r = tx.commit(); !r) return failAll(r.error());
+    }
+
+    /// One batch, inside writeGroup's transaction (see Storage::ingest).
+    Result<std::vector<Outcome>> ingestOne(const IngestRequest& req) {
+        {
+            const auto s = cached("UPDATE devices SET last_seen = ?, last_pending = ?, app_version = ?, "
+                                  "clock_offset_ms = COALESCE(?, clock_offset_ms) WHERE id = ?");
+            s->bind(1, req.receivedAtMs);
+            s->bind(2, req.pending);
+            s->bind(3, req.appVersion);
+            s->bind(4, req.clockOffsetMs);
+            s->bind(5, req.deviceId);
+            if (s->step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "updating device status"));
+        }
+        if (!req.refused.empty()) {
+            Stmt s(m_db, "INSERT INTO rejections (response_id, device_id, batch_id, reason, record, record_hash, "
+                         "received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, record_hash) DO NOTHING");
+            for (const auto& r : req.refused) {
+                s.reset();
+                s.bind(1, r.id);
+                s.bind(2, req.deviceId);
+                s.bind(3, req.batchId);
+                s.bind(4, r.reason);
+                s.bind(5, r.json);
+                s.bind(6, sha256Hex(r.json));
+                s.bind(7, req.receivedAtMs);
+                if (s.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "storing a refused record"));
+            }
+        }
+        std::vector<std::string> inserted;
+        {
+            const auto s = cached(std::string("INSERT INTO responses (") + kResponseColumns + ", batch_id) VALUES " +
+                                  placeholders(1, kInsertColumns) + " ON CONFLICT (id) DO NOTHING");
+            for (const auto& r : req.records) {
+                s->reset();
+                int p = 1;
+                s->bind(p++, r.id);
+                s->bind(p++, r.storeId);
+                s->bind(p++, r.deviceId);
+                s->bind(p++, r.surveyId);
+                s->bind(p++, std::int64_t{r.surveyVersion});
+                s->bind(p++, r.language);
+                s->bind(p++, r.createdAtMs);
+                s->bind(p++, r.localDate);
+                s->bind(p++, std::int64_t{r.localHour});
+                s->bind(p++, std::int64_t{r.utcOffsetMin});
+                s->bind(p++, std::int64_t{r.stars});
+                for (const auto& v : r.segue)
+                    s->bind(p++, v ? std::optional<std::int64_t>(*v) : std::nullopt);
+                s->bind(p++, tagsJson(r));
+                s->bind(p++, std::int64_t{r.complete});
+                s->bind(p++, std::int64_t{r.misuse});
+                s->bind(p++, std::int64_t{r.synthetic});
+                s->bind(p++, r.durationMs);
+                s->bind(p++, req.receivedAtMs);
+                s->bind(p++, req.batchId);
+                if (s->step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "inserting responses"));
+                if (sqlite3_changes(m_db) == 1) inserted.push_back(r.id);   // 0: the id was there already
+            }
+        }
+        std::vector<std::string> others;
+        {
+            std::vector<std::string> sortedInserted = inserted;
+            std::sort(sortedInserted.begin(), sortedInserted.end());
+            for (const auto& r : req.records)
+                if (!std::binary_search(sortedInserted.begin(), sortedInserted.end(), r.id)) others.push_back(r.id);
+        }
+        auto stored = loadByIds(others);
+        if (!stored) return std::unexpected(stored.error());
+        auto outcomes = classifyAfterInsert(req.records, inserted, *stored);
+        if (!outcomes) return outcomes;
+        {
+            Stmt s(m_db, "INSERT INTO conflicts (response_id, device_id, batch_id, record, record_hash, received_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, record_hash) DO NOTHING");
+            auto keep = [&](const core::Response& r) -> Result<void> {
+                const std::string json = canonicalJson(r);
+                s.reset();
+                s.bind(1, r.id);
+                s.bind(2, req.deviceId);
+                s.bind(3, req.batchId);
+                s.bind(4, json);
+                s.bind(5, sha256Hex(json));
+                s.bind(6, req.receivedAtMs);
+                if (s.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "storing a conflict"));
+                return {};
+            };
+            for (std::size_t i = 0; i < req.records.size(); ++i)
+                if ((*outcomes)[i] == Outcome::Conflict)
+                    if (auto r = keep(req.records[i]); !r) return std::unexpected(r.error());
+            for (const auto& c : req.conflicts)
+                if (auto r = keep(c); !r) return std::unexpected(r.error());
+        }
+        if (auto r = addDaySums(sumAccepted(req.records, *outcomes)); !r) return std::unexpected(r.error());
+        return outcomes;
+    }
+
+    /// A statement prepared once and kept (SQLITE_PREPARE_PERSISTENT); reset when the lease ends,
+    /// so no cached statement holds a read open between uses. Callers hold m_mutex.
+    class Lease {
+    public:
+        explicit Lease(Stmt& s) : m_s(s) {}
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
+        ~Lease() { m_s.reset(); }
+        Stmt* operator->() const { return &m_s; }
+        Stmt& operator*() const { return m_s; }
+
+    private:
+        Stmt& m_s;
+    };
+    Lease cached(const std::string& sql) {
+        auto& slot = m_cache[sql];
+        if (!slot || !slot->prepared()) slot = std::make_unique<Stmt>(m_db, sql, SQLITE_PREPARE_PERSISTENT);
+        return Lease(*slot);
+    }
+
+    /// Adds a batch's sums to day_tallies and day_tag_counts, one upsert per key, in key order.
+    Result<void> addDaySums(const std::map<DayKey, core::Tally>& sums) {
+        if (sums.empty()) return {};
+        std::string marks;
+        for (int i = 0; i < kDayValueCount; ++i) marks += ", ?";
+        const auto dayStmt = cached("INSERT INTO day_tallies (store_id, local_date, " + dayColumnList() +
+                                    ") VALUES (?, ?" + marks + ") ON CONFLICT (store_id, local_date) DO UPDATE SET " +
+                                    dayAddAssignments());
+        const auto tagStmt = cached("INSERT INTO day_tag_counts (store_id, local_date, tag, n) VALUES (?, ?, ?, ?) "
+                                    "ON CONFLICT (store_id, local_date, tag) DO UPDATE SET n = day_tag_counts.n + "
+                                    "excluded.n");
+        Stmt& day = *dayStmt;
+        Stmt& tag = *tagStmt;
+        for (const auto& [key, t] : sums) {
+            day.reset();
+            day.bind(1, key.first);
+            day.bind(2, key.second);
+            const auto values = dayValues(t);
+            for (int i = 0; i < kDayValueCount; ++i) day.bind(3 + i, values[static_cast<std::size_t>(i)]);
+            if (day.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "adding to the day sums"));
+            for (const auto& [name, n] : t.tags) {
+                tag.reset();
+                tag.bind(1, key.first);
+                tag.bind(2, key.second);
+                tag.bind(3, name);
+                tag.bind(4, n);
+                if (tag.step() != SQLITE_DONE) return std::unexpected(sqlError(m_db, "adding to the tag counts"));
+            }
+        }
+        return {};
+    }
+
+    /// The day sums in [from, to] of one store (`storeId`) or of all (nullptr), by store id.
+    Result<std::map<std::string, DayTallies>> readDaySums(const std::string* storeId, const std::string& from,
+                                                          const std::string& to) {
+        const std::string where = std::string(" WHERE local_date >= ?1 AND local_date <= ?2") +
+                                  (storeId ? " AND store_id = ?3" : "");
+        auto bindRange = [&](Stmt& s) {
+            s.bind(1, from);
+            s.bind(2, to);
+            if (storeId) s.bind(3, *storeId);
+        };
+        std::map<std::string, DayTallies> out;
+        {
+            Stmt s(m_db, "SELECT store_id, local_date, " + dayColumnList() + " FROM day_tallies" + where +
+                             " ORDER BY store_id, local_date");
+            bindRange(s);
+            std::array<std::int64_t, kDayValueCount> values{};
+            int rc;
+            while ((rc = s.step()) == SQLITE_ROW) {
+                for (int i = 0; i < kDayValueCount; ++i) values[static_cast<std::size_t>(i)] = s.integer(2 + i);
+                out[s.text(0)].emplace_back(s.text(1), tallyFromDayValues(values));
+            }
+            if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "reading the day sums"));
+        }
+        {
+            Stmt s(m_db, "SELECT store_id, local_date, tag, n FROM day_tag_counts" + where);
+            bindRange(s);
+            int rc;
+            while ((rc = s.step()) == SQLITE_ROW)
+                if (auto* t = findDay(out, s.text(0), s.text(1))) t->tags[s.text(2)] = s.integer(3);
+            if (rc != SQLITE_DONE) return std::unexpected(sqlError(m_db, "reading the tag counts"));
+        }
+        return out;
+    }
+
     Result<std::vector<core::Response>> loadByIds(const std::vector<std::string>& ids) {
         std::vector<core::Response> out;
         for (std::size_t first = 0; first < ids.size(); first += kIdsPerSelect) {
@@ -731,7 +886,12 @@ private:
     }
 
     sqlite3* m_db;
-    std::mutex m_mutex;
+    std::mutex m_mutex;   ///< the connection: one user at a time
+    std::unordered_map<std::string, std::unique_ptr<Stmt>> m_cache;
+    std::mutex m_queueMutex;
+    std::condition_variable m_queueCv;
+    std::deque<Waiter*> m_queue;   ///< batches waiting for the next group
+    bool m_writing = false;        ///< a group is being written
 };
 
 } // namespace
@@ -748,7 +908,11 @@ Result<std::unique_ptr<Storage>> openSqliteStorage(const std::filesystem::path& 
     auto storage = std::make_unique<SqliteStorage>(db);
     // The CLI and a running server may share the file: wait for the other's write to finish.
     if (sqlite3_busy_timeout(db, 10'000) != SQLITE_OK) return std::unexpected(sqlError(db, "setting busy timeout"));
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+    // A group of batches touches more pages than SQLite's default 2 MiB cache holds (it then spills
+    // to the WAL mid-transaction), and checkpoints every 4 MiB of WAL copied the same hot index
+    // pages over and over: 64 MiB of cache and a checkpoint every ~40 MiB (perf, 200 terminals).
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+                               "PRAGMA cache_size=-65536", "PRAGMA wal_autocheckpoint=10000"}) {
         char* err = nullptr;
         if (sqlite3_exec(db, pragma, nullptr, nullptr, &err) != SQLITE_OK) {
             StorageError e{Kind::Io, file.string() + ": " + pragma + ": " + (err ? err : sqlite3_errmsg(db))};

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <expected>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -132,6 +133,9 @@ struct Alert : NewAlert {
     std::string lastError;
 };
 
+/// (store-local date, its Tally) per date, ascending by date.
+using DayTallies = std::vector<std::pair<std::string, core::Tally>>;
+
 /// Every method is safe to call from many threads at once and never throws.
 class Storage {
 public:
@@ -158,9 +162,14 @@ public:
     virtual Result<std::vector<Outcome>> ingest(const IngestRequest& request) = 0;
 
     virtual Result<bool> storeExists(const std::string& storeId) = 0;
-    /// One Tally per store-local date in [from, to] that has responses, ascending (SQL sums).
-    virtual Result<std::vector<std::pair<std::string, core::Tally>>>
-    dailyTallies(const std::string& storeId, const std::string& from, const std::string& to) = 0;
+    /// One Tally per store-local date in [from, to] that has responses, ascending. Read from the
+    /// per-day sums the ingest transaction keeps (schema 3), not from the raw responses.
+    virtual Result<DayTallies> dailyTallies(const std::string& storeId, const std::string& from,
+                                            const std::string& to) = 0;
+    /// dailyTallies of every store at once, by store id; a store without responses in [from, to]
+    /// is absent. One query per sums table for the whole chain, not one per store.
+    virtual Result<std::map<std::string, DayTallies>> dailyTalliesAll(const std::string& from,
+                                                                      const std::string& to) = 0;
     /// Sum of the backlog last reported by the store's devices that are not revoked.
     virtual Result<std::int64_t> storePending(const std::string& storeId) = 0;
     /// Up to `limit` responses matching `filter` with id > `afterId`, ascending by id
@@ -195,7 +204,7 @@ public:
 Result<std::unique_ptr<Storage>> openStorage(std::string_view url);
 
 /// The newest schema version this build knows (both back ends).
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 /// Classifies each record after the insert: inserted ids are Accepted, the others are compared
 /// with the stored copy. Shared by the back ends so they decide the same way.

@@ -372,3 +372,101 @@ TEST_CASE("storage: concurrent batches with overlapping ids store every response
         CHECK(s->counts()->responses == static_cast<std::int64_t>(covered));
     }
 }
+
+TEST_CASE("storage: among batches written together, a failing one fails alone and leaves no trace", "[storage]") {
+    test::TempDir dir;
+    for (const auto& url : test::storageUrls(dir)) {
+        INFO(url);
+        auto s = open(url);
+        constexpr int kThreads = 12, kBatches = 5, kPerBatch = 40;
+        for (int t = 0; t < kThreads; ++t) enrol(*s, "kiosk-" + std::to_string(t), "store-" + std::to_string(t % 3));
+        std::vector<std::vector<std::vector<core::Response>>> batches(kThreads);
+        for (int t = 0; t < kThreads; ++t) {
+            test::ResponseFactory f("store-" + std::to_string(t % 3), "kiosk-" + std::to_string(t),
+                                    static_cast<std::uint64_t>(100 + t));
+            for (int b = 0; b < kBatches; ++b) batches[static_cast<std::size_t>(t)].push_back(f.make(kPerBatch));
+        }
+        // Every odd thread's third batch holds a record the database refuses (a trigger stands in
+        // for any statement error), so that batch fails as a whole.
+        auto isBad = [](int t, int b) { return t % 2 == 1 && b == 2; };
+        for (int t = 1; t < kThreads; t += 2) batches[static_cast<std::size_t>(t)][2][17].surveyId = "refuse-me";
+        if (url.starts_with("sqlite:")) {
+            test::execSql(url, "CREATE TRIGGER refuse BEFORE INSERT ON responses WHEN NEW.survey_id = 'refuse-me' "
+                               "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+        } else {
+            test::execSql(url, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                               "IF NEW.survey_id = 'refuse-me' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+                               "RETURN NEW; END $$");
+            test::execSql(url, "CREATE TRIGGER refuse BEFORE INSERT ON responses FOR EACH ROW EXECUTE FUNCTION refuse()");
+        }
+
+        std::vector<std::vector<bool>> ok(kThreads, std::vector<bool>(kBatches, false));
+        std::vector<std::vector<std::size_t>> accepted(kThreads, std::vector<std::size_t>(kBatches, 0));
+        {
+            std::vector<std::jthread> threads;
+            for (int t = 0; t < kThreads; ++t)
+                threads.emplace_back([&, t] {
+                    for (int b = 0; b < kBatches; ++b) {
+                        const auto& records = batches[static_cast<std::size_t>(t)][static_cast<std::size_t>(b)];
+                        auto out = s->ingest(request("kiosk-" + std::to_string(t), records));
+                        ok[static_cast<std::size_t>(t)][static_cast<std::size_t>(b)] = out.has_value();
+                        if (out)
+                            accepted[static_cast<std::size_t>(t)][static_cast<std::size_t>(b)] = static_cast<std::size_t>(
+                                std::count(out->begin(), out->end(), Outcome::Accepted));
+                    }
+                });
+        }
+        std::int64_t good = 0;
+        std::map<std::string, core::Tally> expected;
+        for (int t = 0; t < kThreads; ++t)
+            for (int b = 0; b < kBatches; ++b) {
+                INFO("thread " << t << " batch " << b);
+                const auto i = static_cast<std::size_t>(t), j = static_cast<std::size_t>(b);
+                CHECK(ok[i][j] == !isBad(t, b));
+                if (isBad(t, b)) continue;
+                CHECK(accepted[i][j] == static_cast<std::size_t>(kPerBatch));
+                good += kPerBatch;
+                for (const auto& r : batches[i][j]) expected[r.storeId].add(r);
+            }
+        CHECK(s->counts()->responses == good);
+        // The failed batches' records are neither stored nor summed.
+        std::set<std::string> stored;
+        for (const auto& r : exportAll(*s, hq::ExportFilter{}, 1000)) stored.insert(r.id);
+        CHECK(stored.size() == static_cast<std::size_t>(good));
+        for (int t = 1; t < kThreads; t += 2)
+            for (const auto& r : batches[static_cast<std::size_t>(t)][2]) CHECK_FALSE(stored.contains(r.id));
+        auto sums = s->dailyTalliesAll("2000-01-01", "2100-01-01");
+        REQUIRE(sums);
+        for (const auto& [store, want] : expected) {
+            core::Tally got;
+            for (const auto& [date, t] : (*sums)[store]) got.merge(t);
+            INFO(store);
+            CHECK(got.counted == want.counted);
+            CHECK(got.misuse == want.misuse);
+            CHECK(got.starSum == want.starSum);
+        }
+    }
+}
+
+TEST_CASE("storage: text with quotes, backslashes, commas, braces and CJK is stored exactly", "[storage]") {
+    test::TempDir dir;
+    for (const auto& url : test::storageUrls(dir)) {
+        INFO(url);
+        auto s = open(url);
+        enrol(*s, "kiosk-1", "store-1");
+        auto records = test::ResponseFactory("store-1", "kiosk-1", 5).make(3);
+        records[0].tags = {"say \"hi\"", "back\\slash", "a,b", "{braces}", "NULL", "等待时间长", ""};
+        records[0].surveyId = "survey \"q\" \\ {x}";
+        records[1].tags = {};
+        records[1].language = "zh-CN";
+        records[2].segue = {};   // every item unanswered
+        const auto out = ingest(*s, request("kiosk-1", records));
+        CHECK(out == std::vector<Outcome>(3, Outcome::Accepted));
+        auto back = exportAll(*s, hq::ExportFilter{}, 10);
+        REQUIRE(back.size() == 3);
+        std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+        for (std::size_t i = 0; i < 3; ++i) CHECK(back[i] == records[i]);
+        // The same records again are duplicates, not conflicts: what was stored compares equal.
+        CHECK(ingest(*s, request("kiosk-1", records)) == std::vector<Outcome>(3, Outcome::Duplicate));
+    }
+}
