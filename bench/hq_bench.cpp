@@ -33,6 +33,7 @@
 #include "hq/storage.hpp"
 #include "store/database.hpp"
 #include "store/responses.hpp"
+#include "sync/drainer.hpp"
 #include "sync/wire.hpp"
 
 namespace segue::bench {
@@ -353,7 +354,7 @@ private:
 };
 
 int runDrain(const Args& args) {
-    args.allowOnly({"hq", "kiosk", "work", "count"});
+    args.allowOnly({"hq", "kiosk", "work", "count", "hq-device-rate"});
     const std::string hqBin = args.text("hq", "segue-hq");
     const std::string kioskBin = args.text("kiosk", "segue-kiosk");
     const std::filesystem::path work = std::filesystem::absolute(args.text("work", "drain"));
@@ -389,7 +390,9 @@ int runDrain(const Args& args) {
     }
 
     const std::string url = "sqlite:" + (demo->dir / "hq.sqlite").string();
-    Server hq = startHq(hqBin, url, demo->dir, work);
+    std::vector<std::string> extra;
+    if (const auto r = args.value("hq-device-rate")) extra = {"--device-rate", *r, "--device-burst", *r};
+    Server hq = startHq(hqBin, url, demo->dir, work, extra);
     relay.target(hq.port);
     const double t0 = monoMs();
     Child sync({kioskBin, "sync", "--once", "--config", (demo->dir / "kiosk.toml").string(), "--data-dir",
@@ -403,7 +406,8 @@ int runDrain(const Args& args) {
     if (!stored || stored->responses != count)
         fail("HQ holds " + std::to_string(stored ? stored->responses : -1) + " of " + std::to_string(count) + " responses");
 
-    const double raw = rawRate(freshDb("sqlite:" + (work / "raw").string(), "raw"), Traffic(to), count, 500);
+    const double raw = rawRate(freshDb("sqlite:" + (work / "raw").string(), "raw"), Traffic(to), count,
+                               static_cast<std::size_t>(sync::kDefaultBatchLimit));
     Row rate;
     rate.name = "backlog_drain_rate";
     rate.value = static_cast<double>(count) / seconds;
@@ -435,48 +439,32 @@ struct Terminal {
     std::uint64_t seed = 0;
 };
 
-int runFleet(const Args& args) {
-    args.allowOnly({"hq", "db", "work", "terminals", "seconds", "batch", "raw-count", "hq-threads"});
-    const std::string hqBin = args.text("hq", "segue-hq");
-    const std::string base = args.text("db", "sqlite:fleet");
-    const std::filesystem::path work = std::filesystem::absolute(args.text("work", "fleet"));
-    const int terminals = static_cast<int>(args.integer("terminals", 200));
-    const double seconds = args.number("seconds", 60);
-    const int batch = static_cast<int>(args.integer("batch", 50));
-    const std::string backEnd = isPg(base) ? "postgresql" : "sqlite";
-    std::error_code ec;
-    std::filesystem::remove_all(work, ec);
-    std::filesystem::create_directories(work);
-    auto demo = hq::initDemo(work / "certs", 443, wallMs());   // for its certificate only
-    if (!demo) fail("init-demo: " + demo.error());
+/// What one fleet run saw.
+struct FleetRun {
+    double seconds = 0;
+    std::int64_t accepted = 0, requests = 0, errors = 0;
+    Samples latency;
+    std::string firstError;
+};
 
-    const std::string url = freshDb(base, "fleet_" + backEnd);
-    std::vector<Terminal> fleet;
-    {
-        auto storage = openHq(url);
-        for (int i = 0; i < terminals; ++i) {
-            const std::string storeId = "store-" + std::to_string(i / 4);   // four counters a store
-            auto e = hq::enrolDevice(*storage, storeId, "counter " + std::to_string(i), std::nullopt, wallMs());
-            if (!e) fail("enrolling: " + e.error().message);
-            fleet.push_back({*e, static_cast<std::uint64_t>(1000 + i)});
-        }
-    }
-    // segue-hq serves each connection on a pool thread while it is kept alive; --hq-threads
-    // sizes that pool (segue-hq's own default when absent).
-    std::vector<std::string> extra;
-    if (const auto t = args.value("hq-threads")) extra = {"--threads", *t};
-    Server hq = startHq(hqBin, url, demo->dir, work, extra);
-
+/// Drives the fleet against segue-hq on `port` for `seconds`. With `offeredPerS` > 0 every
+/// terminal sends on a fixed schedule (together `offeredPerS` responses a second, phases spread
+/// evenly) and a request's latency counts from its scheduled time, so a server that falls behind
+/// shows it in full; with 0 each terminal sends back to back (the capacity of the server).
+FleetRun driveFleet(const std::vector<Terminal>& fleet, int port, const std::filesystem::path& ca, int batch,
+                    double seconds, double offeredPerS) {
+    const auto terminals = static_cast<double>(fleet.size());
+    const double intervalMs = offeredPerS > 0 ? 1000.0 * terminals * batch / offeredPerS : 0;
     std::atomic<bool> stop{false};
     std::atomic<std::int64_t> accepted{0}, errors{0}, requests{0};
     std::mutex latMutex;
-    Samples latency;
-    std::string firstError;
+    FleetRun run;
     std::vector<std::thread> threads;
     const double t0 = monoMs();
-    for (const auto& t : fleet) {
-        threads.emplace_back([&, t] {
-            auto c = client(hq.port, demo->dir / "cert.pem");
+    for (std::size_t i = 0; i < fleet.size(); ++i) {
+        threads.emplace_back([&, i] {
+            const Terminal& t = fleet[i];
+            auto c = client(port, ca);
             TrafficOptions to;
             to.storeId = t.who.storeId;
             to.deviceId = t.who.deviceId;
@@ -489,6 +477,7 @@ int runFleet(const Args& args) {
             core::UuidV7Generator batchIds(t.seed);
             const httplib::Headers headers = {{"Authorization", "Bearer " + t.who.token}, {"Content-Encoding", "gzip"}};
             std::vector<double> mine;
+            double due = t0 + intervalMs * static_cast<double>(i) / terminals;
             while (!stop) {
                 while (queue.size() < static_cast<std::size_t>(batch)) {
                     auto day = traffic.nextDay();
@@ -497,15 +486,21 @@ int runFleet(const Args& args) {
                 wire::Batch b;
                 b.batchId = batchIds.next(wallMs());
                 b.deviceId = t.who.deviceId;
-                b.sentAtMs = wallMs();
                 b.appVersion = "bench";
                 b.responses.assign(std::make_move_iterator(queue.begin()), std::make_move_iterator(queue.begin() + batch));
                 queue.erase(queue.begin(), queue.begin() + batch);
+                if (intervalMs > 0) {
+                    if (due >= t0 + seconds * 1000) break;
+                    while (!stop && monoMs() < due) sleepMs(std::min(50.0, due - monoMs()));
+                    if (stop) break;
+                }
+                b.sentAtMs = wallMs();
                 auto body = wire::gzip(wire::encodeBatch(b));
                 if (!body) fail("gzip: " + body.error());
-                const double s0 = monoMs();
+                const double s0 = intervalMs > 0 ? due : monoMs();
                 auto res = c->Post("/api/v1/batches", headers, *body, "application/json");
                 const double ms = monoMs() - s0;
+                due += intervalMs;
                 ++requests;
                 mine.push_back(ms);
                 std::string problem;
@@ -520,55 +515,176 @@ int runFleet(const Args& args) {
                 if (!problem.empty()) {
                     ++errors;
                     std::lock_guard lock(latMutex);
-                    if (firstError.empty()) firstError = problem;
+                    if (run.firstError.empty()) run.firstError = problem;
                 }
             }
             std::lock_guard lock(latMutex);
-            for (double v : mine) latency.add(v);
+            for (double v : mine) run.latency.add(v);
         });
     }
-    sleepMs(seconds * 1000);
-    stop = true;
+    // A paced run ends when every scheduled batch is answered; a back-to-back one at the deadline.
+    if (intervalMs <= 0) {
+        sleepMs(seconds * 1000);
+        stop = true;
+    }
     for (auto& t : threads) t.join();
-    const double elapsed = (monoMs() - t0) / 1000;
-    hq.child->stop();
+    run.seconds = intervalMs > 0 ? seconds : (monoMs() - t0) / 1000;
+    run.accepted = accepted;
+    run.requests = requests;
+    run.errors = errors;
+    return run;
+}
 
-    Traffic rawTraffic([&] {
+int runFleet(const Args& args) {
+    args.allowOnly({"hq", "db", "work", "terminals", "seconds", "batch", "raw-count", "hq-threads", "offered-share",
+                    "saturate-seconds"});
+    const std::string hqBin = args.text("hq", "segue-hq");
+    const std::string base = args.text("db", "sqlite:fleet");
+    const std::filesystem::path work = std::filesystem::absolute(args.text("work", "fleet"));
+    const int terminals = static_cast<int>(args.integer("terminals", 200));
+    const double seconds = args.number("seconds", 60);
+    const int batch = static_cast<int>(args.integer("batch", 50));
+    // The offered load, as a share of the raw insert rate: a little above the goal's 30%.
+    const double share = args.number("offered-share", 0.32);
+    const double saturateSeconds = args.number("saturate-seconds", 0);
+    const std::string backEnd = isPg(base) ? "postgresql" : "sqlite";
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+    std::filesystem::create_directories(work);
+    auto demo = hq::initDemo(work / "certs", 443, wallMs());   // for its certificate only
+    if (!demo) fail("init-demo: " + demo.error());
+
+    // The baseline first: the offered load is a share of it.
+    const double raw = [&] {
         TrafficOptions o;
-        o.storeId = fleet.front().who.storeId;
-        o.deviceId = fleet.front().who.deviceId;
+        o.storeId = "store-raw";
+        o.deviceId = "device-raw";
         o.lastDate = todayUtc();
         o.count = 2'000'000;
         o.days = 1000;
-        return o;
-    }());
-    const double raw = rawRate(freshDb(base, "fleet_raw_" + backEnd), rawTraffic, args.integer("raw-count", 100'000), 50);
+        return rawRate(freshDb(base, "fleet_raw_" + backEnd), Traffic(o), args.integer("raw-count", 100'000), 50);
+    }();
 
-    const double rate = static_cast<double>(accepted) / elapsed;
-    const double p99 = latency.percentile(99);
+    // A fresh database per run, the fleet enrolled in it, segue-hq started on it.
+    auto enrolFleet = [&](const std::string& name, std::vector<Terminal>& fleet) {
+        const std::string url = freshDb(base, name);
+        auto storage = openHq(url);
+        for (int i = 0; i < terminals; ++i) {
+            const std::string storeId = "store-" + std::to_string(i / 4);   // four counters a store
+            auto e = hq::enrolDevice(*storage, storeId, "counter " + std::to_string(i), std::nullopt, wallMs());
+            if (!e) fail("enrolling: " + e.error().message);
+            fleet.push_back({*e, static_cast<std::uint64_t>(1000 + i)});
+        }
+        return url;
+    };
+    // --hq-threads sizes segue-hq's request pool (its own default when absent).
+    std::vector<std::string> extra;
+    if (const auto t = args.value("hq-threads")) extra = {"--threads", *t};
+
+    const double offered = share * raw;
+    std::vector<Terminal> fleet;
+    FleetRun paced;
+    {
+        const std::string url = enrolFleet("fleet_" + backEnd, fleet);
+        Server hq = startHq(hqBin, url, demo->dir, work, extra);
+        paced = driveFleet(fleet, hq.port, demo->dir / "cert.pem", batch, seconds, offered);
+        hq.child->stop();
+    }
+    std::optional<FleetRun> saturated;
+    if (saturateSeconds > 0) {
+        std::vector<Terminal> again;
+        const std::string url = enrolFleet("fleet_sat_" + backEnd, again);
+        Server hq = startHq(hqBin, url, demo->dir, work, extra);
+        saturated = driveFleet(again, hq.port, demo->dir / "cert.pem", batch, saturateSeconds, 0);
+        hq.child->stop();
+    }
+
+    const double rate = static_cast<double>(paced.accepted) / paced.seconds;
+    const double p99 = paced.latency.percentile(99);
     Row row;
     row.name = "hq_fleet_" + backEnd + (args.value("hq-threads") ? "_threads_" + *args.value("hq-threads") : "");
     row.value = rate;
     row.baseline = raw;
     row.unit = "responses/s";
     row.goal = ">= 30% of raw insert rate, p99 < 250 ms, no errors";
-    row.met = rate >= 0.3 * raw && p99 < 250 && errors == 0;
+    row.met = rate >= 0.3 * raw && p99 < 250 && paced.errors == 0;
     row.details = {{"terminals", terminals},
-                   {"seconds", elapsed},
+                   {"seconds", paced.seconds},
                    {"batch", batch},
-                   {"requests", requests.load()},
-                   {"errors", errors.load()},
-                   {"p50_ms", latency.median()},
+                   {"offered_per_s", offered},
+                   {"requests", paced.requests},
+                   {"errors", paced.errors},
+                   {"p50_ms", paced.latency.median()},
                    {"p99_ms", p99},
-                   {"max_ms", latency.max()},
+                   {"max_ms", paced.latency.max()},
                    {"raw_insert_batch", 50},
                    {"hq_threads", args.text("hq-threads", "default")}};
-    if (!firstError.empty()) row.details["first_error"] = firstError;
+    if (!paced.firstError.empty()) row.details["first_error"] = paced.firstError;
+    if (saturated) {
+        row.details["back_to_back_per_s"] = static_cast<double>(saturated->accepted) / saturated->seconds;
+        row.details["back_to_back_p50_ms"] = saturated->latency.median();
+        row.details["back_to_back_p99_ms"] = saturated->latency.percentile(99);
+        row.details["back_to_back_errors"] = saturated->errors;
+        if (!saturated->firstError.empty()) row.details["back_to_back_first_error"] = saturated->firstError;
+    }
     emit(row);
     return 0;
 }
 
 // ---- benchmark 7: the read path -------------------------------------------------------------------
+
+/// Runs statements on the database at `url` with a connection of its own.
+void execRead(const std::string& url, const std::vector<std::string>& statements) {
+    if (isPg(url)) {
+        PGconn* c = PQconnectdb(url.c_str());
+        if (PQstatus(c) != CONNECTION_OK) fail("connecting to PostgreSQL: " + std::string(PQerrorMessage(c)));
+        for (const auto& sql : statements) {
+            PGresult* r = PQexec(c, sql.c_str());
+            if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(sql + ": " + PQerrorMessage(c));
+            PQclear(r);
+        }
+        PQfinish(c);
+        return;
+    }
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(url.substr(std::string("sqlite:").size()).c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) !=
+        SQLITE_OK)
+        fail("opening " + url + ": " + sqlite3_errmsg(db));
+    for (const auto& sql : statements) {
+        char* msg = nullptr;
+        if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
+            const std::string why = msg ? msg : "?";
+            sqlite3_free(msg);
+            fail(sql + ": " + why);
+        }
+    }
+    sqlite3_close(db);
+}
+
+/// The schema version recorded in the database at `url` (0 when it has none).
+int storedSchemaVersion(const std::string& url) {
+    const std::string sql = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
+    if (isPg(url)) {
+        PGconn* c = PQconnectdb(url.c_str());
+        if (PQstatus(c) != CONNECTION_OK) fail("connecting to PostgreSQL: " + std::string(PQerrorMessage(c)));
+        PGresult* r = PQexec(c, sql.c_str());
+        const int v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? std::stoi(PQgetvalue(r, 0, 0)) : 0;
+        PQclear(r);
+        PQfinish(c);
+        return v;
+    }
+    sqlite3* db = nullptr;
+    int v = 0;
+    if (sqlite3_open_v2(url.substr(std::string("sqlite:").size()).c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+        SQLITE_OK) {
+        sqlite3_stmt* st = nullptr;
+        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return v;
+}
 
 int runRead(const Args& args) {
     args.allowOnly({"hq", "db", "work", "count", "stores", "days", "repeats"});
@@ -618,6 +734,10 @@ int runRead(const Args& args) {
                     fail("enrolling: " + e.error().message);
         }
         auto w = rawWriter(url);
+        // The bulk load writes only the raw responses, as a version 2 HQ held them: back to schema 2
+        // (version 3 only added the per-day sums tables), so that segue-hq's own migration to 3
+        // computes the sums below, as it does for an HQ that upgrades.
+        execRead(url, {"DROP TABLE day_tag_counts", "DROP TABLE day_tallies", "UPDATE schema_version SET version = 2"});
         std::vector<Traffic> chain;
         for (int s = 0; s < stores; ++s) {
             TrafficOptions o;
@@ -649,9 +769,18 @@ int runRead(const Args& args) {
         if (written != count) fail("wrote " + std::to_string(written) + " of " + std::to_string(count));
         std::ofstream(marker) << signature << "\n";
     }
+    // A dataset at an older schema (just loaded, or kept from a run before schema 3) is migrated
+    // here, outside every timing: the migration backfills the per-day sums the reads use.
+    const int datasetSchema = storedSchemaVersion(url);
+    double migrationS = 0;
     std::string token;
     {
+        const double m0 = monoMs();
         auto storage = openHq(url);
+        migrationS = (monoMs() - m0) / 1000;
+        if (datasetSchema < hq::kSchemaVersion)
+            std::cerr << "read: migrated the dataset from schema " << datasetSchema << " to " << hq::kSchemaVersion
+                      << " in " << migrationS << " s\n";
         auto t = hq::issueReadToken(*storage, wallMs());
         if (!t) fail("read token: " + t.error().message);
         token = *t;
@@ -695,6 +824,10 @@ int runRead(const Args& args) {
     d.details["range_days"] = 30;
     d.details["body_bytes"] = dailyBytes;
     if (genRate > 0) d.details["generated_per_s"] = genRate;
+    if (datasetSchema < hq::kSchemaVersion) {
+        d.details["migrated_from_schema"] = datasetSchema;
+        d.details["migration_s"] = migrationS;
+    }
     emit(d);
 
     if (overviewStatus != 200) {

@@ -33,8 +33,12 @@ const std::vector<Benchmark> kBenchmarks = {
      "`fdatasync`s it (the baseline: the cheapest durable write in the data directory), then stamps "
      "and commits one response with `store::saveResponse` on a WAL + `synchronous=FULL` database "
      "in the same directory (submit → committed, as the controller does before the thank-you "
-     "screen). Samples alternate so both see the same disk. p50/p99 per repeat of 2 000; the "
-     "table shows the median over 5 repeats."},
+     "screen), on a connection opened as the kiosk opens its own (`Checkpoints::Deferred`: no "
+     "checkpoint inside a commit); between customers, untimed, the kiosk's "
+     "`store::checkpointBetweenCustomers`. Samples alternate so both see the same disk. p50/p99 "
+     "per repeat of 2 000; the table shows the median over 5 repeats. "
+     "`durable_tap_p99_in_commit_checkpoints`: the same with SQLite's automatic checkpoint "
+     "inside the commits (how the kiosk committed before), for reference."},
     {2, "Idle terminal",
      "`segue-bench-probe idle` under `xvfb-run` (Mesa llvmpipe): CPU time (utime+stime of the "
      "whole process from /proc) of the real `segue-kiosk` on its attract screen over 30 s, after "
@@ -64,14 +68,19 @@ const std::vector<Benchmark> kBenchmarks = {
      "against a real `segue-hq serve` (SQLite) over HTTPS on 127.0.0.1, through a TCP relay in "
      "the bench that counts the bytes both ways (TLS records included). The baseline is the raw "
      "insert rate of the same schema: prepared INSERTs of the same records into a fresh HQ "
-     "database, 500 a transaction (a batch), timed in the same run."},
+     "database, 1 000 a transaction (the terminal's batch), timed in the same run."},
     {6, "HQ ingest under a fleet",
      "`segue-bench-hq fleet`: one process, 200 simulated terminals (50 stores of 4), each "
      "enrolled with its own token and its own keep-alive HTTPS connection (a thread each, "
-     "cpp-httplib client, certificate verified), posting gzip batches of 50 back to back for "
-     "60 s; accepted responses/s, request latency p50/p99 and every error counted. Baseline: "
-     "the same back end's raw insert rate (SQLite: prepared INSERTs; PostgreSQL: COPY), 50 a "
-     "transaction, in the same run. PostgreSQL is a throwaway 15 cluster on 127.0.0.1 "
+     "cpp-httplib client, certificate verified), posting gzip batches of 50 for 60 s. The "
+     "baseline is measured first: the same back end's raw insert rate (SQLite: prepared INSERTs; "
+     "PostgreSQL: COPY), 50 a transaction. The terminals then send on a fixed schedule that "
+     "offers 32% of that rate in all (phases spread evenly), and a request's latency counts from "
+     "its scheduled time, so a server that falls behind shows it in full (no coordinated "
+     "omission); the value is the accepted responses/s, with p50/p99 and every error counted. "
+     "`back_to_back_*` in the details: a second fresh database and the same fleet posting back to "
+     "back for 30 s, the server's capacity (there, latency is terminals ÷ throughput by Little's "
+     "law, whatever the server does). PostgreSQL is a throwaway 15 cluster on 127.0.0.1 "
      "(`tests/hq/start_pg.sh`, fsync off for both the server and the baseline)."},
     {7, "HQ read path",
      "`segue-bench-hq read`: an HQ database of 10 000 000 responses (100 stores × 365 days, "
