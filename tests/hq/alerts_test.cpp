@@ -34,12 +34,6 @@ namespace {
 
 constexpr std::int64_t kMinute = 60'000, kHour = 60 * kMinute, kDay = 24 * kHour;
 
-std::unique_ptr<hq::Storage> open(const std::string& url) {
-    auto s = hq::openStorage(url);
-    REQUIRE(s);
-    return std::move(*s);
-}
-
 void enrol(hq::Storage& s, const std::string& id, const std::string& store, std::int64_t atMs) {
     REQUIRE(hq::enrolDevice(s, store, "Kiosk " + id, id, atMs));
 }
@@ -202,7 +196,7 @@ TEST_CASE("alerts: low satisfaction fires once the store has N responses today, 
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         core::FakeClock clock;   // 2026-11-18 19:06 at +08:00
         const std::int64_t t0 = clock.now().utcMs;
         enrol(*s, "k1", "store-a", t0 - kDay);
@@ -261,7 +255,7 @@ TEST_CASE("alerts: K ratings of 1-2 stars within the window at one store; misuse
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         core::FakeClock clock;
         const std::int64_t t0 = clock.now().utcMs;
         enrol(*s, "k1", "store-a", t0 - kDay);
@@ -298,7 +292,7 @@ TEST_CASE("alerts: a terminal silent for H hours is raised once a day; revoked o
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         core::FakeClock clock;
         const std::int64_t t0 = clock.now().utcMs;
         enrol(*s, "k-live", "store-a", t0 - 2 * kDay);
@@ -337,7 +331,7 @@ hours = 6
 TEST_CASE("alerts: delivery to a real receiver is retried with exponential backoff and recorded once delivered",
           "[alerts]") {
     test::TempDir dir;
-    auto s = open("sqlite:" + (dir / "hq.sqlite").string());
+    auto s = test::openStorage("sqlite:" + (dir / "hq.sqlite").string());
     core::FakeClock clock;
     const std::int64_t t0 = clock.now().utcMs;
     enrol(*s, "k1", "store-a", t0 - kDay);
@@ -408,7 +402,7 @@ count = 2
 
 TEST_CASE("alerts: an alert the receiver keeps refusing is marked failed after max_attempts", "[alerts]") {
     test::TempDir dir;
-    auto s = open("sqlite:" + (dir / "hq.sqlite").string());
+    auto s = test::openStorage("sqlite:" + (dir / "hq.sqlite").string());
     core::FakeClock clock;
     enrol(*s, "k1", "store-a", clock.now().utcMs - 2 * kDay);
     Receiver receiver(1000);

@@ -24,12 +24,6 @@ using ByStore = std::map<std::string, hq::DayTallies>;
 constexpr const char* kFirstDate = "0001-01-01";
 constexpr const char* kLastDate = "9999-12-31";
 
-std::unique_ptr<hq::Storage> open(const std::string& url) {
-    auto s = hq::openStorage(url);
-    if (!s) FAIL("cannot open " << url << ": " << s.error().message);
-    return std::move(*s);
-}
-
 void enrol(hq::Storage& s, const std::string& device, const std::string& store) {
     REQUIRE(s.addDevice({device, store, "Kiosk " + device, hq::hashToken(hq::generateToken()), 1'795'000'000'000}));
 }
@@ -43,12 +37,6 @@ hq::IngestRequest request(const std::string& device, std::vector<core::Response>
     req.appVersion = "0.1.0";
     req.records = std::move(records);
     return req;
-}
-
-std::vector<Outcome> ingest(hq::Storage& s, const hq::IngestRequest& req) {
-    auto out = s.ingest(req);
-    if (!out) FAIL("ingest failed: " << out.error().message);
-    return *out;
 }
 
 /// Folds Tally::add over records into per-store, per-date tallies, dates ascending.
@@ -126,7 +114,7 @@ std::vector<core::Response> mixedTraffic(hq::Storage& s, std::vector<hq::IngestR
         f4("store-3", "kiosk-4", 4);
     std::vector<core::Response> accepted;
     auto send = [&](hq::IngestRequest req) {
-        const auto out = ingest(s, req);
+        const auto out = test::ingestOk(s, req);
         REQUIRE(out.size() == req.records.size());
         for (std::size_t i = 0; i < out.size(); ++i)
             if (out[i] == Outcome::Accepted) accepted.push_back(req.records[i]);
@@ -172,7 +160,7 @@ TEST_CASE("day sums: after mixed batches they equal Tally::add over the raw rows
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         std::vector<hq::IngestRequest> sent;
         const auto accepted = mixedTraffic(*s, sent);
         const auto raw = rawRows(*s);
@@ -213,12 +201,12 @@ TEST_CASE("day sums: re-sending every batch changes no sum", "[storage]") {
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         std::vector<hq::IngestRequest> sent;
         mixedTraffic(*s, sent);
         const ByStore before = sums(*s);
         for (const auto& req : sent) {
-            const auto out = ingest(*s, req);
+            const auto out = test::ingestOk(*s, req);
             CHECK(std::count(out.begin(), out.end(), Outcome::Accepted) == 0);
         }
         checkEqual(sums(*s), before);
@@ -230,7 +218,7 @@ TEST_CASE("day sums: concurrent overlapping batches of several stores add each s
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         enrol(*s, "kiosk-1", "store-1");
         enrol(*s, "kiosk-2", "store-2");
         // Two stores over the same days, so batches of both meet on the same (store, date) rows.
@@ -260,11 +248,11 @@ TEST_CASE("day sums: one batch over more than 500 days and 2000 tag counts is su
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         enrol(*s, "kiosk-1", "store-1");
         // Larger than one multi-row upsert of either table (PostgreSQL: 500 days, 2000 tag rows).
         const auto records = test::ResponseFactory("store-1", "kiosk-1", 31).make(5000);
-        ingest(*s, request("kiosk-1", records));
+        test::ingestOk(*s, request("kiosk-1", records));
         const ByStore want = tallyOf(records);
         std::size_t tagRows = 0;
         for (const auto& [date, t] : want.at("store-1")) tagRows += t.tags.size();
@@ -281,7 +269,7 @@ TEST_CASE("day sums: a version 2 database with responses migrates to version 3 w
         std::vector<hq::IngestRequest> sent;
         ByStore want;
         {
-            auto s = open(url);
+            auto s = test::openStorage(url);
             mixedTraffic(*s, sent);
             want = tallyOf(rawRows(*s));
         }
@@ -291,7 +279,7 @@ TEST_CASE("day sums: a version 2 database with responses migrates to version 3 w
         test::execSql(url, "DROP TABLE day_tallies");
         test::execSql(url, "UPDATE schema_version SET version = 2");
 
-        auto s = open(url);   // migrates to 3 and backfills from the responses
+        auto s = test::openStorage(url);   // migrates to 3 and backfills from the responses
         CHECK(s->schemaVersion() == 3);
         checkEqual(sums(*s), want);
         for (const auto& [store, days] : want) {
@@ -301,10 +289,10 @@ TEST_CASE("day sums: a version 2 database with responses migrates to version 3 w
         }
 
         // Ingest goes on adding to the backfilled rows: resends add nothing, new records add.
-        for (const auto& req : sent) ingest(*s, req);
+        for (const auto& req : sent) test::ingestOk(*s, req);
         checkEqual(sums(*s), want);
         const auto later = test::ResponseFactory("store-2", "kiosk-3", 3).make(320);   // overlaps, then new
-        ingest(*s, request("kiosk-3", later));
+        test::ingestOk(*s, request("kiosk-3", later));
         checkEqual(sums(*s), tallyOf(rawRows(*s)));
     }
 }
@@ -313,7 +301,7 @@ TEST_CASE("day sums: the chain overview's figures are the stores' from-scratch s
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         std::vector<hq::IngestRequest> sent;
         mixedTraffic(*s, sent);
         enrol(*s, "kiosk-9", "store-9");   // a store without responses is listed with zeros

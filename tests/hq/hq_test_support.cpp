@@ -2,12 +2,25 @@
 
 #include <stdexcept>
 
+#include <catch2/catch.hpp>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "hq/token.hpp"
 
 namespace segue::test {
+
+std::unique_ptr<hq::Storage> openStorage(const std::string& url) {
+    auto s = hq::openStorage(url);
+    if (!s) FAIL("cannot open " << url << ": " << s.error().message);
+    return std::move(*s);
+}
+
+std::vector<hq::Outcome> ingestOk(hq::Storage& s, const hq::IngestRequest& req) {
+    auto out = s.ingest(req);
+    if (!out) FAIL("ingest failed: " << out.error().message);
+    return *out;
+}
 
 core::Response makeResponse(const std::string& id, const std::string& store, const std::string& device,
                             std::int64_t createdAtMs, int stars) {

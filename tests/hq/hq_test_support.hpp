@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "core/response.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
+#include "hq/storage.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace segue::test {
@@ -41,6 +43,12 @@ private:
 /// Storage URLs to run a test against: a new SQLite file in `dir`, and a new database on the
 /// PostgreSQL server of SEGUE_TEST_PG_URL when that is set.
 std::vector<std::string> storageUrls(const TempDir& dir);
+
+/// Opens (and migrates) the storage at `url`; a failure fails the test.
+std::unique_ptr<hq::Storage> openStorage(const std::string& url);
+
+/// Stores `req`; a storage failure fails the test.
+std::vector<hq::Outcome> ingestOk(hq::Storage& s, const hq::IngestRequest& req);
 
 /// Runs one SQL statement with no result on the database at `url` (sqlite:… or postgresql://…).
 void execSql(const std::string& url, const std::string& sql);

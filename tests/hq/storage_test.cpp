@@ -17,12 +17,6 @@ using hq::Outcome;
 
 namespace {
 
-std::unique_ptr<hq::Storage> open(const std::string& url) {
-    auto s = hq::openStorage(url);
-    if (!s) FAIL("cannot open " << url << ": " << s.error().message);
-    return std::move(*s);
-}
-
 std::string enrol(hq::Storage& s, const std::string& device, const std::string& store) {
     const std::string token = hq::generateToken();
     const auto r = s.addDevice({device, store, "Kiosk " + device, hq::hashToken(token), 1'795'000'000'000});
@@ -41,12 +35,6 @@ hq::IngestRequest request(const std::string& device, std::vector<core::Response>
     req.clockOffsetMs = 1500;
     req.records = std::move(records);
     return req;
-}
-
-std::vector<Outcome> ingest(hq::Storage& s, const hq::IngestRequest& req) {
-    auto out = s.ingest(req);
-    if (!out) FAIL("ingest failed: " << out.error().message);
-    return *out;
 }
 
 std::vector<core::Response> exportAll(hq::Storage& s, const hq::ExportFilter& f, int pageSize) {
@@ -68,12 +56,12 @@ TEST_CASE("storage: a new database is migrated, reopened intact, and a newer sch
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
         {
-            auto s = open(url);
+            auto s = test::openStorage(url);
             CHECK(s->schemaVersion() == hq::kSchemaVersion);
             enrol(*s, "kiosk-1", "store-1");
         }
         {
-            auto s = open(url);   // migrating again is a no-op that keeps the rows
+            auto s = test::openStorage(url);   // migrating again is a no-op that keeps the rows
             CHECK(s->schemaVersion() == hq::kSchemaVersion);
             const auto devices = s->listDevices();
             REQUIRE(devices);
@@ -102,7 +90,7 @@ TEST_CASE("storage: devices are enrolled, found by token hash, listed and revoke
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         const std::string t1 = enrol(*s, "kiosk-1", "store-1");
         const std::string t2 = enrol(*s, "kiosk-2", "store-2");
         CHECK(t1 != t2);
@@ -143,7 +131,7 @@ TEST_CASE("storage: read tokens have a role and only the read role is accepted",
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         const std::string token = hq::generateToken();
         REQUIRE(s->addToken(hq::hashToken(token), "read", 1));
         CHECK(s->tokenRole(hq::hashToken(token)).value() == std::optional<std::string>("read"));
@@ -158,29 +146,29 @@ TEST_CASE("storage: a response is stored once, a resend is a duplicate and diffe
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         enrol(*s, "kiosk-1", "store-1");
         test::ResponseFactory f("store-1", "kiosk-1");
         const auto batch = f.make(3);
 
-        CHECK(ingest(*s, request("kiosk-1", batch)) == std::vector{Outcome::Accepted, Outcome::Accepted, Outcome::Accepted});
-        CHECK(ingest(*s, request("kiosk-1", batch)) ==
+        CHECK(test::ingestOk(*s, request("kiosk-1", batch)) == std::vector{Outcome::Accepted, Outcome::Accepted, Outcome::Accepted});
+        CHECK(test::ingestOk(*s, request("kiosk-1", batch)) ==
               std::vector{Outcome::Duplicate, Outcome::Duplicate, Outcome::Duplicate});
 
         auto changed = batch;
         changed[1].stars = changed[1].stars == 5 ? 4 : 5;
         const auto fresh = f.next();
         changed.push_back(fresh);
-        CHECK(ingest(*s, request("kiosk-1", changed)) ==
+        CHECK(test::ingestOk(*s, request("kiosk-1", changed)) ==
               std::vector{Outcome::Duplicate, Outcome::Conflict, Outcome::Duplicate, Outcome::Accepted});
         // The same conflicting record again is still a conflict, and kept only once.
-        CHECK(ingest(*s, request("kiosk-1", {changed[1]})) == std::vector{Outcome::Conflict});
+        CHECK(test::ingestOk(*s, request("kiosk-1", {changed[1]})) == std::vector{Outcome::Conflict});
         // A conflict also arrives through IngestRequest::conflicts (an id repeated inside one body).
         auto repeated = request("kiosk-1", {});
         auto other = batch[0];
         other.durationMs += 1;
         repeated.conflicts.push_back(other);
-        CHECK(ingest(*s, repeated).empty());
+        CHECK(test::ingestOk(*s, repeated).empty());
 
         const auto counts = s->counts();
         REQUIRE(counts);
@@ -201,22 +189,22 @@ TEST_CASE("storage: refused records are kept with their reason and the device st
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         enrol(*s, "kiosk-1", "store-1");
         enrol(*s, "kiosk-2", "store-1");
         auto req = request("kiosk-1", test::ResponseFactory("store-1", "kiosk-1").make(2));
         req.refused.push_back({"0190f1e2-3a4b-7c5d-8e6f-000000000009", "stars must be 1..5", R"({"stars":9})"});
         req.refused.push_back({"", "record is not an object", "42"});
-        CHECK(ingest(*s, req).size() == 2);
+        CHECK(test::ingestOk(*s, req).size() == 2);
         // The same refused records again (a lost reply, resent) are not counted twice.
-        CHECK(ingest(*s, req) == std::vector{Outcome::Duplicate, Outcome::Duplicate});
+        CHECK(test::ingestOk(*s, req) == std::vector{Outcome::Duplicate, Outcome::Duplicate});
 
         auto later = request("kiosk-1", {});
         later.receivedAtMs += 60'000;
         later.pending = 0;
         later.appVersion = "0.2.0";
         later.clockOffsetMs.reset();   // keeps the last known offset
-        CHECK(ingest(*s, later).empty());
+        CHECK(test::ingestOk(*s, later).empty());
 
         const auto counts = s->counts();
         REQUIRE(counts);
@@ -239,12 +227,12 @@ TEST_CASE("storage: a batch of 1000 records is stored in one go, and resent as 1
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         enrol(*s, "kiosk-1", "store-1");
         const auto batch = test::ResponseFactory("store-1", "kiosk-1", 9).make(1000);
-        const auto first = ingest(*s, request("kiosk-1", batch));
+        const auto first = test::ingestOk(*s, request("kiosk-1", batch));
         CHECK(std::count(first.begin(), first.end(), Outcome::Accepted) == 1000);
-        const auto again = ingest(*s, request("kiosk-1", batch));
+        const auto again = test::ingestOk(*s, request("kiosk-1", batch));
         CHECK(std::count(again.begin(), again.end(), Outcome::Duplicate) == 1000);
         CHECK(s->counts()->responses == 1000);
         CHECK(exportAll(*s, {}, 333) == batch);
@@ -255,16 +243,16 @@ TEST_CASE("storage: daily tallies from SQL equal core::Tally::add over the same 
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         enrol(*s, "kiosk-1", "store-1");
         enrol(*s, "kiosk-2", "store-1");
         enrol(*s, "kiosk-9", "store-9");
         const auto a = test::ResponseFactory("store-1", "kiosk-1", 1).make(400);
         const auto b = test::ResponseFactory("store-1", "kiosk-2", 2).make(300);
         const auto other = test::ResponseFactory("store-9", "kiosk-9", 3).make(200);
-        ingest(*s, request("kiosk-1", a));
-        ingest(*s, request("kiosk-2", b));
-        ingest(*s, request("kiosk-9", other));
+        test::ingestOk(*s, request("kiosk-1", a));
+        test::ingestOk(*s, request("kiosk-2", b));
+        test::ingestOk(*s, request("kiosk-9", other));
 
         std::map<std::string, core::Tally> expected;
         for (const auto* set : {&a, &b})
@@ -304,13 +292,13 @@ TEST_CASE("storage: the export pages by id and applies date and store filters", 
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         enrol(*s, "kiosk-1", "store-1");
         enrol(*s, "kiosk-2", "store-2");
         auto a = test::ResponseFactory("store-1", "kiosk-1", 5).make(150);
         auto b = test::ResponseFactory("store-2", "kiosk-2", 6).make(150);
-        ingest(*s, request("kiosk-1", a));
-        ingest(*s, request("kiosk-2", b));
+        test::ingestOk(*s, request("kiosk-1", a));
+        test::ingestOk(*s, request("kiosk-2", b));
 
         std::vector<core::Response> all = a;
         all.insert(all.end(), b.begin(), b.end());
@@ -338,7 +326,7 @@ TEST_CASE("storage: concurrent batches with overlapping ids store every response
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         enrol(*s, "kiosk-1", "store-1");
         const auto records = test::ResponseFactory("store-1", "kiosk-1", 11).make(600);
         constexpr int kThreads = 6;
@@ -377,7 +365,7 @@ TEST_CASE("storage: among batches written together, a failing one fails alone an
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         constexpr int kThreads = 12, kBatches = 5, kPerBatch = 40;
         for (int t = 0; t < kThreads; ++t) enrol(*s, "kiosk-" + std::to_string(t), "store-" + std::to_string(t % 3));
         std::vector<std::vector<std::vector<core::Response>>> batches(kThreads);
@@ -452,7 +440,7 @@ TEST_CASE("storage: text with quotes, backslashes, commas, braces and CJK is sto
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
         INFO(url);
-        auto s = open(url);
+        auto s = test::openStorage(url);
         enrol(*s, "kiosk-1", "store-1");
         auto records = test::ResponseFactory("store-1", "kiosk-1", 5).make(3);
         records[0].tags = {"say \"hi\"", "back\\slash", "a,b", "{braces}", "NULL", "等待时间长", ""};
@@ -460,13 +448,13 @@ TEST_CASE("storage: text with quotes, backslashes, commas, braces and CJK is sto
         records[1].tags = {};
         records[1].language = "zh-CN";
         records[2].segue = {};   // every item unanswered
-        const auto out = ingest(*s, request("kiosk-1", records));
+        const auto out = test::ingestOk(*s, request("kiosk-1", records));
         CHECK(out == std::vector<Outcome>(3, Outcome::Accepted));
         auto back = exportAll(*s, hq::ExportFilter{}, 10);
         REQUIRE(back.size() == 3);
         std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
         for (std::size_t i = 0; i < 3; ++i) CHECK(back[i] == records[i]);
         // The same records again are duplicates, not conflicts: what was stored compares equal.
-        CHECK(ingest(*s, request("kiosk-1", records)) == std::vector<Outcome>(3, Outcome::Duplicate));
+        CHECK(test::ingestOk(*s, request("kiosk-1", records)) == std::vector<Outcome>(3, Outcome::Duplicate));
     }
 }
