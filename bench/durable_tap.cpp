@@ -156,6 +156,7 @@ int runDurableTap(const Args& args) {
     row.unit = "ms";
     row.goal = "p99 <= 2x fdatasync p99";
     row.met = row.value <= 2 * row.baseline;
+    row.reference = policy.inCommit;   // how the kiosk committed before: for comparison
     row.details = {{"tap_p50_ms", medianOf(tapP50)},
                    {"fdatasync_p50_ms", medianOf(syncP50)},
                    {"tap_p50_ratio", medianOf(syncP50) > 0 ? medianOf(tapP50) / medianOf(syncP50) : 0.0},

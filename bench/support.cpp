@@ -50,6 +50,7 @@ void emit(const Row& row) {
         {"met", row.met},
         {"details", row.details},
     };
+    if (row.reference) j["reference"] = true;
     std::cout << j.dump() << std::endl;
 }
 

@@ -45,6 +45,8 @@ struct Row {
     std::string unit;
     std::string goal;
     bool met = false;
+    /// A comparison for the reader (e.g. the behaviour before a fix), not a goal: shown, not counted.
+    bool reference = false;
     nlohmann::json details = nlohmann::json::object();
 };
 
