@@ -288,41 +288,7 @@ std::expected<PgResult, PgError> query(PGconn* conn, const std::string& sql, con
                                       nullptr, nullptr, 0));
 }
 
-/// Statements ingest runs on every batch, prepared once per connection: parsing and planning a
-/// freshly written 50-row INSERT was the largest part of PostgreSQL's work under a fleet (perf).
-class PreparedStatements {
-public:
-    /// Prepares `name` on `conn` unless done already. Call outside a transaction: a failed
-    /// prepare would abort it.
-    static std::expected<void, PgError> ensure(PGconn* conn, const char* name, const std::string& sql) {
-        {
-            std::lock_guard lock(mutex());
-            if (names()[conn].contains(name)) return {};
-        }
-        auto r = checked(conn, PQprepare(conn, name, sql.c_str(), 0, nullptr));
-        if (!r) return std::unexpected(r.error());
-        std::lock_guard lock(mutex());
-        names()[conn].insert(name);
-        return {};
-    }
-    /// The connection is being closed (a new one may get its address).
-    static void forget(PGconn* conn) {
-        std::lock_guard lock(mutex());
-        names().erase(conn);
-    }
-
-private:
-    static std::mutex& mutex() {
-        static std::mutex m;
-        return m;
-    }
-    static std::unordered_map<PGconn*, std::set<std::string>>& names() {
-        static std::unordered_map<PGconn*, std::set<std::string>> n;
-        return n;
-    }
-};
-
-/// Runs a statement prepared with PreparedStatements::ensure.
+/// Runs a statement prepared with Pool::Lease::prepare.
 std::expected<PgResult, PgError> execPrepared(PGconn* conn, const char* name, const Params& params) {
     std::vector<const char*> values;
     values.reserve(params.size());
@@ -420,10 +386,7 @@ class Pool {
 public:
     explicit Pool(std::string url) : m_url(std::move(url)) {}
     ~Pool() {
-        for (PGconn* c : m_idle) {
-            PreparedStatements::forget(c);
-            PQfinish(c);
-        }
+        for (PGconn* c : m_idle) PQfinish(c);
     }
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
@@ -437,6 +400,11 @@ public:
             if (m_conn) m_pool->release(m_conn);
         }
         PGconn* get() const { return m_conn; }
+        /// Prepares `name` on this connection unless done already. Outside a transaction only: a
+        /// failed prepare would abort it.
+        std::expected<void, PgError> prepare(const char* name, const std::string& sql) const {
+            return m_pool->prepareOnce(m_conn, name, sql);
+        }
 
     private:
         Pool* m_pool;
@@ -468,11 +436,23 @@ public:
     }
 
 private:
+    std::expected<void, PgError> prepareOnce(PGconn* c, const char* name, const std::string& sql) {
+        {
+            std::lock_guard lock(m_mutex);
+            if (m_prepared[c].contains(name)) return {};
+        }
+        auto r = checked(c, PQprepare(c, name, sql.c_str(), 0, nullptr));
+        if (!r) return std::unexpected(r.error());
+        std::lock_guard lock(m_mutex);
+        m_prepared[c].insert(name);
+        return {};
+    }
+
     void release(PGconn* c) {
         std::lock_guard lock(m_mutex);
         // A broken connection, or one left inside a transaction by a failed rollback, is not reused.
         if (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
-            PreparedStatements::forget(c);
+            m_prepared.erase(c);   // a new connection may get its address
             PQfinish(c);
             --m_open;
         } else {
@@ -486,6 +466,8 @@ private:
     std::condition_variable m_cv;
     std::vector<PGconn*> m_idle;
     int m_open = 0;
+    /// Statements prepared on each open connection (see Lease::prepare).
+    std::unordered_map<PGconn*, std::set<std::string>> m_prepared;
 };
 
 /// Rolls back unless committed.
@@ -641,6 +623,12 @@ public:
     Result<std::vector<Outcome>> ingest(const IngestRequest& req) override {
         auto lease = m_pool.acquire();
         if (!lease) return std::unexpected(lease.error());
+        // Prepared once per connection: parsing and planning a freshly written 50-row INSERT was
+        // the largest part of PostgreSQL's work under a fleet (perf).
+        if (auto r = lease->prepare(kUpdateDevice, kUpdateDeviceSql); !r)
+            return std::unexpected(ioError("preparing the device update", r.error()));
+        if (auto r = lease->prepare(kInsertResponses, insertResponsesSql()); !r)
+            return std::unexpected(ioError("preparing the response insert", r.error()));
         // Two transactions that insert overlapping ids wait on each other's unique keys; inserting
         // in id order keeps that a wait, and a deadlock or serialization failure is retried.
         for (int attempt = 1;; ++attempt) {
@@ -857,10 +845,6 @@ private:
             err = e;
             return std::unexpected(ioError(what, e));
         };
-        if (auto r = PreparedStatements::ensure(c, kUpdateDevice, kUpdateDeviceSql); !r)
-            return fail("preparing the device update", r.error());
-        if (auto r = PreparedStatements::ensure(c, kInsertResponses, insertResponsesSql()); !r)
-            return fail("preparing the response insert", r.error());
         Transaction tx(c);
         if (auto r = tx.begin(); !r) return fail("ingest", r.error());
         if (auto r = execPrepared(c, kUpdateDevice,

@@ -130,6 +130,17 @@ std::expected<Drainer::Ready, store::Error> Drainer::prepare(const std::string& 
     return ready;
 }
 
+StepReport Drainer::failed(StepReport report, SendFailure failure, std::int64_t atUtcMs) {
+    if (failure.kind != SendError::Aborted) {   // stopping is not an error
+        m_status.lastError = describe(failure);
+        m_status.lastErrorKind = failure.kind;
+        m_status.lastErrorUtcMs = atUtcMs;
+    }
+    report.kind = StepReport::Kind::Failed;
+    report.failure = std::move(failure);
+    return report;
+}
+
 std::expected<StepReport, store::Error> Drainer::step() {
     if (auto ok = refreshCounts(); !ok) return std::unexpected(std::move(ok.error()));
     StepReport report;
@@ -177,15 +188,8 @@ std::expected<StepReport, store::Error> Drainer::step() {
                 made.reset();
                 continue;
             }
-            if (f.kind != SendError::Aborted) {
-                m_status.online = f.httpStatus.has_value();
-                m_status.lastError = describe(f);
-                m_status.lastErrorKind = f.kind;
-                m_status.lastErrorUtcMs = after.utcMs;
-            }
-            report.kind = StepReport::Kind::Failed;
-            report.failure = std::move(f);
-            return report;
+            if (f.kind != SendError::Aborted) m_status.online = f.httpStatus.has_value();
+            return failed(std::move(report), std::move(f), after.utcMs);
         }
 
         auto applied = applyAck(m_db, batch.responses, *ack, after.utcMs);
@@ -198,16 +202,12 @@ std::expected<StepReport, store::Error> Drainer::step() {
 
         if (applied->synced == 0 && applied->rejected == 0) {
             // An ack that settles nothing would have the worker resend the same batch forever.
-            SendFailure f{SendError::ServerError,
-                          "HQ's reply settled none of the " + std::to_string(batch.responses.size()) +
-                              " records sent",
-                          200, std::nullopt};
-            m_status.lastError = describe(f);
-            m_status.lastErrorKind = f.kind;
-            m_status.lastErrorUtcMs = after.utcMs;
-            report.kind = StepReport::Kind::Failed;
-            report.failure = std::move(f);
-            return report;
+            return failed(std::move(report),
+                          SendFailure{SendError::ServerError,
+                                      "HQ's reply settled none of the " + std::to_string(batch.responses.size()) +
+                                          " records sent",
+                                      200, std::nullopt},
+                          after.utcMs);
         }
         m_status.lastSuccessUtcMs = after.utcMs;
         m_status.lastError.clear();

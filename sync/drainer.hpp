@@ -92,6 +92,8 @@ private:
         std::int64_t madeMonoMs = 0;
     };
     wire::Batch buildBatch(std::vector<core::Response> rows, std::int64_t pending, std::int64_t nowUtcMs);
+    /// Records a failed send in the status (unless the worker is stopping) and reports it.
+    StepReport failed(StepReport report, SendFailure failure, std::int64_t atUtcMs);
     /// The next batch after `afterId` ("" = the oldest), `backlog` pending counted from there.
     std::expected<Ready, store::Error> prepare(const std::string& afterId, std::int64_t backlog, core::Now now);
 
