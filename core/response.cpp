@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -95,6 +96,92 @@ nlohmann::json toJson(const Response& r) {
         {"synthetic", r.synthetic},
         {"duration_ms", r.durationMs},
     };
+}
+
+void appendJsonString(std::string& out, std::string_view s) {
+    // Ids, dates and tags are plain ASCII: copied as they are. Anything else (quotes, control
+    // characters, non-ASCII) is written by the library, so escaping and UTF-8 checks stay its own.
+    const bool plain = std::all_of(s.begin(), s.end(), [](unsigned char c) {
+        return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+    });
+    if (!plain) {
+        out += nlohmann::json(std::string(s)).dump();
+        return;
+    }
+    out += '"';
+    out += s;
+    out += '"';
+}
+
+namespace {
+
+void appendInt(std::string& out, std::int64_t v) {
+    char buf[24];
+    const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    out.append(buf, end);
+}
+
+/// The SEGUE keys in the order a JSON object (std::map) keeps them.
+std::array<std::size_t, kSegueCount> sortedSegueOrder() {
+    std::array<std::size_t, kSegueCount> order{};
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [](std::size_t a, std::size_t b) { return kSegueKeys[a] < kSegueKeys[b]; });
+    return order;
+}
+
+} // namespace
+
+void appendJson(std::string& out, const Response& r) {
+    static const auto segueOrder = sortedSegueOrder();
+    bool first = true;
+    auto key = [&](std::string_view k) {
+        if (!first) out += ',';
+        first = false;
+        out += '"';
+        out += k;
+        out += "\":";
+    };
+    auto str = [&](std::string_view k, std::string_view v) { key(k); appendJsonString(out, v); };
+    auto integer = [&](std::string_view k, std::int64_t v) { key(k); appendInt(out, v); };
+    auto boolean = [&](std::string_view k, bool v) { key(k); out += v ? "true" : "false"; };
+
+    // Keys in byte order, as nlohmann's object (a std::map) dumps them.
+    out += '{';
+    boolean("complete", r.complete);
+    str("created_at", formatUtc(r.createdAtMs));
+    str("device_id", r.deviceId);
+    integer("duration_ms", r.durationMs);
+    str("id", r.id);
+    str("language", r.language);
+    str("local_date", r.localDate);
+    integer("local_hour", r.localHour);
+    boolean("misuse", r.misuse);
+    key("segue");
+    out += '{';
+    first = true;
+    for (const std::size_t i : segueOrder) {
+        if (r.segue[i]) {
+            integer(kSegueKeys[i], *r.segue[i]);
+        } else {
+            key(kSegueKeys[i]);
+            out += "null";
+        }
+    }
+    out += '}';
+    integer("stars", r.stars);
+    str("store_id", r.storeId);
+    str("survey_id", r.surveyId);
+    integer("survey_version", r.surveyVersion);
+    boolean("synthetic", r.synthetic);
+    key("tags");
+    out += '[';
+    for (std::size_t i = 0; i < r.tags.size(); ++i) {
+        if (i) out += ',';
+        appendJsonString(out, r.tags[i]);
+    }
+    out += ']';
+    integer("utc_offset_min", r.utcOffsetMin);
+    out += '}';
 }
 
 std::optional<Response> fromJson(const nlohmann::json& j, std::string* error) {

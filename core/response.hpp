@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -42,6 +43,11 @@ std::optional<std::string> validate(const Response& r, const Survey* survey = nu
 /// local_date, local_hour, utc_offset_min, stars, segue{satisfactory..effective: 1..5|null},
 /// tags[], complete, misuse, synthetic, duration_ms.
 nlohmann::json toJson(const Response& r);
+/// Appends exactly `toJson(r).dump()` to `out` without building the JSON tree (the sync drain
+/// encodes a thousand records a batch). Throws as dump() does on a string that is not UTF-8.
+void appendJson(std::string& out, const Response& r);
+/// Appends `s` as a JSON string literal, exactly as nlohmann's dump() writes it.
+void appendJsonString(std::string& out, std::string_view s);
 /// Strict decode: wrong types, missing keys, unknown SEGUE keys and bad values are errors.
 /// Unknown top-level keys are ignored (forward compatible).
 std::optional<Response> fromJson(const nlohmann::json& j, std::string* error);

@@ -34,6 +34,8 @@ struct Batch {
     std::string appVersion;
     std::optional<std::int64_t> clockOffsetMs;    ///< terminal clock minus HQ clock, last measured
     std::vector<core::Response> responses;
+
+    bool operator==(const Batch&) const = default;
 };
 
 /// A record HQ did not store, and why. `id` is empty when none could be read.
@@ -56,12 +58,16 @@ struct BatchAck {
 struct InvalidRecord {
     Rejected rejection;
     std::string json;
+
+    bool operator==(const InvalidRecord&) const = default;
 };
 
 /// A received batch: the records that decoded and validated, and the ones that did not.
 struct DecodedBatch {
     Batch batch;
     std::vector<InvalidRecord> invalid;
+
+    bool operator==(const DecodedBatch&) const = default;
 };
 
 /// Why a whole body was refused.

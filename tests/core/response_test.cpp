@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <limits>
+#include <random>
+
 #include <nlohmann/json.hpp>
 
 #include "core/response.hpp"
@@ -72,4 +75,43 @@ TEST_CASE("validate refuses out-of-range values with a reason") {
     CHECK_THAT(reason([](Response& r) { r.storeId = "store 1; drop"; }), Catch::Contains("store_id"));
     CHECK_THAT(reason([](Response& r) { r.createdAtMs = 0; }), Catch::Contains("created_at"));
     CHECK_FALSE(validate(sampleResponse(), &survey).has_value());
+}
+
+TEST_CASE("appendJson writes exactly what the JSON tree's dump() writes") {
+    // Any field a terminal could hold, including text that needs escaping or is not ASCII:
+    // the drain's encoder and the tree must agree byte for byte.
+    const std::vector<std::string> texts = {"store-1", "", "a\"quote", "back\\slash", "tab\there", "line\nbreak",
+                                            "\x01\x1f control", "\x7f del", "门店-上海", "emoji \xf0\x9f\x98\x80"};
+    std::mt19937 rng(20261122);
+    auto pick = [&](const std::vector<std::string>& from) { return from[rng() % from.size()]; };
+    for (int n = 0; n < 500; ++n) {
+        Response r = sampleResponse();
+        r.id = pick(texts);
+        r.storeId = pick(texts);
+        r.deviceId = pick(texts);
+        r.surveyId = pick(texts);
+        r.language = pick(texts);
+        r.localDate = pick(texts);
+        r.surveyVersion = static_cast<int>(rng() % 5) - 1;
+        r.createdAtMs = 1'577'836'800'000 + static_cast<std::int64_t>(rng() % 3'000'000'000) * 1000 + n;
+        r.localHour = static_cast<int>(rng() % 24);
+        r.utcOffsetMin = static_cast<int>(rng() % 1681) - 840;
+        r.stars = static_cast<int>(rng() % 7) - 1;
+        for (auto& s : r.segue) s = rng() % 3 == 0 ? std::nullopt : std::optional<int>(static_cast<int>(rng() % 5) + 1);
+        r.tags.clear();
+        for (std::size_t t = rng() % 4; t > 0; --t) r.tags.push_back(pick(texts));
+        r.complete = rng() % 2;
+        r.misuse = rng() % 2;
+        r.synthetic = rng() % 2;
+        r.durationMs = n % 7 == 0 ? std::numeric_limits<std::int64_t>::min() : static_cast<std::int64_t>(rng());
+        std::string fast;
+        appendJson(fast, r);
+        REQUIRE(fast == toJson(r).dump());
+    }
+    // Not UTF-8: refused the same way (nlohmann's type_error 316), never written half-escaped.
+    Response bad = sampleResponse();
+    bad.tags = {"\xff\xfe"};
+    std::string out;
+    CHECK_THROWS_AS(appendJson(out, bad), nlohmann::json::type_error);
+    CHECK_THROWS_AS(toJson(bad).dump(), nlohmann::json::type_error);
 }

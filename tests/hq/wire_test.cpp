@@ -1,7 +1,14 @@
 // The batch wire codec, gzip helpers and CSV rows (sync/wire.hpp).
 #include <catch2/catch.hpp>
+
+#include <limits>
+#include <random>
+
 #include <nlohmann/json.hpp>
 
+#include "core/time.hpp"
+
+#include "sync/batch_reader.hpp"
 #include "sync/wire.hpp"
 #include "tests/hq/hq_test_support.hpp"
 
@@ -59,6 +66,29 @@ TEST_CASE("wire: a batch survives encode and decode unchanged", "[wire]") {
     noOffset.clockOffsetMs.reset();
     CHECK_FALSE(json::parse(wire::encodeBatch(noOffset)).contains("clock_offset_ms"));
     CHECK_FALSE(wire::decodeBatch(wire::encodeBatch(noOffset))->batch.clockOffsetMs);
+}
+
+TEST_CASE("wire: the encoder writes byte for byte what the JSON tree dumps", "[wire]") {
+    // The tree the encoder replaced, kept here as the reference it must match.
+    auto tree = [](const wire::Batch& b) {
+        json responses = json::array();
+        for (const auto& r : b.responses) responses.push_back(core::toJson(r));
+        json j = {{"protocol", b.protocol},     {"batch_id", b.batchId},
+                  {"device_id", b.deviceId},    {"sent_at", core::formatUtc(b.sentAtMs)},
+                  {"pending", b.pending},       {"app_version", b.appVersion},
+                  {"responses", std::move(responses)}};
+        if (b.clockOffsetMs) j["clock_offset_ms"] = *b.clockOffsetMs;
+        return j.dump();
+    };
+    wire::Batch b = sampleBatch(40);
+    CHECK(wire::encodeBatch(b) == tree(b));
+    b.clockOffsetMs.reset();
+    b.appVersion = "0.1.0 \"beta\" 测试";
+    b.deviceId = "kiosk\\1";
+    CHECK(wire::encodeBatch(b) == tree(b));
+    b.responses.clear();
+    b.clockOffsetMs = std::numeric_limits<std::int64_t>::min();
+    CHECK(wire::encodeBatch(b) == tree(b));
 }
 
 TEST_CASE("wire: invalid records are refused one by one and the valid ones still decode", "[wire]") {
@@ -233,4 +263,138 @@ TEST_CASE("wire: CSV rows follow the export columns with RFC 4180 quoting", "[wi
     CHECK(wire::csvField("say \"hi\"") == "\"say \"\"hi\"\"\"");
     CHECK(wire::csvField("two\nlines") == "\"two\nlines\"");
     CHECK(wire::csvField("") == "");
+}
+
+namespace {
+
+/// What decodeBatch's two paths make of `body`: the SAX reader (nullopt when it gave up) and
+/// the tree. Whenever the reader accepts a body, the tree must read it the same way.
+std::optional<wire::DecodedBatch> readersAgree(const std::string& body) {
+    auto fast = wire::detail::readWellFormedBatch(body);
+    const auto tree = wire::detail::decodeBatchWithTree(body);
+    if (fast) {
+        REQUIRE(tree);
+        REQUIRE(tree->invalid.empty());
+        REQUIRE(*fast == *tree);
+    }
+    const auto both = wire::decodeBatch(body);
+    REQUIRE(both.has_value() == tree.has_value());
+    if (tree) CHECK(*both == *tree);
+    else CHECK(both.error().kind == tree.error().kind);
+    return fast;
+}
+
+} // namespace
+
+TEST_CASE("wire: a well-formed batch is read in one pass, exactly as the tree reads it", "[wire]") {
+    const wire::Batch b = sampleBatch(30);
+    const auto fast = readersAgree(wire::encodeBatch(b));
+    REQUIRE(fast);
+    CHECK(fast->batch == b);
+
+    // Any key order, whitespace, unknown keys holding anything at every level, null offset.
+    json record = validRecord("0190f1e2-3a4b-7c5d-8e6f-000000000001");
+    record["future"] = {{"nested", {1, 2.5, "three", nullptr, {{"deep", json::array()}}}}};
+    record["future_flag"] = false;
+    record["synthetic"] = true;
+    record.erase("duration_ms");
+    json body = envelope({record, validRecord("0190f1e2-3a4b-7c5d-8e6f-000000000002")});
+    body["compression_hint"] = {"zstd", 3, -1.5};
+    body["clock_offset_ms"] = nullptr;
+    body["big"] = 18446744073709551615ULL;
+    const auto pretty = readersAgree(body.dump(2));
+    REQUIRE(pretty);
+    CHECK(pretty->batch.responses.size() == 2);
+    CHECK(pretty->batch.responses[0].synthetic);
+    CHECK_FALSE(pretty->batch.clockOffsetMs);
+    // A writer that does not sort its keys: responses first, protocol last.
+    const std::string reordered = "{\"responses\":" + body["responses"].dump() +
+                                  ",\"sent_at\":\"2026-11-22T06:30:00.250Z\",\"pending\":3,\"device_id\":\"kiosk-1\""
+                                  ",\"batch_id\":\"0190f1e2-3a4b-7c5d-8e6f-0123456789ab\",\"app_version\":\"0.1.0\""
+                                  ",\"protocol\":1}";
+    const auto unsorted = readersAgree(reordered);
+    REQUIRE(unsorted);
+    CHECK(unsorted->batch.responses == pretty->batch.responses);
+}
+
+TEST_CASE("wire: the one-pass reader gives up on anything unusual and the tree answers", "[wire]") {
+    const json ok = envelope({validRecord("0190f1e2-3a4b-7c5d-8e6f-000000000001")});
+    const std::string good = ok.dump();
+    REQUIRE(readersAgree(good));
+
+    auto gaveUp = [](const std::string& body) { return !readersAgree(body).has_value(); };
+    auto recordWith = [&](const char* key, json value) {
+        json j = ok;
+        j["responses"][0][key] = std::move(value);
+        return j.dump();
+    };
+    // A key given twice: the tree keeps the last one, the reader leaves it to the tree.
+    std::string twice = good;
+    twice.insert(1, "\"pending\":99,");
+    CHECK(gaveUp(twice));
+    CHECK(wire::decodeBatch(twice)->batch.pending == 3);
+    std::string twiceInRecord = good;
+    twiceInRecord.insert(twiceInRecord.find("\"stars\""), "\"stars\":1,");
+    CHECK(gaveUp(twiceInRecord));
+    std::string twiceInSegue = good;
+    twiceInSegue.insert(twiceInSegue.find("\"segue\":{") + 9, "\"genuine\":1,");
+    CHECK(gaveUp(twiceInSegue));
+
+    // Records core refuses, or types and ranges fromJson refuses.
+    CHECK(gaveUp(recordWith("stars", 9)));
+    CHECK(gaveUp(recordWith("stars", 4.0)));
+    CHECK(gaveUp(recordWith("stars", 4294967297ULL)));
+    CHECK(gaveUp(recordWith("synthetic", nullptr)));
+    CHECK(gaveUp(recordWith("duration_ms", "5")));
+    CHECK(gaveUp(recordWith("tags", {"slow", 3})));
+    CHECK(gaveUp(recordWith("segue", {{"friendly", 4}})));
+    json noStars = ok;
+    noStars["responses"][0].erase("stars");
+    CHECK(gaveUp(noStars.dump()));
+    json notObject = ok;
+    notObject["responses"].push_back(42);
+    CHECK(gaveUp(notObject.dump()));
+
+    // Envelope faults, nesting past the limit, more than 1000 records, broken JSON.
+    json p2 = ok;
+    p2["protocol"] = 2;
+    CHECK(gaveUp(p2.dump()));
+    json noVersion = ok;
+    noVersion.erase("app_version");
+    CHECK(gaveUp(noVersion.dump()));
+    json deep = ok;
+    json nest = json::array();
+    for (int i = 0; i < 40; ++i) nest = json::array({nest});
+    deep["unknown"] = nest;
+    CHECK(gaveUp(deep.dump()));
+    CHECK(wire::decodeBatch(deep.dump()).error().kind == wire::DecodeError::Malformed);
+    json many = ok;
+    core::UuidV7Generator ids(5);
+    for (int i = 0; i < 1000; ++i) many["responses"].push_back(validRecord(ids.next(1'795'000'000'000 + i)));
+    CHECK(gaveUp(many.dump()));
+    CHECK(gaveUp(good.substr(0, good.size() - 1)));
+    CHECK(gaveUp(good + " {}"));
+}
+
+TEST_CASE("wire: wherever a byte of a batch changes, the two readers never disagree", "[wire]") {
+    // Differential check over thousands of damaged bodies: each is read by both paths, and
+    // whatever the reader accepts the tree must read identically.
+    const std::string good = wire::encodeBatch(sampleBatch(3));
+    std::mt19937 rng(522);
+    const std::string alphabet = "{}[]\",:0123456789-.eE tfnrul\\ab";
+    int accepted = 0;
+    for (int n = 0; n < 3000; ++n) {
+        std::string body = good;
+        for (int edits = 1 + static_cast<int>(rng() % 3); edits > 0; --edits) {
+            const std::size_t at = rng() % body.size();
+            switch (rng() % 3) {
+            case 0: body[at] = alphabet[rng() % alphabet.size()]; break;
+            case 1: body.erase(at, 1 + rng() % 4); break;
+            default: body.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+            }
+            if (body.empty()) body = "{";
+        }
+        if (readersAgree(body)) ++accepted;
+    }
+    CHECK(accepted > 0);   // some edits leave a valid batch (a digit of a count, say)
 }
