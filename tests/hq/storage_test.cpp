@@ -75,6 +75,32 @@ TEST_CASE("storage: a new database is migrated, reopened intact, and a newer sch
     }
 }
 
+TEST_CASE("storage: a version 3 database loses the two date indexes nothing reads, and keeps its rows", "[storage]") {
+    test::TempDir dir;
+    for (const auto& url : test::storageUrls(dir)) {
+        INFO(url);
+        const auto batch = test::ResponseFactory("store-1", "kiosk-1").make(40);
+        {
+            auto s = test::openStorage(url);
+            enrol(*s, "kiosk-1", "store-1");
+            test::ingestOk(*s, request("kiosk-1", batch));
+        }
+        // What a version 3 HQ left behind: the same tables with the two indexes.
+        test::execSql(url, "CREATE INDEX responses_store_date ON responses(store_id, local_date)");
+        test::execSql(url, "CREATE INDEX responses_date ON responses(local_date)");
+        test::execSql(url, "UPDATE schema_version SET version = 3");
+
+        auto s = test::openStorage(url);
+        CHECK(s->schemaVersion() == hq::kSchemaVersion);
+        // Gone: making them again succeeds (it would fail on an index that exists).
+        CHECK_NOTHROW(test::execSql(url, "CREATE INDEX responses_store_date ON responses(store_id, local_date)"));
+        CHECK_NOTHROW(test::execSql(url, "CREATE INDEX responses_date ON responses(local_date)"));
+        const auto exported = exportAll(*s, hq::ExportFilter{}, 15);
+        CHECK(exported == batch);
+        CHECK(test::ingestOk(*s, request("kiosk-1", batch)) == std::vector<Outcome>(batch.size(), Outcome::Duplicate));
+    }
+}
+
 TEST_CASE("storage: an unknown URL scheme is a configuration error", "[storage]") {
     for (const char* url : {"mysql://x", "sqlite:", "", "/tmp/hq.sqlite"}) {
         const auto s = hq::openStorage(url);
