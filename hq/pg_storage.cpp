@@ -294,13 +294,81 @@ std::expected<PgResult, PgError> query(PGconn* conn, const std::string& sql, con
                                       nullptr, nullptr, 0));
 }
 
-/// Runs a statement prepared with Pool::Lease::prepare.
-std::expected<PgResult, PgError> execPrepared(PGconn* conn, const char* name, const Params& params) {
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    return checked(conn, PQexecPrepared(conn, name, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0));
-}
+/// Statements sent together and answered together: libpq's pipeline mode, one round trip for all
+/// of them. Under a fleet the backends spent most of their time waiting for and answering the
+/// next statement of a batch (perf: epoll_wait and send), so a batch's statements go in two
+/// rounds instead of six. After a failed statement PostgreSQL skips the rest of the round.
+class Pipeline {
+public:
+    explicit Pipeline(PGconn* c) : m_conn(c) {}
+    void add(std::string sql, Params params = {}) { m_steps.push_back({std::move(sql), nullptr, std::move(params)}); }
+    /// A statement prepared with Pool::Lease::prepare.
+    void addPrepared(const char* name, Params params) { m_steps.push_back({{}, name, std::move(params)}); }
+
+    /// Sends every statement, then reads every answer: their results in order, or the first error.
+    std::expected<std::vector<PgResult>, PgError> run() {
+        if (PQenterPipelineMode(m_conn) != 1) return std::unexpected(connectionError());
+        for (const auto& step : m_steps) {
+            std::vector<const char*> values;
+            values.reserve(step.params.size());
+            for (const auto& v : step.params) values.push_back(v ? v->c_str() : nullptr);
+            const int n = static_cast<int>(values.size());
+            const int sent = step.prepared
+                                 ? PQsendQueryPrepared(m_conn, step.prepared, n, values.data(), nullptr, nullptr, 0)
+                                 : PQsendQueryParams(m_conn, step.sql.c_str(), n, nullptr, values.data(), nullptr,
+                                                     nullptr, 0);
+            // Left in pipeline mode with answers owed: the pool closes it rather than reuse it.
+            if (sent != 1) return std::unexpected(connectionError());
+        }
+        if (PQpipelineSync(m_conn) != 1) return std::unexpected(connectionError());
+
+        std::vector<PgResult> results;
+        std::optional<PgError> failure;
+        int emptyInARow = 0;
+        for (;;) {
+            PGresult* r = PQgetResult(m_conn);
+            if (!r) {
+                // One null ends each statement's answer; more in a row means the connection is gone.
+                if (++emptyInARow > 2 || PQstatus(m_conn) == CONNECTION_BAD) return std::unexpected(connectionError());
+                continue;
+            }
+            emptyInARow = 0;
+            const auto status = PQresultStatus(r);
+            if (status == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            if (status == PGRES_PIPELINE_ABORTED) {
+                PQclear(r);
+                continue;
+            }
+            auto checkedResult = checked(m_conn, r);
+            if (checkedResult) results.push_back(std::move(*checkedResult));
+            else if (!failure) failure = std::move(checkedResult.error());
+        }
+        if (PQexitPipelineMode(m_conn) != 1 && !failure) failure = connectionError();
+        if (failure) return std::unexpected(std::move(*failure));
+        if (results.size() != m_steps.size())
+            return std::unexpected(PgError{"", "PostgreSQL answered " + std::to_string(results.size()) + " of " +
+                                                   std::to_string(m_steps.size()) + " statements"});
+        return results;
+    }
+
+private:
+    PgError connectionError() const {
+        std::string message = PQerrorMessage(m_conn);
+        while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+        return PgError{"", message.empty() ? "lost the connection to PostgreSQL" : message};
+    }
+
+    struct Step {
+        std::string sql;
+        const char* prepared;
+        Params params;
+    };
+    PGconn* m_conn;
+    std::vector<Step> m_steps;
+};
 
 /// A PostgreSQL array literal, {"a","b",NULL}: one parameter carries a whole column of a batch.
 class ArrayLiteral {
@@ -456,8 +524,10 @@ private:
 
     void release(PGconn* c) {
         std::lock_guard lock(m_mutex);
-        // A broken connection, or one left inside a transaction by a failed rollback, is not reused.
-        if (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
+        // A broken connection, one left inside a transaction by a failed rollback, or one a failed
+        // pipeline left owing answers, is not reused.
+        if (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE ||
+            PQpipelineStatus(c) != PQ_PIPELINE_OFF) {
             m_prepared.erase(c);   // a new connection may get its address
             PQfinish(c);
             --m_open;
@@ -497,6 +567,10 @@ public:
         m_open = false;
         return {};
     }
+    /// BEGIN went out in a pipeline: from here on a failure rolls back.
+    void begunElsewhere() { m_open = true; }
+    /// COMMIT went out in a pipeline and succeeded.
+    void committedElsewhere() { m_open = false; }
 
 private:
     PGconn* m_conn;
@@ -795,7 +869,8 @@ private:
     }
 
     /// Adds a batch's sums to day_tallies and day_tag_counts: multi-row upserts, in key order.
-    static std::expected<void, PgError> addDaySums(PGconn* c, const std::map<DayKey, core::Tally>& sums) {
+    /// The upserts that add a batch's sums, queued on `round`.
+    static void addDaySums(Pipeline& round, const std::map<DayKey, core::Tally>& sums) {
         auto mark = [](std::string& sql, Params& params, std::string value, const char* type) {
             sql += (sql.back() == '(' ? "$" : ",$") + std::to_string(params.size() + 1) + "::" + type;
             params.push_back(std::move(value));
@@ -811,20 +886,16 @@ private:
                 sql += ')';
             }
             sql += " ON CONFLICT (store_id, local_date) DO UPDATE SET " + dayAddAssignments();
-            if (auto q = query(c, sql, params); !q) return std::unexpected(q.error());
+            round.add(std::move(sql), std::move(params));
         }
         std::string sql;
         Params params;
         std::size_t rows = 0;
-        auto flush = [&]() -> std::expected<void, PgError> {
-            if (rows == 0) return {};
+        auto flush = [&] {
+            if (rows == 0) return;
             sql += " ON CONFLICT (store_id, local_date, tag) DO UPDATE SET n = day_tag_counts.n + excluded.n";
-            auto q = query(c, sql, params);
-            sql.clear();
-            params.clear();
+            round.add(std::exchange(sql, {}), std::exchange(params, {}));
             rows = 0;
-            if (!q) return std::unexpected(q.error());
-            return {};
         };
         for (const auto& [key, t] : sums)
             for (const auto& [tag, n] : t.tags) {
@@ -834,10 +905,9 @@ private:
                 mark(sql, params, tag, "text");
                 mark(sql, params, num(n), "bigint");
                 sql += ')';
-                if (++rows == kTagsPerUpsert)
-                    if (auto r = flush(); !r) return r;
+                if (++rows == kTagsPerUpsert) flush();
             }
-        return flush();
+        flush();
     }
 
     static Result<int> readVersion(PGconn* c) {
@@ -851,23 +921,18 @@ private:
             err = e;
             return std::unexpected(ioError(what, e));
         };
+        // First round: BEGIN, the device's status, refused records, the insert of the records.
         Transaction tx(c);
-        if (auto r = tx.begin(); !r) return fail("ingest", r.error());
-        if (auto r = execPrepared(c, kUpdateDevice,
-                                  {num(req.receivedAtMs), num(req.pending), req.appVersion,
-                                   req.clockOffsetMs ? std::optional(num(*req.clockOffsetMs)) : std::nullopt,
-                                   req.deviceId});
-            !r)
-            return fail("updating device status", r.error());
-        for (const auto& r : req.refused) {
-            if (auto q = query(c, "INSERT INTO rejections (response_id, device_id, batch_id, reason, record, record_hash, "
-                                  "received_at) VALUES ($1, $2, $3::uuid, $4, $5, $6, $7) "
-                                  "ON CONFLICT (device_id, record_hash) DO NOTHING",
-                               {r.id, req.deviceId, req.batchId, r.reason, r.json, sha256Hex(r.json),
-                                num(req.receivedAtMs)});
-                !q)
-                return fail("storing a refused record", q.error());
-        }
+        Pipeline first(c);
+        first.add("BEGIN");
+        first.addPrepared(kUpdateDevice, {num(req.receivedAtMs), num(req.pending), req.appVersion,
+                                          req.clockOffsetMs ? std::optional(num(*req.clockOffsetMs)) : std::nullopt,
+                                          req.deviceId});
+        for (const auto& r : req.refused)
+            first.add("INSERT INTO rejections (response_id, device_id, batch_id, reason, record, record_hash, "
+                      "received_at) VALUES ($1, $2, $3::uuid, $4, $5, $6, $7) "
+                      "ON CONFLICT (device_id, record_hash) DO NOTHING",
+                      {r.id, req.deviceId, req.batchId, r.reason, r.json, sha256Hex(r.json), num(req.receivedAtMs)});
         std::vector<std::size_t> order(req.records.size());
         std::iota(order.begin(), order.end(), std::size_t{0});
         std::sort(order.begin(), order.end(),
@@ -892,9 +957,14 @@ private:
             for (const auto& column : columns) params.push_back(column.text());
             params.push_back(num(req.receivedAtMs));
             params.push_back(req.batchId);
-            auto q = execPrepared(c, kInsertResponses, params);
-            if (!q) return fail("inserting responses", q.error());
-            for (int i = 0; i < q->rows(); ++i) inserted.push_back(q->text(i, 0));
+            first.addPrepared(kInsertResponses, std::move(params));
+        }
+        tx.begunElsewhere();
+        auto firstDone = first.run();
+        if (!firstDone) return fail("storing a batch", firstDone.error());
+        if (!order.empty()) {
+            const PgResult& q = firstDone->back();
+            for (int i = 0; i < q.rows(); ++i) inserted.push_back(q.text(i, 0));
         }
         std::vector<std::string> others;
         {
@@ -923,23 +993,23 @@ private:
         }
         auto outcomes = classifyAfterInsert(req.records, inserted, stored);
         if (!outcomes) return outcomes;
-        auto keep = [&](const core::Response& r) -> std::expected<void, PgError> {
+
+        // Second round: conflicts kept, the day sums, COMMIT.
+        Pipeline second(c);
+        auto keep = [&](const core::Response& r) {
             const std::string json = canonicalJson(r);
-            auto q = query(c, "INSERT INTO conflicts (response_id, device_id, batch_id, record, record_hash, received_at) "
-                              "VALUES ($1::uuid, $2, $3::uuid, $4, $5, $6) ON CONFLICT (response_id, record_hash) DO NOTHING",
-                           {r.id, req.deviceId, req.batchId, json, sha256Hex(json), num(req.receivedAtMs)});
-            if (!q) return std::unexpected(q.error());
-            return {};
+            second.add("INSERT INTO conflicts (response_id, device_id, batch_id, record, record_hash, received_at) "
+                       "VALUES ($1::uuid, $2, $3::uuid, $4, $5, $6) ON CONFLICT (response_id, record_hash) DO NOTHING",
+                       {r.id, req.deviceId, req.batchId, json, sha256Hex(json), num(req.receivedAtMs)});
         };
         for (std::size_t i = 0; i < req.records.size(); ++i)
-            if ((*outcomes)[i] == Outcome::Conflict)
-                if (auto r = keep(req.records[i]); !r) return fail("storing a conflict", r.error());
-        for (const auto& cr : req.conflicts)
-            if (auto r = keep(cr); !r) return fail("storing a conflict", r.error());
+            if ((*outcomes)[i] == Outcome::Conflict) keep(req.records[i]);
+        for (const auto& cr : req.conflicts) keep(cr);
         // Last, so that the rows every batch of the store's day adds to stay locked only briefly.
-        if (auto r = addDaySums(c, sumAccepted(req.records, *outcomes)); !r)
-            return fail("adding to the day sums", r.error());
-        if (auto r = tx.commit(); !r) return fail("committing a batch", r.error());
+        addDaySums(second, sumAccepted(req.records, *outcomes));
+        second.add("COMMIT");
+        if (auto r = second.run(); !r) return fail("storing a batch", r.error());
+        tx.committedElsewhere();
         return outcomes;
     }
 

@@ -387,6 +387,41 @@ TEST_CASE("storage: concurrent batches with overlapping ids store every response
     }
 }
 
+TEST_CASE("storage: a batch whose day sums cannot be written is not stored at all", "[storage]") {
+    // The sums are written after the records (on PostgreSQL in a second round of statements):
+    // a failure there must take the records, the conflicts and the device status back with it.
+    test::TempDir dir;
+    for (const auto& url : test::storageUrls(dir)) {
+        INFO(url);
+        auto s = test::openStorage(url);
+        enrol(*s, "kiosk-1", "store-1");
+        enrol(*s, "kiosk-2", "store-2");
+        if (url.starts_with("sqlite:")) {
+            test::execSql(url, "CREATE TRIGGER refuse BEFORE INSERT ON day_tallies WHEN NEW.store_id = 'store-2' "
+                               "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+        } else {
+            test::execSql(url, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                               "IF NEW.store_id = 'store-2' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+                               "RETURN NEW; END $$");
+            test::execSql(url, "CREATE TRIGGER refuse BEFORE INSERT ON day_tallies FOR EACH ROW EXECUTE FUNCTION refuse()");
+        }
+        const auto good = test::ResponseFactory("store-1", "kiosk-1", 1).make(30);
+        auto bad = test::ResponseFactory("store-2", "kiosk-2", 2).make(30);
+        for (int round = 0; round < 3; ++round) {   // the connection that failed is fine afterwards
+            auto refused = s->ingest(request("kiosk-2", bad));
+            REQUIRE_FALSE(refused);
+            CHECK_THAT(refused.error().message, Catch::Contains("refused by the test"));
+        }
+        CHECK(s->counts()->responses == 0);
+        const auto devices = s->listDevices();
+        REQUIRE(devices);
+        for (const auto& d : *devices) CHECK_FALSE(d.lastSeenMs.has_value());
+        CHECK(test::ingestOk(*s, request("kiosk-1", good)) == std::vector<Outcome>(good.size(), Outcome::Accepted));
+        CHECK(s->counts()->responses == static_cast<std::int64_t>(good.size()));
+        CHECK(exportAll(*s, hq::ExportFilter{}, 100) == good);
+    }
+}
+
 TEST_CASE("storage: among batches written together, a failing one fails alone and leaves no trace", "[storage]") {
     test::TempDir dir;
     for (const auto& url : test::storageUrls(dir)) {
