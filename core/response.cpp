@@ -98,14 +98,16 @@ nlohmann::json toJson(const Response& r) {
     };
 }
 
-void appendJsonString(std::string& out, std::string_view s) {
+void appendJsonString(std::string& out, std::string_view s, BadUtf8 bad) {
     // Ids, dates and tags are plain ASCII: copied as they are. Anything else (quotes, control
     // characters, non-ASCII) is written by the library, so escaping and UTF-8 checks stay its own.
     const bool plain = std::all_of(s.begin(), s.end(), [](unsigned char c) {
         return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
     });
     if (!plain) {
-        out += nlohmann::json(std::string(s)).dump();
+        const auto handler = bad == BadUtf8::Replace ? nlohmann::json::error_handler_t::replace
+                                                     : nlohmann::json::error_handler_t::strict;
+        out += nlohmann::json(std::string(s)).dump(-1, ' ', false, handler);
         return;
     }
     out += '"';

@@ -46,8 +46,11 @@ nlohmann::json toJson(const Response& r);
 /// Appends exactly `toJson(r).dump()` to `out` without building the JSON tree (the sync drain
 /// encodes a thousand records a batch). Throws as dump() does on a string that is not UTF-8.
 void appendJson(std::string& out, const Response& r);
+/// What appendJsonString does with bytes that are not UTF-8: throw as dump() does by default, or
+/// write U+FFFD in their place as dump() does with error_handler_t::replace.
+enum class BadUtf8 { Throw, Replace };
 /// Appends `s` as a JSON string literal, exactly as nlohmann's dump() writes it.
-void appendJsonString(std::string& out, std::string_view s);
+void appendJsonString(std::string& out, std::string_view s, BadUtf8 bad = BadUtf8::Throw);
 /// Strict decode: wrong types, missing keys, unknown SEGUE keys and bad values are errors.
 /// Unknown top-level keys are ignored (forward compatible).
 std::optional<Response> fromJson(const nlohmann::json& j, std::string* error);

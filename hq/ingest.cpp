@@ -21,7 +21,7 @@ std::expected<wire::BatchAck, ApiError> Ingest::handle(const DeviceAuth& device,
         }
         return std::unexpected(ApiError::badRequest(decoded.error().message));
     }
-    const wire::Batch& batch = decoded->batch;
+    wire::Batch& batch = decoded->batch;
     if (batch.deviceId != device.deviceId)
         return std::unexpected(ApiError{400, "device_mismatch",
                                         "the batch names device " + batch.deviceId + " but the token belongs to " +
@@ -47,7 +47,9 @@ std::expected<wire::BatchAck, ApiError> Ingest::handle(const DeviceAuth& device,
     for (auto& bad : decoded->invalid) refuse(bad.rejection.id, bad.rejection.reason, std::move(bad.json));
 
     std::unordered_map<std::string, std::size_t> firstById;
-    for (const auto& r : batch.responses) {
+    firstById.reserve(batch.responses.size());
+    req.records.reserve(batch.responses.size());
+    for (auto& r : batch.responses) {
         if (r.storeId != device.storeId) {
             refuse(r.id, kReasonWrongStore, canonicalJson(r));
             continue;
@@ -58,12 +60,12 @@ std::expected<wire::BatchAck, ApiError> Ingest::handle(const DeviceAuth& device,
         }
         const auto [it, fresh] = firstById.emplace(r.id, req.records.size());
         if (fresh) {
-            req.records.push_back(r);
+            req.records.push_back(std::move(r));
         } else if (!(req.records[it->second] == r)) {
             // The same id twice in one body with different content: the first decides, the second
             // is kept as a conflict. An identical repeat is answered once, with the first.
-            req.conflicts.push_back(r);
             ack.rejected.push_back({r.id, kReasonConflict});
+            req.conflicts.push_back(std::move(r));
         }
     }
 

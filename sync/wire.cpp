@@ -184,16 +184,34 @@ std::expected<DecodedBatch, DecodeFailure> detail::decodeBatchWithTree(std::stri
 }
 
 std::string encodeAck(const BatchAck& ack) {
-    json rejected = json::array();
-    for (const auto& r : ack.rejected) rejected.push_back({{"id", r.id}, {"reason", r.reason}});
-    const json j = {
-        {"accepted", ack.accepted},
-        {"duplicates", ack.duplicates},
-        {"rejected", std::move(rejected)},
-        {"server_time", core::formatUtc(ack.serverTimeMs)},
+    // Written straight into a string, as the tree's dump() would (keys in byte order). Ids and
+    // reasons echo what the terminal sent: bytes that are not UTF-8 become U+FFFD, never a throw.
+    constexpr auto kReplace = core::BadUtf8::Replace;
+    std::string out;
+    out.reserve(64 + 40 * (ack.accepted.size() + ack.duplicates.size()) + 96 * ack.rejected.size());
+    auto ids = [&](const char* key, const std::vector<std::string>& list) {
+        out += key;
+        out += '[';
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            if (i) out += ',';
+            core::appendJsonString(out, list[i], kReplace);
+        }
+        out += ']';
     };
-    // Reasons echo parts of what the terminal sent; replace rather than throw on bad UTF-8.
-    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+    ids("{\"accepted\":", ack.accepted);
+    ids(",\"duplicates\":", ack.duplicates);
+    out += ",\"rejected\":[";
+    for (std::size_t i = 0; i < ack.rejected.size(); ++i) {
+        out += i ? ",{\"id\":" : "{\"id\":";
+        core::appendJsonString(out, ack.rejected[i].id, kReplace);
+        out += ",\"reason\":";
+        core::appendJsonString(out, ack.rejected[i].reason, kReplace);
+        out += '}';
+    }
+    out += "],\"server_time\":";
+    core::appendJsonString(out, core::formatUtc(ack.serverTimeMs));
+    out += '}';
+    return out;
 }
 
 std::expected<BatchAck, std::string> decodeAck(std::string_view body) {

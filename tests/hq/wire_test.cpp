@@ -91,6 +91,33 @@ TEST_CASE("wire: the encoder writes byte for byte what the JSON tree dumps", "[w
     CHECK(wire::encodeBatch(b) == tree(b));
 }
 
+TEST_CASE("wire: the ack is written byte for byte as the JSON tree dumps it, bad UTF-8 replaced", "[wire]") {
+    auto tree = [](const wire::BatchAck& ack) {
+        json rejected = json::array();
+        for (const auto& r : ack.rejected) rejected.push_back({{"id", r.id}, {"reason", r.reason}});
+        const json j = {{"accepted", ack.accepted},
+                        {"duplicates", ack.duplicates},
+                        {"rejected", std::move(rejected)},
+                        {"server_time", core::formatUtc(ack.serverTimeMs)}};
+        return j.dump(-1, ' ', false, json::error_handler_t::replace);
+    };
+    wire::BatchAck ack;
+    ack.serverTimeMs = 1'795'000'123'456;
+    CHECK(wire::encodeAck(ack) == tree(ack));
+    ack.accepted = {"0190f1e2-3a4b-7c5d-8e6f-000000000001", "0190f1e2-3a4b-7c5d-8e6f-000000000002"};
+    ack.duplicates = {"0190f1e2-3a4b-7c5d-8e6f-000000000003"};
+    ack.rejected = {{"", "record is not an object"},
+                    {"bad\xff\xfeid", "tag ids must be 1-64 of [A-Za-z0-9._-]: \"原因\"\n\x01"},
+                    {"0190f1e2-3a4b-7c5d-8e6f-000000000004", "conflict"}};
+    const std::string written = wire::encodeAck(ack);
+    CHECK(written == tree(ack));
+    CHECK(written.find("\xef\xbf\xbd") != std::string::npos);   // U+FFFD where the bad bytes were
+    const auto back = wire::decodeAck(written);
+    REQUIRE(back);
+    CHECK(back->accepted == ack.accepted);
+    CHECK(back->rejected[2] == ack.rejected[2]);
+}
+
 TEST_CASE("wire: invalid records are refused one by one and the valid ones still decode", "[wire]") {
     json stars9 = validRecord("0190f1e2-3a4b-7c5d-8e6f-000000000002");
     stars9["stars"] = 9;
