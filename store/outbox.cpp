@@ -1,9 +1,12 @@
 #include "store/outbox.hpp"
 
+#include <set>
+#include <string_view>
 #include <utility>
 
 #include <sqlite3.h>
 
+#include "core/response.hpp"
 #include "store/response_rows.hpp"
 #include "store/sqlite_support.hpp"
 
@@ -68,26 +71,40 @@ std::expected<std::vector<core::Response>, Error> pendingBatch(Database& db, int
 
 namespace {
 
-/// The UPDATEs of markSynced, inside the caller's transaction.
+/// The UPDATE of markSynced, inside the caller's transaction: one statement for the whole ack
+/// (the ids as a JSON array), not one per response.
 std::expected<void, Error> updateSynced(Database& db, const std::vector<std::string>& ids,
                                         std::int64_t syncedAtUtcMs, const std::string& doing) {
+    if (ids.empty()) return {};
+    std::string list = "[";
+    for (const auto& id : ids) {
+        if (list.size() > 1) list += ',';
+        core::appendJsonString(list, id, core::BadUtf8::Replace);
+    }
+    list += ']';
     // A response acked twice keeps the time of its first ack.
     auto st = Statement::prepare(db.handle(),
                                  "UPDATE outbox SET state = 'synced', reason = NULL, attempts = attempts + 1,"
                                  " synced_at_ms = CASE WHEN state = 'synced' THEN synced_at_ms ELSE ?2 END"
-                                 " WHERE response_id = ?1",
+                                 " WHERE response_id IN (SELECT value FROM json_each(?1))",
                                  doing);
     if (!st) return std::unexpected(std::move(st.error()));
-    for (const auto& id : ids) {
-        st->reset();
-        st->bind(1, id).bind(2, syncedAtUtcMs);
-        if (auto ok = st->run(); !ok) return ok;
-        // An ack for a response this terminal does not hold means the caller mixed up
-        // batches; nothing is changed so the mistake cannot hide a real pending row.
-        if (changedRows(db.handle()) != 1)
-            return std::unexpected(invalid(doing + ": no outbox row for response '" + id + "'"));
+    st->bind(1, list).bind(2, syncedAtUtcMs);
+    if (auto ok = st->run(); !ok) return ok;
+    const std::set<std::string_view> distinct(ids.begin(), ids.end());
+    if (changedRows(db.handle()) == static_cast<std::int64_t>(distinct.size())) return {};
+    // An ack for a response this terminal does not hold means the caller mixed up batches; the
+    // caller's transaction is rolled back so the mistake cannot hide a real pending row.
+    auto held = Statement::prepare(db.handle(), "SELECT 1 FROM outbox WHERE response_id = ?1", doing);
+    if (!held) return std::unexpected(std::move(held.error()));
+    for (const auto id : distinct) {
+        held->reset();
+        held->bind(1, id);
+        auto row = held->step();
+        if (!row) return std::unexpected(std::move(row.error()));
+        if (!*row) return std::unexpected(invalid(doing + ": no outbox row for response '" + std::string(id) + "'"));
     }
-    return {};
+    return std::unexpected(invalid(doing + ": the outbox changed fewer rows than acked"));
 }
 
 /// The UPDATEs of markRejected, inside the caller's transaction.

@@ -108,6 +108,11 @@ TEST_CASE("a repeated ack keeps the first sync time and counts the attempt", "[s
     CHECK(test::queryInt(*db, "SELECT synced_at_ms FROM outbox WHERE response_id = ?1", {rs[0].id}) == 1000);
     CHECK(test::queryInt(*db, "SELECT attempts FROM outbox WHERE response_id = ?1", {rs[0].id}) == 2);
     CHECK(outboxCounts(*db)->synced == 1);
+    // Listed twice in one ack: one attempt, still one synced response.
+    REQUIRE(markSynced(*db, {rs[0].id, rs[0].id}, 3000).has_value());
+    CHECK(test::queryInt(*db, "SELECT attempts FROM outbox WHERE response_id = ?1", {rs[0].id}) == 3);
+    CHECK(test::queryInt(*db, "SELECT synced_at_ms FROM outbox WHERE response_id = ?1", {rs[0].id}) == 1000);
+    CHECK(outboxCounts(*db)->synced == 1);
 }
 
 TEST_CASE("an ack for an unknown id changes nothing at all", "[store][outbox]") {
