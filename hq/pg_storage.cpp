@@ -267,6 +267,12 @@ struct PgError {
     std::string message;
 };
 
+/// libpq's message text without its trailing newline.
+std::string trimmed(std::string message) {
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    return message;
+}
+
 /// Checks a result's status; the error keeps SQLSTATE and PostgreSQL's own text.
 std::expected<PgResult, PgError> checked(PGconn* conn, PGresult* r) {
     const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -279,17 +285,23 @@ std::expected<PgResult, PgError> checked(PGconn* conn, PGresult* r) {
     } else {
         e.message = PQerrorMessage(conn);
     }
-    while (!e.message.empty() && (e.message.back() == '\n' || e.message.back() == ' ')) e.message.pop_back();
+    e.message = trimmed(std::move(e.message));
     PQclear(r);
     return std::unexpected(e);
+}
+
+/// libpq's view of the parameters: a C string each, null for SQL NULL.
+std::vector<const char*> paramValues(const Params& params) {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    return values;
 }
 
 /// Runs one statement with text parameters and text results. Parameters travel apart from the
 /// SQL text (the extended protocol), so data never becomes SQL.
 std::expected<PgResult, PgError> query(PGconn* conn, const std::string& sql, const Params& params = {}) {
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    const auto values = paramValues(params);
     return checked(conn, PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
                                       nullptr, nullptr, 0));
 }
@@ -309,9 +321,7 @@ public:
     std::expected<std::vector<PgResult>, PgError> run() {
         if (PQenterPipelineMode(m_conn) != 1) return std::unexpected(connectionError());
         for (const auto& step : m_steps) {
-            std::vector<const char*> values;
-            values.reserve(step.params.size());
-            for (const auto& v : step.params) values.push_back(v ? v->c_str() : nullptr);
+            const auto values = paramValues(step.params);
             const int n = static_cast<int>(values.size());
             const int sent = step.prepared
                                  ? PQsendQueryPrepared(m_conn, step.prepared, n, values.data(), nullptr, nullptr, 0)
@@ -356,8 +366,7 @@ public:
 
 private:
     PgError connectionError() const {
-        std::string message = PQerrorMessage(m_conn);
-        while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+        std::string message = trimmed(PQerrorMessage(m_conn));
         return PgError{"", message.empty() ? "lost the connection to PostgreSQL" : message};
     }
 
@@ -497,8 +506,7 @@ public:
         lock.unlock();
         PGconn* c = PQconnectdb(m_url.c_str());
         if (!c || PQstatus(c) != CONNECTION_OK) {
-            std::string message = c ? PQerrorMessage(c) : "out of memory";
-            while (!message.empty() && message.back() == '\n') message.pop_back();
+            const std::string message = c ? trimmed(PQerrorMessage(c)) : "out of memory";
             PQfinish(c);
             lock.lock();
             --m_open;

@@ -1,7 +1,5 @@
 #include "store/outbox.hpp"
 
-#include <set>
-#include <string_view>
 #include <utility>
 
 #include <sqlite3.h>
@@ -91,20 +89,20 @@ std::expected<void, Error> updateSynced(Database& db, const std::vector<std::str
     if (!st) return std::unexpected(std::move(st.error()));
     st->bind(1, list).bind(2, syncedAtUtcMs);
     if (auto ok = st->run(); !ok) return ok;
-    const std::set<std::string_view> distinct(ids.begin(), ids.end());
-    if (changedRows(db.handle()) == static_cast<std::int64_t>(distinct.size())) return {};
-    // An ack for a response this terminal does not hold means the caller mixed up batches; the
-    // caller's transaction is rolled back so the mistake cannot hide a real pending row.
-    auto held = Statement::prepare(db.handle(), "SELECT 1 FROM outbox WHERE response_id = ?1", doing);
-    if (!held) return std::unexpected(std::move(held.error()));
-    for (const auto id : distinct) {
-        held->reset();
-        held->bind(1, id);
-        auto row = held->step();
-        if (!row) return std::unexpected(std::move(row.error()));
-        if (!*row) return std::unexpected(invalid(doing + ": no outbox row for response '" + std::string(id) + "'"));
-    }
-    return std::unexpected(invalid(doing + ": the outbox changed fewer rows than acked"));
+    if (changedRows(db.handle()) == static_cast<std::int64_t>(ids.size())) return {};
+    // Fewer rows than ids: an id listed twice, or one this terminal does not hold. The latter
+    // means the caller mixed up batches; the caller's transaction is rolled back so the mistake
+    // cannot hide a real pending row.
+    auto unknown = Statement::prepare(db.handle(),
+                                      "SELECT value FROM json_each(?1)"
+                                      " WHERE value NOT IN (SELECT response_id FROM outbox) LIMIT 1",
+                                      doing);
+    if (!unknown) return std::unexpected(std::move(unknown.error()));
+    unknown->bind(1, list);
+    auto row = unknown->step();
+    if (!row) return std::unexpected(std::move(row.error()));
+    if (*row) return std::unexpected(invalid(doing + ": no outbox row for response '" + unknown->columnText(0) + "'"));
+    return {};
 }
 
 /// The UPDATEs of markRejected, inside the caller's transaction.

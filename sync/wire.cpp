@@ -7,8 +7,8 @@
 #include <zlib.h>
 
 #include "core/time.hpp"
-#include "sync/batch_reader.hpp"
 #include "core/uuid.hpp"
+#include "sync/batch_reader.hpp"
 
 namespace segue::wire {
 namespace {

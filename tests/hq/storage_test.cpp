@@ -49,6 +49,21 @@ std::vector<core::Response> exportAll(hq::Storage& s, const hq::ExportFilter& f,
     }
 }
 
+/// A trigger that fails any insert into `table` whose `column` is `value` with "refused by the
+/// test": it stands in for any statement error, on either back end.
+void refuseInserts(const std::string& url, const std::string& table, const std::string& column,
+                   const std::string& value) {
+    const std::string when = "NEW." + column + " = '" + value + "'";
+    if (url.starts_with("sqlite:")) {
+        test::execSql(url, "CREATE TRIGGER refuse BEFORE INSERT ON " + table + " WHEN " + when +
+                               " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+        return;
+    }
+    test::execSql(url, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF " + when +
+                           " THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$");
+    test::execSql(url, "CREATE TRIGGER refuse BEFORE INSERT ON " + table + " FOR EACH ROW EXECUTE FUNCTION refuse()");
+}
+
 } // namespace
 
 TEST_CASE("storage: a new database is migrated, reopened intact, and a newer schema is refused", "[storage]") {
@@ -396,15 +411,7 @@ TEST_CASE("storage: a batch whose day sums cannot be written is not stored at al
         auto s = test::openStorage(url);
         enrol(*s, "kiosk-1", "store-1");
         enrol(*s, "kiosk-2", "store-2");
-        if (url.starts_with("sqlite:")) {
-            test::execSql(url, "CREATE TRIGGER refuse BEFORE INSERT ON day_tallies WHEN NEW.store_id = 'store-2' "
-                               "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
-        } else {
-            test::execSql(url, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                               "IF NEW.store_id = 'store-2' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
-                               "RETURN NEW; END $$");
-            test::execSql(url, "CREATE TRIGGER refuse BEFORE INSERT ON day_tallies FOR EACH ROW EXECUTE FUNCTION refuse()");
-        }
+        refuseInserts(url, "day_tallies", "store_id", "store-2");
         const auto good = test::ResponseFactory("store-1", "kiosk-1", 1).make(30);
         auto bad = test::ResponseFactory("store-2", "kiosk-2", 2).make(30);
         for (int round = 0; round < 3; ++round) {   // the connection that failed is fine afterwards
@@ -439,15 +446,7 @@ TEST_CASE("storage: among batches written together, a failing one fails alone an
         // for any statement error), so that batch fails as a whole.
         auto isBad = [](int t, int b) { return t % 2 == 1 && b == 2; };
         for (int t = 1; t < kThreads; t += 2) batches[static_cast<std::size_t>(t)][2][17].surveyId = "refuse-me";
-        if (url.starts_with("sqlite:")) {
-            test::execSql(url, "CREATE TRIGGER refuse BEFORE INSERT ON responses WHEN NEW.survey_id = 'refuse-me' "
-                               "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
-        } else {
-            test::execSql(url, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                               "IF NEW.survey_id = 'refuse-me' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
-                               "RETURN NEW; END $$");
-            test::execSql(url, "CREATE TRIGGER refuse BEFORE INSERT ON responses FOR EACH ROW EXECUTE FUNCTION refuse()");
-        }
+        refuseInserts(url, "responses", "survey_id", "refuse-me");
 
         std::vector<std::vector<bool>> ok(kThreads, std::vector<bool>(kBatches, false));
         std::vector<std::vector<std::size_t>> accepted(kThreads, std::vector<std::size_t>(kBatches, 0));
