@@ -14,6 +14,8 @@ namespace segue::hq {
 
 inline constexpr int kDefaultThreads = 256;
 inline constexpr int kKeepAliveS = 5;
+/// Timer slack of the request threads (see HqServer::run).
+inline constexpr unsigned long kRequestTimerSlackNs = 20'000'000;
 
 struct ServerOptions {
     std::string host = "127.0.0.1";

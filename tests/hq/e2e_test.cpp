@@ -18,6 +18,7 @@
 
 #include "core/scoring.hpp"
 #include "core/uuid.hpp"
+#include "hq/server.hpp"
 #include "hq/token.hpp"
 #include "sync/wire.hpp"
 #include "tests/hq/hq_test_support.hpp"
@@ -116,6 +117,7 @@ public:
     Server& operator=(const Server&) = delete;
 
     int port() const { return m_port; }
+    pid_t pid() const { return m_pid; }
     std::string log() const { return readFile(m_dir / "serve.err"); }
     /// SIGTERM, then the exit status.
     int terminate() {
@@ -483,6 +485,24 @@ TEST_CASE("e2e: TLS is verified: a client trusting another CA cannot connect", "
     const auto res = c.Get("/healthz");
     CHECK_FALSE(res);
     CHECK(res.error() == httplib::Error::SSLServerVerification);
+}
+
+TEST_CASE("e2e: the request threads run with segue-hq's timer slack, so idle keep-alive polls wake less",
+          "[e2e]") {
+    DemoHq hq({"--threads", "6"});
+    REQUIRE(hq.client()->Get("/healthz")->status == 200);
+    // Every thread of the request pool (and the thread that started it) carries the slack; the
+    // kernel's default is 50 000 ns. /proc/TID/timerslack_ns reads one thread's.
+    int slack = 0, threads = 0;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(hq.server->pid()) + "/task")) {
+        ++threads;
+        const std::string ns = readFile(std::filesystem::path("/proc") / task.path().filename() / "timerslack_ns");
+        REQUIRE_FALSE(ns.empty());
+        if (std::stoul(ns) == hq::kRequestTimerSlackNs) ++slack;
+    }
+    INFO(slack << " of " << threads << " threads");
+    CHECK(slack >= 6);
+    CHECK(slack < threads);   // threads started before the server (the alert notifier) keep the default
 }
 
 TEST_CASE("e2e: SIGTERM lets the server finish and exit 0 with its database intact", "[e2e]") {
