@@ -445,6 +445,7 @@ struct FleetRun {
     double seconds = 0;
     std::int64_t accepted = 0, requests = 0, errors = 0;
     Samples latency;
+    Samples connect;   // each terminal's connection setup, all at once before the clock
     std::string firstError;
 };
 
@@ -464,6 +465,7 @@ FleetRun driveFleet(const std::vector<Terminal>& fleet, int port, const std::fil
     // Paced terminals encode their batches before the clock starts: on real terminals that work
     // is not on HQ's machine, here it would take CPU from the server under test.
     std::latch prepared(static_cast<std::ptrdiff_t>(fleet.size()));
+    std::latch connected(static_cast<std::ptrdiff_t>(fleet.size()));
     std::latch go(1);
     double t0 = 0;
     for (std::size_t i = 0; i < fleet.size(); ++i) {
@@ -502,7 +504,24 @@ FleetRun driveFleet(const std::vector<Terminal>& fleet, int port, const std::fil
             std::vector<std::string> ready;
             if (intervalMs > 0)
                 for (double at = phase; at < seconds * 1000; at += intervalMs) ready.push_back(nextBody());
-            prepared.count_down();
+            // Then, all bodies ready, each terminal opens its connection (TCP, TLS handshake,
+            // certificate check) with a GET /healthz before the clock starts: a fleet at work holds
+            // kept-alive connections, it does not open 200 of them in the first half second.
+            prepared.arrive_and_wait();
+            const double c0 = monoMs();
+            auto health = c->Get("/healthz");
+            const double connectMs = monoMs() - c0;
+            {
+                std::lock_guard lock(latMutex);
+                run.connect.add(connectMs);
+                if (!health || health->status != 200) {
+                    ++errors;
+                    if (run.firstError.empty())
+                        run.firstError = "connecting: " + (health ? "HTTP " + std::to_string(health->status)
+                                                                  : httplib::to_string(health.error()));
+                }
+            }
+            connected.count_down();
             go.wait();
             double due = t0 + phase;
             for (std::size_t k = 0; !stop; ++k) {
@@ -540,7 +559,7 @@ FleetRun driveFleet(const std::vector<Terminal>& fleet, int port, const std::fil
             for (double v : mine) run.latency.add(v);
         });
     }
-    prepared.wait();
+    connected.wait();
     t0 = monoMs();
     go.count_down();
     // A paced run ends when every scheduled batch is answered; a back-to-back one at the deadline.
@@ -560,7 +579,7 @@ FleetRun driveFleet(const std::vector<Terminal>& fleet, int port, const std::fil
 
 int runFleet(const Args& args) {
     args.allowOnly({"hq", "db", "work", "terminals", "seconds", "batch", "raw-count", "hq-threads", "offered-share",
-                    "saturate-seconds"});
+                    "offered", "saturate-seconds"});
     const std::string hqBin = args.text("hq", "segue-hq");
     const std::string base = args.text("db", "sqlite:fleet");
     const std::filesystem::path work = std::filesystem::absolute(args.text("work", "fleet"));
@@ -604,7 +623,9 @@ int runFleet(const Args& args) {
     std::vector<std::string> extra;
     if (const auto t = args.value("hq-threads")) extra = {"--threads", *t};
 
-    const double offered = share * raw;
+    // --offered fixes the offered rate instead (responses/s): for comparing two builds of segue-hq
+    // on a machine whose raw rate wanders between runs.
+    const double offered = args.number("offered", share * raw);
     std::vector<Terminal> fleet;
     FleetRun paced;
     {
@@ -640,6 +661,8 @@ int runFleet(const Args& args) {
                    {"p50_ms", paced.latency.median()},
                    {"p99_ms", p99},
                    {"max_ms", paced.latency.max()},
+                   {"connect_p50_ms", paced.connect.median()},
+                   {"connect_max_ms", paced.connect.max()},
                    {"raw_insert_batch", 50},
                    {"hq_threads", args.text("hq-threads", "default")}};
     if (!paced.firstError.empty()) row.details["first_error"] = paced.firstError;
