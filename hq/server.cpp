@@ -36,7 +36,8 @@ std::expected<int, BindError> HqServer::bind() {
     s.set_tcp_nodelay(true);
     // httplib's default also sets SO_REUSEPORT, which lets a second server bind the same port and
     // silently take half the traffic; SO_REUSEADDR alone still allows a quick restart.
-    s.set_socket_options([](socket_t sock) {
+    s.set_socket_options([this](socket_t sock) {
+        m_socket = sock;   // httplib tries each address in turn and keeps the first that binds
         int yes = 1;
         if (setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes) != 0)
             spdlog::warn("SO_REUSEADDR: {} (a restart may have to wait for TIME_WAIT)", std::strerror(errno));
@@ -61,6 +62,20 @@ std::expected<int, BindError> HqServer::bind() {
     if (port <= 0)
         return std::unexpected(BindError{false, "cannot listen on " + m_options.host + ":" +
                                                     std::to_string(m_options.port) + ": " + std::strerror(errno)});
+    // cpp-httplib 0.11 listens with a backlog of 5, compiled into Debian's .so. When a fleet
+    // connects at once (after an HQ restart), the kernel drops the SYNs beyond it and each of
+    // those terminals retries after 1 s, then 3 s, then 7 s: past a 5 s connect timeout. Linux
+    // lets listen() on the listening socket raise its backlog.
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    const char* problem = nullptr;
+    if (m_socket < 0 || getsockopt(m_socket, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
+        problem = "the listening socket is unknown";
+    else if (::listen(m_socket, kListenBacklog) != 0)
+        problem = std::strerror(errno);
+    if (problem)
+        spdlog::warn("cannot raise the listen backlog to {}: {} (terminals connecting at once may time out)",
+                     kListenBacklog, problem);
     return port;
 }
 

@@ -14,6 +14,8 @@ namespace segue::hq {
 
 inline constexpr int kDefaultThreads = 256;
 inline constexpr int kKeepAliveS = 5;
+/// Pending connections the listening socket holds (see HqServer::bind); net.core.somaxconn caps it.
+inline constexpr int kListenBacklog = 1024;
 /// Timer slack of the request threads (see HqServer::run).
 inline constexpr unsigned long kRequestTimerSlackNs = 20'000'000;
 
@@ -54,6 +56,7 @@ private:
     ServerOptions m_options;
     Router m_router;
     std::unique_ptr<httplib::Server> m_server;
+    int m_socket = -1;   ///< the last socket httplib offered for binding: the listening one once bound
     std::atomic<bool> m_stopRequested{false};
     std::atomic<bool> m_runEntered{false};
     std::atomic<bool> m_runExited{false};

@@ -505,6 +505,23 @@ TEST_CASE("e2e: the request threads run with segue-hq's timer slack, so idle kee
     CHECK(slack < threads);   // threads started before the server (the alert notifier) keep the default
 }
 
+TEST_CASE("e2e: the listening socket holds a fleet's connections, not httplib's 5", "[e2e]") {
+    DemoHq hq;
+    // ss shows a listening socket's backlog in its Send-Q column.
+    const test::TempDir tmp;
+    const std::string cmd = "ss -ltnH 'sport = :" + std::to_string(hq.server->port()) + "' > " + (tmp / "ss").string();
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    std::istringstream line(readFile(tmp / "ss"));
+    std::string state;
+    long recvQ = -1, backlog = -1;
+    line >> state >> recvQ >> backlog;
+    INFO(readFile(tmp / "ss"));
+    REQUIRE(state == "LISTEN");
+    const long somaxconn = std::stol(readFile("/proc/sys/net/core/somaxconn"));
+    CHECK(backlog == std::min<long>(hq::kListenBacklog, somaxconn));
+    CHECK(backlog > 5);
+}
+
 TEST_CASE("e2e: SIGTERM lets the server finish and exit 0 with its database intact", "[e2e]") {
     DemoHq hq;
     const auto rs = test::ResponseFactory("store-demo", hq.deviceId, 25).make(10);
