@@ -86,8 +86,9 @@ bool HqServer::run() {
     // a loop: about 90 wakeups a second per idle connection, on a thread of its own. The request
     // threads, started by listen_after_bind, inherit this thread's timer slack; with 20 ms the
     // kernel may let those timeouts run late and batch them. A request that arrives during the
-    // poll still wakes its thread at once; one that arrives during the sleep waits up to 21 ms. With 200 terminals at 15 000 responses/s this cut
-    // segue-hq's CPU time by a third (bench/findings.md, 6).
+    // poll still wakes its thread at once; one that arrives during the sleep waits up to 21 ms.
+    // With 200 terminals at 15 000 responses/s this cut segue-hq's CPU time by a third
+    // (bench/findings.md, 6).
     if (prctl(PR_SET_TIMERSLACK, kRequestTimerSlackNs) != 0)
         spdlog::warn("PR_SET_TIMERSLACK: {} (idle connections will cost more CPU)", std::strerror(errno));
     if (!m_stopRequested) ok = m_server->listen_after_bind();
