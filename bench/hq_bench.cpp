@@ -468,6 +468,11 @@ FleetRun driveFleet(const std::vector<Terminal>& fleet, int port, const std::fil
     std::latch connected(static_cast<std::ptrdiff_t>(fleet.size()));
     std::latch go(1);
     double t0 = 0;
+    auto countError = [&](const std::string& problem) {
+        ++errors;
+        std::lock_guard lock(latMutex);
+        if (run.firstError.empty()) run.firstError = problem;
+    };
     for (std::size_t i = 0; i < fleet.size(); ++i) {
         threads.emplace_back([&, i] {
             const Terminal& t = fleet[i];
@@ -514,13 +519,9 @@ FleetRun driveFleet(const std::vector<Terminal>& fleet, int port, const std::fil
             {
                 std::lock_guard lock(latMutex);
                 run.connect.add(connectMs);
-                if (!health || health->status != 200) {
-                    ++errors;
-                    if (run.firstError.empty())
-                        run.firstError = "connecting: " + (health ? "HTTP " + std::to_string(health->status)
-                                                                  : httplib::to_string(health.error()));
-                }
             }
+            if (!health) countError("connecting: " + httplib::to_string(health.error()));
+            else if (health->status != 200) countError("connecting: HTTP " + std::to_string(health->status));
             connected.count_down();
             go.wait();
             double due = t0 + phase;
@@ -549,11 +550,7 @@ FleetRun driveFleet(const std::vector<Terminal>& fleet, int port, const std::fil
                               std::to_string(batch) +
                               (ack->rejected.empty() ? std::string() : ", rejected: " + ack->rejected.front().reason);
                 else accepted += static_cast<std::int64_t>(ack->accepted.size());
-                if (!problem.empty()) {
-                    ++errors;
-                    std::lock_guard lock(latMutex);
-                    if (run.firstError.empty()) run.firstError = problem;
-                }
+                if (!problem.empty()) countError(problem);
             }
             std::lock_guard lock(latMutex);
             for (double v : mine) run.latency.add(v);
