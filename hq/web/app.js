@@ -678,9 +678,13 @@
   }
 
   let resizeTimer = null;
+  // A resize only resizes the charts in place: rebuilding the page would drop a click that lands
+  // between its mousedown and mouseup, and the reader's scroll position and focus.
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => { if (state.view && state.charts.length) state.view.render(); }, 200);
+    resizeTimer = setTimeout(() => {
+      for (const c of state.charts) c.setSize({ width: chartWidth(c.root.parentElement), height: c.height });
+    }, 200);
   });
   window.addEventListener('hashchange', route);
 

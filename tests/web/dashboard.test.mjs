@@ -261,6 +261,19 @@ describe('HQ dashboard', () => {
     await shot('store-zh');
   });
 
+  test('a resize redraws the charts at the new width and leaves the rest of the page alone', async () => {
+    const chartWidthNow = () => page.$eval('#store-trend canvas', (c) => c.getBoundingClientRect().width);
+    const wide = await chartWidthNow();
+    const title = await page.$('#page-title');
+    await page.setViewportSize({ width: 1000, height: 1000 });
+    await page.waitForFunction((w) => document.querySelector('#store-trend canvas').getBoundingClientRect().width < w - 200, wide);
+    assert.ok(await title.evaluate((e) => e.isConnected), 'the page was rebuilt, not resized');
+    assert.equal(await page.locator('#store-trend canvas').count(), 1);
+    await page.setViewportSize({ width: 1440, height: 1000 });
+    await page.waitForFunction((w) => Math.abs(document.querySelector('#store-trend canvas').getBoundingClientRect().width - w) < 2, wide);
+    assert.ok(await title.evaluate((e) => e.isConnected));
+  });
+
   test('the fleet view flags silent and skewed terminals in words', async () => {
     await page.click('a[data-tab="fleet"]');
     await page.waitForSelector('#fleet-table tbody tr');
