@@ -36,6 +36,29 @@ TEST_CASE("open creates the directory and a WAL database with FULL sync and fore
                                              "response_tags", "responses"});
 }
 
+TEST_CASE("a connection's page cache stays within kPageCacheKiB however large the file", "[store][database]") {
+    TempDir dir;
+    const auto file = dir / "kiosk.sqlite";
+    {
+        auto db = Database::open(file);
+        REQUIRE(db.has_value());
+        REQUIRE(saveResponses(*db, test::randomResponses(7, 20'000, 60)).has_value());
+    }
+    const auto fileBytes = std::filesystem::file_size(file);
+    REQUIRE(fileBytes > 4u * kPageCacheKiB * 1024u);   // far more than the cache could hold
+
+    auto db = Database::open(file);
+    REQUIRE(db.has_value());
+    CHECK(test::queryInt(*db, "PRAGMA cache_size") == -kPageCacheKiB);
+    // Every page of the responses table passes through the cache.
+    CHECK(test::queryInt(*db, "SELECT count(*) FROM responses WHERE duration_ms + stars >= 0") == 20'000);
+    int used = 0, highwater = 0;
+    REQUIRE(sqlite3_db_status(db->handle(), SQLITE_DBSTATUS_CACHE_USED, &used, &highwater, 0) == SQLITE_OK);
+    INFO("file " << fileBytes << " bytes, cache " << used << " bytes");
+    CHECK(used > 0);
+    CHECK(used <= kPageCacheKiB * 1024 * 5 / 4);   // SQLite counts each page's header too
+}
+
 TEST_CASE("reopening an up-to-date file migrates nothing and keeps WAL", "[store][database]") {
     TempDir dir;
     const auto file = dir / "kiosk.sqlite";
