@@ -213,6 +213,11 @@ int serve(const std::vector<std::string>& args) {
     std::string url;
     auto storage = openDb(*o, url);
     if (!storage) return storageFailure(storage.error());
+    // Not fatal: what could not be opened ahead opens on demand, and says why then too.
+    if (const auto warm = (*storage)->warmUp(); !warm)
+        spdlog::warn("could not open the database connections ahead: {}", warm.error().message);
+    else if (*warm > 0)
+        spdlog::info("{} database connections open", *warm);
 
     SystemClock clock;
     // The alert worker has a connection of its own: rules and webhooks never wait on requests.

@@ -504,7 +504,10 @@ public:
         }
         ++m_open;
         lock.unlock();
-        PGconn* c = PQconnectdb(m_url.c_str());
+        // Named in pg_stat_activity unless the URL names it otherwise.
+        const char* const keys[] = {"dbname", "fallback_application_name", nullptr};
+        const char* const values[] = {m_url.c_str(), "segue-hq", nullptr};
+        PGconn* c = PQconnectdbParams(keys, values, 1);
         if (!c || PQstatus(c) != CONNECTION_OK) {
             const std::string message = c ? trimmed(PQerrorMessage(c)) : "out of memory";
             PQfinish(c);
@@ -708,15 +711,22 @@ public:
         return std::optional<std::string>(res->text(0, 0));
     }
 
+    Result<int> warmUp() override {
+        // Holding each lease makes the next acquire open a new connection, up to the pool's size.
+        std::vector<Pool::Lease> leases;
+        for (int i = 0; i < kPoolSize; ++i) {
+            auto lease = m_pool.acquire();
+            if (!lease) return std::unexpected(lease.error());
+            if (auto r = prepareIngest(*lease); !r) return std::unexpected(r.error());
+            leases.push_back(std::move(*lease));
+        }
+        return kPoolSize;
+    }
+
     Result<std::vector<Outcome>> ingest(const IngestRequest& req) override {
         auto lease = m_pool.acquire();
         if (!lease) return std::unexpected(lease.error());
-        // Prepared once per connection: parsing and planning a freshly written 50-row INSERT was
-        // the largest part of PostgreSQL's work under a fleet (perf).
-        if (auto r = lease->prepare(kUpdateDevice, kUpdateDeviceSql); !r)
-            return std::unexpected(ioError("preparing the device update", r.error()));
-        if (auto r = lease->prepare(kInsertResponses, insertResponsesSql()); !r)
-            return std::unexpected(ioError("preparing the response insert", r.error()));
+        if (auto r = prepareIngest(*lease); !r) return std::unexpected(r.error());
         // Two transactions that insert overlapping ids wait on each other's unique keys; inserting
         // in id order keeps that a wait, and a deadlock or serialization failure is retried.
         for (int attempt = 1;; ++attempt) {
@@ -922,6 +932,16 @@ private:
         auto res = query(c, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
         if (!res) return std::unexpected(ioError("reading schema version", res.error()));
         return static_cast<int>(res->integer(0, 0));
+    }
+
+    /// Prepared once per connection: parsing and planning a freshly written 50-row INSERT was the
+    /// largest part of PostgreSQL's work under a fleet (perf).
+    static Result<void> prepareIngest(const Pool::Lease& lease) {
+        if (auto r = lease.prepare(kUpdateDevice, kUpdateDeviceSql); !r)
+            return std::unexpected(ioError("preparing the device update", r.error()));
+        if (auto r = lease.prepare(kInsertResponses, insertResponsesSql()); !r)
+            return std::unexpected(ioError("preparing the response insert", r.error()));
+        return {};
     }
 
     static Result<std::vector<Outcome>> ingestOnce(PGconn* c, const IngestRequest& req, PgError& err) {

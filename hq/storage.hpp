@@ -143,6 +143,11 @@ public:
 
     virtual int schemaVersion() = 0;
 
+    /// Opens ahead what serving needs, so the first requests after a start do not wait for it
+    /// (PostgreSQL: the whole connection pool, each with the ingest statements prepared). Returns
+    /// how many connections it opened; SQLite has nothing to open.
+    virtual Result<int> warmUp() { return 0; }
+
     /// Enrols a device, creating its store if new. An id already in use is an Invalid error.
     virtual Result<void> addDevice(const NewDevice& device) = 0;
     virtual Result<std::vector<DeviceInfo>> listDevices() = 0;

@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 #include <httplib.h>
+#include <libpq-fe.h>
 #include <nlohmann/json.hpp>
 
 #include "core/scoring.hpp"
@@ -598,6 +599,24 @@ TEST_CASE("e2e: the command line reports usage errors with 2 and failures with 1
     CHECK(code({"init-demo", "--dir", demo.string(), "--port", "70000"}) == 2);
 }
 
+namespace {
+
+/// segue-hq's connections to the database of `url`, as PostgreSQL lists them.
+long serverConnections(const std::string& url) {
+    PGconn* c = PQconnectdb(url.c_str());
+    REQUIRE(PQstatus(c) == CONNECTION_OK);
+    PGresult* r = PQexec(c, "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND application_name = 'segue-hq'");
+    const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    const long n = ok ? std::stol(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    PQfinish(c);
+    REQUIRE(ok);
+    return n;
+}
+
+} // namespace
+
 TEST_CASE("e2e on PostgreSQL: enrol, ingest, dedup and read back through the real server", "[.pg]") {
     const char* base = std::getenv("SEGUE_TEST_PG_URL");
     REQUIRE(base);   // run by tests/hq/run_with_pg.sh, which starts the cluster
@@ -616,6 +635,8 @@ TEST_CASE("e2e on PostgreSQL: enrol, ingest, dedup and read back through the rea
 
     Server server(dir, {"--db", db, "--tls-cert", (dir / "tls" / "cert.pem").string(), "--tls-key",
                         (dir / "tls" / "key.pem").string()});
+    // The pool is open before the port is: a fleet reconnecting after a restart finds it ready.
+    CHECK(serverConnections(db) >= 8);   // >=: a command-line run above may still be leaving
     auto client = [&] {
         auto c = std::make_unique<httplib::SSLClient>("localhost", server.port());
         c->set_ca_cert_path((dir / "tls" / "cert.pem").c_str());
