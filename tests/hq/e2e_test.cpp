@@ -673,3 +673,38 @@ TEST_CASE("e2e on PostgreSQL: enrol, ingest, dedup and read back through the rea
     CHECK(csvLines(csv->body).size() == 801);
     CHECK(server.terminate() == 0);
 }
+
+TEST_CASE("e2e on PostgreSQL: a pool that cannot be opened ahead is a warning, and serve still ingests", "[.pg]") {
+    const char* env = std::getenv("SEGUE_TEST_PG_URL");
+    REQUIRE(env);   // run by tests/hq/run_with_pg.sh, which starts the cluster
+    const std::string base = env;
+    // A role allowed 3 connections, owning a database of its own: the pool of 8 cannot fill.
+    const std::string name = "segue_few_" + hq::randomHex(4);
+    test::execSql(base, "CREATE ROLE " + name + " LOGIN CONNECTION LIMIT 3");
+    test::execSql(base, "CREATE DATABASE " + name + " OWNER " + name);
+    const auto at = base.find('@'), slash = base.rfind('/');
+    REQUIRE(at != std::string::npos);
+    const auto query = base.find('?', slash);
+    const std::string db = "postgresql://" + name + base.substr(at, slash - at) + "/" + name +
+                           (query == std::string::npos ? "" : base.substr(query));
+
+    test::TempDir dir;
+    const Run add = runHq(dir, {"device", "add", "--db", db, "--store", "store-few", "--name", "Till", "--json"});
+    REQUIRE(add.exitCode == 0);
+    const auto added = json::parse(add.out);
+    const std::string device = added["device_id"], token = added["token"];
+    REQUIRE(runHq(dir, {"init-demo", "--dir", (dir / "tls").string()}).exitCode == 0);
+
+    Server server(dir, {"--db", db, "--tls-cert", (dir / "tls" / "cert.pem").string(), "--tls-key",
+                        (dir / "tls" / "key.pem").string()});
+    CHECK_THAT(server.log(), Catch::Contains("could not open the database connections ahead") &&
+                                 Catch::Contains(name));   // PostgreSQL's words name the role
+    httplib::SSLClient client("localhost", server.port());
+    client.set_ca_cert_path((dir / "tls" / "cert.pem").c_str());
+    client.enable_server_certificate_verification(true);
+    const auto rs = test::ResponseFactory("store-few", device, 5).make(20);
+    const auto res = client.Post("/api/v1/batches", {{"Authorization", "Bearer " + token}}, batchBody(device, rs),
+                                 "application/json");
+    CHECK(ackOf(res).accepted.size() == 20);
+    CHECK(server.terminate() == 0);
+}
