@@ -145,7 +145,7 @@ public:
 
     /// Opens ahead what serving needs, so the first requests after a start do not wait for it
     /// (PostgreSQL: the whole connection pool, each with the ingest statements prepared). Returns
-    /// how many connections it opened; SQLite has nothing to open.
+    /// how many connections are then open; SQLite has nothing to open and answers 0.
     virtual Result<int> warmUp() { return 0; }
 
     /// Enrols a device, creating its store if new. An id already in use is an Invalid error.
