@@ -14,7 +14,6 @@
 
 #include <catch2/catch.hpp>
 #include <httplib.h>
-#include <libpq-fe.h>
 #include <nlohmann/json.hpp>
 
 #include "core/scoring.hpp"
@@ -603,16 +602,8 @@ namespace {
 
 /// segue-hq's connections to the database of `url`, as PostgreSQL lists them.
 long serverConnections(const std::string& url) {
-    PGconn* c = PQconnectdb(url.c_str());
-    REQUIRE(PQstatus(c) == CONNECTION_OK);
-    PGresult* r = PQexec(c, "SELECT count(*) FROM pg_stat_activity "
-                            "WHERE datname = current_database() AND application_name = 'segue-hq'");
-    const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-    const long n = ok ? std::stol(PQgetvalue(r, 0, 0)) : -1;
-    PQclear(r);
-    PQfinish(c);
-    REQUIRE(ok);
-    return n;
+    return std::stol(test::pgExec(url, "SELECT count(*) FROM pg_stat_activity "
+                                       "WHERE datname = current_database() AND application_name = 'segue-hq'"));
 }
 
 } // namespace

@@ -70,9 +70,7 @@ std::vector<core::Response> ResponseFactory::make(std::size_t n) {
     return out;
 }
 
-namespace {
-
-void pgExec(const std::string& url, const std::string& sql) {
+std::string pgExec(const std::string& url, const std::string& sql) {
     PGconn* c = PQconnectdb(url.c_str());
     if (PQstatus(c) != CONNECTION_OK) {
         const std::string message = PQerrorMessage(c);
@@ -82,12 +80,12 @@ void pgExec(const std::string& url, const std::string& sql) {
     PGresult* r = PQexec(c, sql.c_str());
     const auto status = PQresultStatus(r);
     const std::string message = PQresultErrorMessage(r);
+    const std::string first = status == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
     PQclear(r);
     PQfinish(c);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw std::runtime_error(sql + ": " + message);
+    return first;
 }
-
-} // namespace
 
 std::vector<std::string> storageUrls(const TempDir& dir) {
     std::vector<std::string> urls = {"sqlite:" + (dir / "hq.sqlite").string()};

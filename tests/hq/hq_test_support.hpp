@@ -53,4 +53,8 @@ std::vector<hq::Outcome> ingestOk(hq::Storage& s, const hq::IngestRequest& req);
 /// Runs one SQL statement with no result on the database at `url` (sqlite:… or postgresql://…).
 void execSql(const std::string& url, const std::string& sql);
 
+/// Runs one statement on the PostgreSQL database at `url`; returns the first row's first value
+/// ("" when there is none). Throws with PostgreSQL's message on failure.
+std::string pgExec(const std::string& url, const std::string& sql);
+
 } // namespace segue::test
