@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <numeric>
@@ -13,6 +14,7 @@
 
 #include <libpq-fe.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "hq/day_sums.hpp"
 #include "hq/token.hpp"
@@ -465,8 +467,15 @@ void ignoreNotice(void*, const char*) {}
 
 /// A few connections shared by the request threads. A connection that broke is dropped and
 /// replaced on the next acquire.
+///
+/// When PostgreSQL refuses a connection while the pool has others open (its max_connections, or
+/// a role's CONNECTION LIMIT), the pool shrinks to what it has and requests wait for one of those
+/// instead of failing; after kFullPoolRetry it tries its full size again.
 class Pool {
 public:
+    using Clock = std::chrono::steady_clock;
+    static constexpr auto kFullPoolRetry = std::chrono::seconds(60);
+
     explicit Pool(std::string url) : m_url(std::move(url)) {}
     ~Pool() {
         for (PGconn* c : m_idle) PQfinish(c);
@@ -494,30 +503,42 @@ public:
         PGconn* m_conn;
     };
 
-    Result<Lease> acquire() {
+    /// Wait::No fails instead of waiting for a connection held by someone else: for a caller that
+    /// holds leases itself (warmUp), which would otherwise wait on itself once the pool shrank.
+    enum class Wait { Yes, No };
+
+    Result<Lease> acquire(Wait wait = Wait::Yes) {
         std::unique_lock lock(m_mutex);
-        m_cv.wait(lock, [&] { return !m_idle.empty() || m_open < kPoolSize; });
-        if (!m_idle.empty()) {
-            PGconn* c = m_idle.back();
-            m_idle.pop_back();
-            return Lease(*this, c);
-        }
-        ++m_open;
-        lock.unlock();
-        // Named in pg_stat_activity unless the URL names it otherwise.
-        const char* const keys[] = {"dbname", "fallback_application_name", nullptr};
-        const char* const values[] = {m_url.c_str(), "segue-hq", nullptr};
-        PGconn* c = PQconnectdbParams(keys, values, 1);
-        if (!c || PQstatus(c) != CONNECTION_OK) {
-            const std::string message = c ? trimmed(PQerrorMessage(c)) : "out of memory";
-            PQfinish(c);
+        for (;;) {
+            if (m_ceiling < kPoolSize && Clock::now() >= m_fullAgainAt) m_ceiling = kPoolSize;
+            const auto ready = [&] { return !m_idle.empty() || m_open < m_ceiling; };
+            if (wait == Wait::No && !ready())
+                return std::unexpected(StorageError{
+                    Kind::Io, "all " + std::to_string(m_open) + " connections PostgreSQL allowed are in use"});
+            m_cv.wait(lock, ready);
+            if (!m_idle.empty()) {
+                PGconn* c = m_idle.back();
+                m_idle.pop_back();
+                return Lease(*this, c);
+            }
+            ++m_open;
+            lock.unlock();
+            auto c = connect();
             lock.lock();
+            if (c) return Lease(*this, *c);
             --m_open;
             m_cv.notify_one();
-            return std::unexpected(StorageError{Kind::Io, "cannot connect to PostgreSQL: " + message});
+            // With none open this is PostgreSQL down or the URL wrong: say so now.
+            if (m_open == 0) return std::unexpected(StorageError{Kind::Io, "cannot connect to PostgreSQL: " + c.error()});
+            if (m_ceiling > m_open)
+                spdlog::warn("PostgreSQL refused a connection, so segue-hq shares the {} it has "
+                             "(of {}) and tries for more in {} s: {}",
+                             m_open, kPoolSize, kFullPoolRetry.count(), c.error());
+            m_ceiling = m_open;
+            m_fullAgainAt = Clock::now() + kFullPoolRetry;
+            if (wait == Wait::No)
+                return std::unexpected(StorageError{Kind::Io, "cannot connect to PostgreSQL: " + c.error()});
         }
-        PQsetNoticeProcessor(c, ignoreNotice, nullptr);
-        return Lease(*this, c);
     }
 
 private:
@@ -548,11 +569,29 @@ private:
         m_cv.notify_one();
     }
 
+    /// A new connection, or PostgreSQL's reason for refusing it.
+    std::expected<PGconn*, std::string> connect() const {
+        // Named in pg_stat_activity unless the URL names it otherwise.
+        const char* const keys[] = {"dbname", "fallback_application_name", nullptr};
+        const char* const values[] = {m_url.c_str(), "segue-hq", nullptr};
+        PGconn* c = PQconnectdbParams(keys, values, 1);
+        if (!c || PQstatus(c) != CONNECTION_OK) {
+            std::string message = c ? trimmed(PQerrorMessage(c)) : "out of memory";
+            PQfinish(c);
+            return std::unexpected(std::move(message));
+        }
+        PQsetNoticeProcessor(c, ignoreNotice, nullptr);
+        return c;
+    }
+
     std::string m_url;
     std::mutex m_mutex;
     std::condition_variable m_cv;
     std::vector<PGconn*> m_idle;
     int m_open = 0;
+    /// How many connections may be open: kPoolSize, or fewer since PostgreSQL refused one.
+    int m_ceiling = kPoolSize;
+    Clock::time_point m_fullAgainAt;
     /// Statements prepared on each open connection (see Lease::prepare).
     std::unordered_map<PGconn*, std::set<std::string>> m_prepared;
 };
@@ -715,7 +754,11 @@ public:
         // Holding each lease makes the next acquire open a new connection, up to the pool's size.
         std::vector<Pool::Lease> leases;
         for (int i = 0; i < kPoolSize; ++i) {
-            auto lease = m_pool.acquire();
+            auto lease = m_pool.acquire(Pool::Wait::No);
+            if (!lease && i > 0)
+                return std::unexpected(StorageError{lease.error().kind, "opened " + std::to_string(i) + " of " +
+                                                                          std::to_string(kPoolSize) + "; " +
+                                                                          lease.error().message});
             if (!lease) return std::unexpected(lease.error());
             if (auto r = prepareIngest(*lease); !r) return std::unexpected(r.error());
             leases.push_back(std::move(*lease));

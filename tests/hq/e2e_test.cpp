@@ -697,5 +697,39 @@ TEST_CASE("e2e on PostgreSQL: a pool that cannot be opened ahead is a warning, a
     const auto res = client.Post("/api/v1/batches", {{"Authorization", "Bearer " + token}}, batchBody(device, rs),
                                  "application/json");
     CHECK(ackOf(res).accepted.size() == 20);
+
+    // More requests at once than PostgreSQL lets the role connect: they share the 3 connections
+    // the pool has instead of failing on a 4th.
+    constexpr int kAtOnce = 16;
+    std::vector<std::string> bodies;
+    for (int i = 0; i < kAtOnce; ++i)
+        bodies.push_back(batchBody(device, test::ResponseFactory("store-few", device, 100 + i).make(100)));
+    std::vector<int> statuses(kAtOnce, 0);
+    std::vector<std::string> answers(kAtOnce);
+    {
+        std::vector<std::jthread> posts;
+        for (int i = 0; i < kAtOnce; ++i)
+            posts.emplace_back([&, i] {
+                httplib::SSLClient c("localhost", server.port());
+                c.set_ca_cert_path((dir / "tls" / "cert.pem").c_str());
+                c.enable_server_certificate_verification(true);
+                c.set_read_timeout(60, 0);
+                if (const auto r = c.Post("/api/v1/batches", {{"Authorization", "Bearer " + token}}, bodies[i],
+                                          "application/json")) {
+                    statuses[i] = r->status;
+                    answers[i] = r->body;
+                }
+            });
+    }
+    for (int i = 0; i < kAtOnce; ++i) {
+        INFO("request " << i << ": " << answers[i]);
+        REQUIRE(statuses[i] == 200);
+        CHECK(wire::decodeAck(answers[i])->accepted.size() == 100);
+    }
+    // Counted as the cluster's owner: the role's 3 connections are segue-hq's.
+    const std::string asOwner =
+        base.substr(0, slash) + "/" + name + (query == std::string::npos ? "" : base.substr(query));
+    CHECK(test::pgExec(asOwner, "SELECT COUNT(*) FROM responses") == std::to_string(20 + kAtOnce * 100));
+    CHECK_THAT(server.log(), Catch::Contains("PostgreSQL refused a connection, so segue-hq shares the 3 it has"));
     CHECK(server.terminate() == 0);
 }
