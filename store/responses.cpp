@@ -235,16 +235,20 @@ std::expected<void, Error> forEachResponse(Database& db, const DateRange& range,
     if (range.to)
         if (auto ok = detail::checkDate(*range.to, "to date"); !ok) return ok;
 
-    // Four fixed texts rather than "(?1 IS NULL OR ...)", which would hide the index.
+    // A local date is created_at plus an offset of at most a day either way (the table's CHECK),
+    // so the dates bound created_at too: the walk stays within responses_by_created, already in
+    // the output's order, and local_date picks the exact rows. Fixed texts rather than
+    // "(?1 IS NULL OR ...)", which would hide the index.
+    constexpr std::int64_t kDayMs = 86'400'000;
     const std::string select = std::string("SELECT ") + detail::kResponseColumns + " FROM responses r";
     const std::string order = " ORDER BY r.created_at_ms, r.id";
     std::string sql;
     if (range.from && range.to)
-        sql = select + " WHERE r.local_date BETWEEN ?1 AND ?2" + order;
+        sql = select + " WHERE r.created_at_ms >= ?3 AND r.created_at_ms < ?4 AND r.local_date BETWEEN ?1 AND ?2" + order;
     else if (range.from)
-        sql = select + " WHERE r.local_date >= ?1" + order;
+        sql = select + " WHERE r.created_at_ms >= ?3 AND r.local_date >= ?1" + order;
     else if (range.to)
-        sql = select + " WHERE r.local_date <= ?2" + order;
+        sql = select + " WHERE r.created_at_ms < ?4 AND r.local_date <= ?2" + order;
     else
         sql = select + order;
 
@@ -252,8 +256,14 @@ std::expected<void, Error> forEachResponse(Database& db, const DateRange& range,
     if (!tx) return std::unexpected(std::move(tx.error()));
     auto st = Statement::prepare(db.handle(), sql, "reading responses");
     if (!st) return std::unexpected(std::move(st.error()));
-    if (range.from) st->bind(1, *range.from);
-    if (range.to) st->bind(2, *range.to);
+    if (range.from) {
+        st->bind(1, *range.from);
+        st->bind(3, (*core::daysFromIsoDate(*range.from) - 1) * kDayMs);
+    }
+    if (range.to) {
+        st->bind(2, *range.to);
+        st->bind(4, (*core::daysFromIsoDate(*range.to) + 2) * kDayMs);
+    }
     auto tags = detail::prepareTagQuery(db.handle());
     if (!tags) return std::unexpected(std::move(tags.error()));
     for (;;) {

@@ -233,6 +233,49 @@ TEST_CASE("forEachResponse streams in time order, then id order, within the date
     CHECK(seen == 7);
 }
 
+TEST_CASE("forEachResponse by date takes a local date's records whatever their UTC offset", "[store][responses]") {
+    TempDir dir;
+    auto db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+    // 2026-03-11 as seen from UTC+14 and UTC-14: its first and last instants are more than a
+    // UTC day away from the date itself, and the records a millisecond outside it are kept out.
+    const std::int64_t day = *core::daysFromIsoDate("2026-03-11") * 86'400'000;
+    constexpr std::int64_t kHour = 3'600'000;
+    const std::vector<std::pair<std::int64_t, int>> at = {
+        {day - 14 * kHour - 1, 14 * 60},        // 2026-03-10 23:59:59.999 local
+        {day - 14 * kHour, 14 * 60},            // 2026-03-11 00:00 local
+        {day + 12 * kHour, 0},                  // 2026-03-11 12:00
+        {day + 38 * kHour - 1, -14 * 60},       // 2026-03-11 23:59:59.999 local
+        {day + 38 * kHour, -14 * 60},           // 2026-03-12 00:00 local
+    };
+    auto rs = test::randomResponses(8, static_cast<int>(at.size()), 1);
+    for (std::size_t i = 0; i < at.size(); ++i) {
+        rs[i].createdAtMs = at[i].first;
+        rs[i].utcOffsetMin = at[i].second;
+        rs[i].localDate = core::localDate(at[i].first, at[i].second);
+        rs[i].localHour = core::localHour(at[i].first, at[i].second);
+        REQUIRE(saveResponse(*db, rs[i]).has_value());
+    }
+    REQUIRE(rs[0].localDate == "2026-03-10");
+    REQUIRE(rs[4].localDate == "2026-03-12");
+    auto ids = [&](const DateRange& range) {
+        std::vector<std::string> out;
+        REQUIRE(forEachResponse(*db, range, [&](const core::Response& r) {
+                    out.push_back(r.id);
+                    return true;
+                }).has_value());
+        return out;
+    };
+    using V = std::vector<std::string>;
+    CHECK(ids({"2026-03-11", "2026-03-11"}) == V{rs[1].id, rs[2].id, rs[3].id});
+    CHECK(ids({"2026-03-11", std::nullopt}) == V{rs[1].id, rs[2].id, rs[3].id, rs[4].id});
+    CHECK(ids({std::nullopt, "2026-03-11"}) == V{rs[0].id, rs[1].id, rs[2].id, rs[3].id});
+    CHECK(ids({"2026-03-12", "2026-03-12"}) == V{rs[4].id});
+    CHECK(ids({"2026-03-10", "2026-03-10"}) == V{rs[0].id});
+    CHECK(ids({"2026-03-13", std::nullopt}).empty());
+    CHECK(ids({std::nullopt, "2026-03-09"}).empty());
+}
+
 TEST_CASE("bad dates are refused with a clear message", "[store][responses]") {
     TempDir dir;
     auto db = Database::open(dir / "kiosk.sqlite");
