@@ -49,6 +49,8 @@ int runTerminal(const KioskConfig& cfg, const TerminalOptions& opts) {
         }
         sync::WorkerOptions wo;
         wo.databasePath = cfg.databasePath();
+        // The open below, or the window's, checks the file before the worker ever starts.
+        wo.checkStore = false;
         wo.drain.deviceId = cfg.deviceId;
         worker = std::make_unique<sync::SyncWorker>(std::move(wo), std::move(*transport), clock);
         // The worker opens its own connection. Migrate the file first, here, so the window's
@@ -65,6 +67,7 @@ int runTerminal(const KioskConfig& cfg, const TerminalOptions& opts) {
             if (db->report().recreated)
                 std::cerr << "segue-kiosk: the database failed its integrity check (" << db->report().reason
                           << ") and was moved to " << db->report().movedAsidePath << "\n";
+            run.storeChecked = true;
             ensureStarted();
         }
         run.syncPanel = [w] { return toPanel(w->status()); };

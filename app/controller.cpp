@@ -90,6 +90,7 @@ bool KioskController::tryOpen() {
     // customers instead (tick()).
     store::OpenOptions options;
     options.checkpoints = store::Checkpoints::Deferred;
+    options.check = !std::exchange(m_hooks.storeChecked, false);
     auto db = store::Database::open(m_cfg.databasePath(), options);
     if (!db) {
         if (db.error().message != m_storeError) spdlog::error("cannot open the database: {}", db.error().message);

@@ -22,6 +22,9 @@ struct ControllerHooks {
     std::function<SyncPanelVM()> syncPanel;   ///< empty when sync is disabled
     std::function<void()> onSyncNow;
     std::function<void()> onResponseSaved;
+    /// This process has just opened and checked the database (`PRAGMA quick_check`, which reads
+    /// the whole file): the first open skips that check. Reopening after a store error checks.
+    bool storeChecked = false;
 };
 
 /// The flow configuration for a kiosk config and a survey.

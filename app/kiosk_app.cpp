@@ -95,7 +95,8 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
         spdlog::warn("unknown timezone '{}': local dates fall back to UTC", cfg.timezone);
     platform::SystemClock clock;
 
-    auto controller = KioskController::create(cfg, {options.syncPanel, options.onSyncNow, options.onResponseSaved});
+    auto controller = KioskController::create(
+        cfg, {options.syncPanel, options.onSyncNow, options.onResponseSaved, options.storeChecked});
     if (!controller) {
         spdlog::critical("{}", controller.error());
         return 1;

@@ -22,6 +22,8 @@ struct RunOptions {
     std::function<void()> onSyncNow;
     /// A response was committed (wake the sync worker).
     std::function<void()> onResponseSaved;
+    /// The database was opened and checked just before (ControllerHooks::storeChecked).
+    bool storeChecked = false;
 };
 
 /// Runs the terminal until the window closes or SIGTERM/SIGINT. Returns the process exit code

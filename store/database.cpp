@@ -144,8 +144,8 @@ struct Probe {
 
 bool isCorruptCode(ErrorKind k) { return k == ErrorKind::Corrupt; }
 
-/// Reads the schema version and runs quick_check. Touches nothing on disk.
-std::expected<Probe, Error> probe(sqlite3* db) {
+/// Reads the schema version and, with `check`, runs quick_check. Touches nothing on disk.
+std::expected<Probe, Error> probe(sqlite3* db, bool check) {
     Probe p;
     auto version = readUserVersion(db);
     if (!version) {
@@ -161,6 +161,17 @@ std::expected<Probe, Error> probe(sqlite3* db) {
             ErrorKind::Schema, "the database has schema version " + std::to_string(p.version) +
                                    ", newer than this build knows (" +
                                    std::to_string(latestSchemaVersion()) + "); it was left untouched"));
+    }
+    if (!check) {
+        // Only the header and the schema: reading them is what any statement needs first.
+        auto st = Statement::prepare(db, "SELECT COUNT(*) FROM sqlite_schema", "reading the schema");
+        auto row = st ? st->step() : std::unexpected(std::move(st.error()));
+        if (row) return p;
+        if (isCorruptCode(row.error().kind)) {
+            p.corruptReason = row.error().message;
+            return p;
+        }
+        return std::unexpected(std::move(row.error()));
     }
 
     auto st = Statement::prepare(db, "PRAGMA quick_check", "checking the database");
@@ -351,7 +362,7 @@ std::expected<Opened, Error> openConnection(const std::filesystem::path& file, c
     }
     auto db = connect(file);
     if (!db) return std::unexpected(std::move(db.error()));
-    auto found = probe(db->get());
+    auto found = probe(db->get(), options.check);
     if (!found) return std::unexpected(std::move(found.error()));
 
     if (found->corruptReason) {
@@ -369,7 +380,7 @@ std::expected<Opened, Error> openConnection(const std::filesystem::path& file, c
         out.report.reason = *found->corruptReason;
         db = connect(file);
         if (!db) return std::unexpected(std::move(db.error()));
-        found = probe(db->get());
+        found = probe(db->get(), true);
         if (!found) return std::unexpected(std::move(found.error()));
         if (found->corruptReason)
             return std::unexpected(makeError(ErrorKind::Corrupt, "the fresh database " + file.string() +

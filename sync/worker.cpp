@@ -28,7 +28,9 @@ std::expected<void, std::string> SyncWorker::start() {
         std::lock_guard lock(m_mutex);
         if (m_stop) return std::unexpected(std::string("the sync worker was stopped"));
     }
-    auto db = store::Database::open(m_options.databasePath);
+    store::OpenOptions open;
+    open.check = m_options.checkStore;
+    auto db = store::Database::open(m_options.databasePath, open);
     if (!db) return std::unexpected("sync cannot open " + m_options.databasePath.string() + ": " + db.error().message);
     m_db.emplace(std::move(*db));
     {

@@ -60,6 +60,9 @@ struct WorkerOptions {
     DrainSettings drain;
     RetryPolicy retry;
     std::optional<std::uint64_t> seed;    ///< jitter seed (tests); random otherwise
+    /// Run `PRAGMA quick_check` when opening (store::OpenOptions::check). The terminal turns it
+    /// off: it starts the worker only after its own connection checked the same file.
+    bool checkStore = true;
 };
 
 class SyncWorker {

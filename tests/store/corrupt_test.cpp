@@ -116,6 +116,42 @@ TEST_CASE("a database with overwritten b-tree pages is moved aside", "[store][co
     CHECK_FALSE(db->report().reason.empty());
 }
 
+TEST_CASE("with the check off only an unreadable header or schema is recovered; a checking open finds the rest",
+          "[store][corrupt]") {
+    TempDir dir;
+    const auto file = dir / "kiosk.sqlite";
+    OpenOptions unchecked;
+    unchecked.check = false;
+
+    SECTION("garbage bytes") {
+        const std::string garbage = randomBytes(8192, 11);
+        test::writeBytes(file, garbage);
+        auto db = Database::open(file, unchecked);
+        REQUIRE(db.has_value());
+        checkRecovered(*db, file, garbage);
+        CHECK_THAT(db->report().reason, Catch::Contains("not a database"));
+    }
+    SECTION("overwritten b-tree pages behind an intact schema page") {
+        makeRealDatabase(file, 3000);
+        std::string bytes = test::readBytes(file);
+        const std::size_t page = 4096;
+        REQUIRE(bytes.size() > 12 * page);
+        const std::string noise = randomBytes(8 * page, 12);
+        bytes.replace(2 * page, noise.size(), noise);
+        test::writeBytes(file, bytes);
+        {
+            // What a second connection of the same process sees: the file opens as it is.
+            auto db = Database::open(file, unchecked);
+            REQUIRE(db.has_value());
+            CHECK_FALSE(db->report().recreated);
+        }
+        CHECK(test::readBytes(file) == bytes);
+        auto db = Database::open(file);
+        REQUIRE(db.has_value());
+        checkRecovered(*db, file, bytes);
+    }
+}
+
 TEST_CASE("the -wal and -shm companions move aside with the file", "[store][corrupt]") {
     TempDir dir;
     const auto file = dir / "kiosk.sqlite";
