@@ -49,13 +49,13 @@ int runTerminal(const KioskConfig& cfg, const TerminalOptions& opts) {
         }
         sync::WorkerOptions wo;
         wo.databasePath = cfg.databasePath();
-        // The open below, or the window's, checks the file before the worker ever starts.
+        // The window's connection checks the file before the worker ever starts.
         wo.checkStore = false;
         wo.drain.deviceId = cfg.deviceId;
         worker = std::make_unique<sync::SyncWorker>(std::move(wo), std::move(*transport), clock);
-        // The worker opens its own connection. Migrate the file first, here, so the window's
-        // connection and the worker's never race to create the schema; if the store cannot be
-        // opened now (full disk), the worker starts after the first response is committed.
+        // The worker opens its own connection once the window's connection has opened, checked
+        // and migrated the file, so the two never race to create the schema. If that first open
+        // fails (a full disk), the worker starts with the first one that succeeds.
         sync::SyncWorker* w = worker.get();
         auto started = std::make_shared<bool>(false);
         auto ensureStarted = [w, started] {
@@ -63,13 +63,7 @@ int runTerminal(const KioskConfig& cfg, const TerminalOptions& opts) {
             if (auto ok = w->start(); ok) *started = true;
             else std::cerr << "segue-kiosk: sync worker did not start: " << ok.error() << "\n";
         };
-        if (auto db = store::Database::open(cfg.databasePath()); db) {
-            if (db->report().recreated)
-                std::cerr << "segue-kiosk: the database failed its integrity check (" << db->report().reason
-                          << ") and was moved to " << db->report().movedAsidePath << "\n";
-            run.storeChecked = true;
-            ensureStarted();
-        }
+        run.onStoreOpened = ensureStarted;
         run.syncPanel = [w] { return toPanel(w->status()); };
         run.onSyncNow = [w, ensureStarted] {
             ensureStarted();

@@ -1,6 +1,7 @@
 #include "app/controller.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -72,46 +73,62 @@ KioskController::KioskController(KioskConfig cfg, core::FlowConfig flow, Control
 KioskController::~KioskController() { closeStore(); }
 
 void KioskController::closeStore() {
+    if (m_opening.valid()) (void)m_opening.get();   // wait for it; the connection closes unused
     for (const auto& r : m_unsaved)
         spdlog::error("exiting with a response the store never accepted; kept here in full: {}", describe(r));
     m_unsaved.clear();
     m_db.reset();
 }
 
-bool KioskController::tryOpen() {
+KioskController::OpenResult KioskController::openStore(const std::filesystem::path& dataDir,
+                                                      const std::filesystem::path& file) {
     std::error_code ec;
-    std::filesystem::create_directories(m_cfg.dataDir, ec);
+    std::filesystem::create_directories(dataDir, ec);
     if (ec) {
-        const std::string why = "cannot create " + m_cfg.dataDir.string() + ": " + ec.message();
-        if (why != m_storeError) spdlog::error("{}", why);
-        m_storeError = why;
-        return false;
+        const std::string why = "cannot create " + dataDir.string() + ": " + ec.message();
+        return std::unexpected(OpenFailure{why, why});
     }
     // The customers' taps commit on this connection: no checkpoint inside them, one between
     // customers instead (tick()).
     store::OpenOptions options;
     options.checkpoints = store::Checkpoints::Deferred;
-    options.check = !std::exchange(m_hooks.storeChecked, false);
-    auto db = store::Database::open(m_cfg.databasePath(), options);
-    if (!db) {
-        if (db.error().message != m_storeError) spdlog::error("cannot open the database: {}", db.error().message);
-        m_storeError = db.error().message;
+    auto db = store::Database::open(file, options);
+    if (!db) return std::unexpected(OpenFailure{"cannot open the database: " + db.error().message, db.error().message});
+    return std::move(*db);
+}
+
+bool KioskController::adopt(OpenResult opened) {
+    if (!opened) {
+        if (opened.error().storeError != m_storeError) spdlog::error("{}", opened.error().logLine);
+        m_storeError = opened.error().storeError;
         return false;
     }
-    const store::OpenReport& report = db->report();
+    const store::OpenReport& report = opened->report();
     if (report.recreated)
         spdlog::error("the database failed its integrity check ({}); it was moved to {} and a fresh one started",
                       report.reason, report.movedAsidePath);
     spdlog::info("database {} open (schema {} from {})", m_cfg.databasePath().string(), report.schemaVersion,
                  report.migratedFrom);
-    m_db = std::move(*db);
+    m_db = std::move(*opened);
     m_storeError.clear();
     m_staffAtMono.reset();
     m_checkpointDue = true;   // another process may have left commits in the WAL
+    if (m_hooks.onStoreOpened) m_hooks.onStoreOpened();
+    return true;
+}
+
+bool KioskController::tryOpen() { return adopt(openStore(m_cfg.dataDir, m_cfg.databasePath())); }
+
+bool KioskController::finishOpening(bool wait) {
+    if (!m_opening.valid()) return false;
+    if (!wait && m_opening.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+    adopt(m_opening.get());
     return true;
 }
 
 bool KioskController::flushUnsaved() {
+    // Durable before the thank-you: a response finished while the store is still opening waits.
+    finishOpening(true);
     if (!m_db && !tryOpen()) return false;
     while (!m_unsaved.empty()) {
         const core::Response& r = m_unsaved.front();
@@ -148,6 +165,11 @@ bool KioskController::flushUnsaved() {
 
 void KioskController::start(const core::Now& now) {
     m_session = core::initialSession(m_flow, now);
+    if (m_hooks.openInBackground) {
+        m_opening = std::async(std::launch::async, openStore, m_cfg.dataDir, m_cfg.databasePath());
+        m_nextRetryMono = now.monoMs + kOpenPollMs;
+        return;
+    }
     if (!tryOpen()) {
         m_nextRetryMono = now.monoMs + kRetryMs;
         apply(core::reduce(m_session, Intent::of(Kind::StoreFailed), now, m_flow), now);
@@ -185,7 +207,19 @@ void KioskController::dispatch(const Intent& intent, const core::Now& now) {
 }
 
 void KioskController::tick(const core::Now& now) {
-    const bool storeTrouble = !m_db || !m_unsaved.empty() || m_session.screen == Screen::Unavailable;
+    if (m_opening.valid()) {
+        if (!finishOpening(false)) {
+            m_nextRetryMono = now.monoMs + kOpenPollMs;
+        } else if (!m_db) {
+            // As when the open fails at start; a customer already answering keeps going, and
+            // their save tries the store again (and says so if it still fails).
+            m_nextRetryMono = now.monoMs + kRetryMs;
+            if (m_session.screen == Screen::Attract)
+                apply(core::reduce(m_session, Intent::of(Kind::StoreFailed), now, m_flow), now);
+        }
+    }
+    const bool storeTrouble =
+        !m_opening.valid() && (!m_db || !m_unsaved.empty() || m_session.screen == Screen::Unavailable);
     if (storeTrouble && now.monoMs >= m_nextRetryMono) {
         m_nextRetryMono = now.monoMs + kRetryMs;
         if (flushUnsaved() && m_session.screen == Screen::Unavailable) {
@@ -225,6 +259,7 @@ std::optional<std::int64_t> KioskController::nextWakeMono() const {
 
 void KioskController::refreshPinHash() {
     m_pinHash.reset();
+    finishOpening(true);   // staff can be quicker than the check of a large file
     if (!m_db) return;
     auto hash = store::getMeta(*m_db, store::kMetaPinHash);
     if (!hash) {

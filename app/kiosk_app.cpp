@@ -95,8 +95,13 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
         spdlog::warn("unknown timezone '{}': local dates fall back to UTC", cfg.timezone);
     platform::SystemClock clock;
 
-    auto controller = KioskController::create(
-        cfg, {options.syncPanel, options.onSyncNow, options.onResponseSaved, options.storeChecked});
+    // The store opens (and reads the whole file for its check) while the window and the fonts
+    // are made: the attract screen needs nothing from it.
+    auto controller = KioskController::create(cfg, {.syncPanel = options.syncPanel,
+                                                    .onSyncNow = options.onSyncNow,
+                                                    .onResponseSaved = options.onResponseSaved,
+                                                    .onStoreOpened = options.onStoreOpened,
+                                                    .openInBackground = true});
     if (!controller) {
         spdlog::critical("{}", controller.error());
         return 1;

@@ -22,8 +22,8 @@ struct RunOptions {
     std::function<void()> onSyncNow;
     /// A response was committed (wake the sync worker).
     std::function<void()> onResponseSaved;
-    /// The database was opened and checked just before (ControllerHooks::storeChecked).
-    bool storeChecked = false;
+    /// The database is open (ControllerHooks::onStoreOpened).
+    std::function<void()> onStoreOpened;
 };
 
 /// Runs the terminal until the window closes or SIGTERM/SIGINT. Returns the process exit code

@@ -2,8 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <random>
+#include <thread>
 
 #include "app/keys.hpp"
 #include "store/responses.hpp"
@@ -88,10 +90,11 @@ KioskConfig configFor(const std::filesystem::path& dataDir, std::string language
 
 } // namespace
 
-Kiosk::Kiosk(const std::filesystem::path& dataDir, int width, int height, std::string language)
+Kiosk::Kiosk(const std::filesystem::path& dataDir, int width, int height, std::string language,
+             ControllerHooks hooks)
     : m_cfg(configFor(dataDir, std::move(language))),
       m_controller([&] {
-          auto c = KioskController::create(m_cfg);
+          auto c = KioskController::create(m_cfg, std::move(hooks));
           REQUIRE(c.has_value());
           return std::move(*c);
       }()),
@@ -121,6 +124,16 @@ void Kiosk::wait(std::int64_t ms) {
     for (std::int64_t left = ms; left > 0; left -= 50) {
         m_clock.advance(std::min<std::int64_t>(50, left));
         m_controller.tick(m_clock.now());
+    }
+}
+
+void Kiosk::waitForOpen() {
+    // Waiting for the open's thread, not timing it: the limit only stops a hung test.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (m_controller.storeOpening()) {
+        REQUIRE(std::chrono::steady_clock::now() < deadline);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        wait(KioskController::kOpenPollMs);
     }
 }
 

@@ -60,7 +60,7 @@ private:
 class Kiosk {
 public:
     explicit Kiosk(const std::filesystem::path& dataDir, int width = 1280, int height = 800,
-                   std::string language = "zh-CN");
+                   std::string language = "zh-CN", ControllerHooks hooks = {});
 
     KioskController& controller() { return m_controller; }
     core::FakeClock& clock() { return m_clock; }
@@ -74,6 +74,9 @@ public:
     core::Intent tap(const std::string& id);
     /// Lets `ms` pass (in 50 ms steps, ticking the controller as the loop would).
     void wait(std::int64_t ms);
+    /// Ticks as the loop would until a background open has been adopted (real time passes
+    /// too: the open runs on its own thread). Fails the test after 60 s.
+    void waitForOpen();
     /// Tap, then wait out the confirmation moment.
     void choose(const std::string& id);
     /// A key press as the loop delivers it.
