@@ -193,8 +193,11 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
         }
 
         const core::Session before = controller->session();
+        const bool opening = controller->storeOpening();
         for (const auto& key : events.keys) controller->dispatch(intentForKey(key, controller->session().screen), now);
         controller->tick(now);
+        // The open's thread is done: what its check of the file used goes back to the system.
+        if (opening && !controller->storeOpening()) (void)malloc_trim(0);
         if (!(before == controller->session())) framesLeft = std::max(framesLeft, 2);
         // Screens with a live clock (staff figures, the PIN lock countdown) redraw once a second.
         const core::Screen screen = controller->session().screen;
