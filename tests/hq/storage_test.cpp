@@ -1,11 +1,14 @@
 // HQ storage: every case runs against SQLite, and against PostgreSQL when SEGUE_TEST_PG_URL is set
 // (tests/hq/run_with_pg.sh starts a throwaway PostgreSQL 15 cluster and sets it).
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
 
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include "core/scoring.hpp"
 #include "hq/storage.hpp"
@@ -166,6 +169,38 @@ TEST_CASE("storage: devices are enrolled, found by token hash, listed and revoke
         CHECK_FALSE((*list)[0].lastSeenMs);
         CHECK((*list)[1].revoked);
     }
+}
+
+TEST_CASE("storage: on SQLite a token lookup answers while a batch waits for the file's write lock", "[storage]") {
+    // Every request starts with a token lookup. It must not queue behind the writer: under a
+    // fleet that wait was most of a request's latency.
+    test::TempDir dir;
+    const auto file = dir / "hq.sqlite";
+    auto s = test::openStorage("sqlite:" + file.string());
+    const std::string token = enrol(*s, "kiosk-1", "store-1");
+
+    // Another process holds the write lock, so the batch below waits inside the writer.
+    sqlite3* other = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &other) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    auto ingesting = std::async(std::launch::async, [&] {
+        return s->ingest(request("kiosk-1", test::ResponseFactory("store-1", "kiosk-1").make(10)));
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));   // into the busy wait
+
+    auto lookup = std::async(std::launch::async, [&] { return s->deviceByTokenHash(hq::hashToken(token)); });
+    // A bound for a stuck lookup, not a speed target: it would wait until the lock is released.
+    const bool answered = lookup.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+    REQUIRE(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(other);
+    CHECK(answered);
+    const auto found = lookup.get();
+    REQUIRE(found);
+    REQUIRE(*found);
+    CHECK((*found)->deviceId == "kiosk-1");
+    const auto stored = ingesting.get();
+    REQUIRE(stored);
+    CHECK(std::count(stored->begin(), stored->end(), Outcome::Accepted) == 10);
 }
 
 TEST_CASE("storage: read tokens have a role and only the read role is accepted", "[storage]") {
