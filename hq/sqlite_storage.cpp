@@ -441,15 +441,12 @@ public:
 
     Result<std::optional<DeviceAuth>> deviceByTokenHash(const std::string& hash) override {
         std::lock_guard lock(m_authMutex);
-        Stmt& s = *m_deviceByToken;
-        s.reset();   // and again below: no read stays open between lookups
-        s.bind(1, hash);
-        const int rc = s.step();
-        Result<std::optional<DeviceAuth>> out = std::optional<DeviceAuth>();
-        if (rc == SQLITE_ROW) out = std::optional<DeviceAuth>(DeviceAuth{s.text(0), s.text(1), s.integer(2) != 0});
-        else if (rc != SQLITE_DONE) out = std::unexpected(sqlError(m_authDb, "looking up device token"));
-        s.reset();
-        return out;
+        const Lease s(*m_deviceByToken);   // reset when done: no read stays open between lookups
+        s->bind(1, hash);
+        const int rc = s->step();
+        if (rc == SQLITE_DONE) return std::optional<DeviceAuth>();
+        if (rc != SQLITE_ROW) return std::unexpected(sqlError(m_authDb, "looking up device token"));
+        return DeviceAuth{s->text(0), s->text(1), s->integer(2) != 0};
     }
 
     Result<void> addToken(const std::string& hash, const std::string& role, std::int64_t createdAtMs) override {
@@ -468,15 +465,12 @@ public:
 
     Result<std::optional<std::string>> tokenRole(const std::string& hash) override {
         std::lock_guard lock(m_authMutex);
-        Stmt& s = *m_tokenRole;
-        s.reset();
-        s.bind(1, hash);
-        const int rc = s.step();
-        Result<std::optional<std::string>> out = std::optional<std::string>();
-        if (rc == SQLITE_ROW) out = std::optional<std::string>(s.text(0));
-        else if (rc != SQLITE_DONE) out = std::unexpected(sqlError(m_authDb, "looking up token"));
-        s.reset();
-        return out;
+        const Lease s(*m_tokenRole);
+        s->bind(1, hash);
+        const int rc = s->step();
+        if (rc == SQLITE_DONE) return std::optional<std::string>();
+        if (rc != SQLITE_ROW) return std::unexpected(sqlError(m_authDb, "looking up token"));
+        return std::optional<std::string>(s->text(0));
     }
 
     Result<std::vector<Outcome>> ingest(const IngestRequest& req) override {
@@ -815,7 +809,7 @@ private:
     }
 
     /// A statement prepared once and kept (SQLITE_PREPARE_PERSISTENT); reset when the lease ends,
-    /// so no cached statement holds a read open between uses. Callers hold m_mutex.
+    /// so no kept statement holds a read open between uses. Callers hold the mutex of its connection.
     class Lease {
     public:
         explicit Lease(Stmt& s) : m_s(s) {}
