@@ -34,6 +34,22 @@ std::int64_t countResponses(const std::filesystem::path& file) {
     return n;
 }
 
+/// One start: exec → first frame, and the resident memory `settleMs` after it.
+struct Started {
+    double firstFrameMs = 0;
+    double rssMiB = 0;
+};
+
+Started startOnce(const std::vector<std::string>& argv, double settleMs) {
+    Child c(argv);
+    Started s;
+    s.firstFrameMs = c.waitFirstFrame(60'000);
+    c.drainLog();
+    sleepMs(settleMs);
+    s.rssMiB = c.rssMiB();
+    return s;
+}
+
 std::vector<std::string> kioskArgv(const std::string& bin, const std::filesystem::path& data) {
     return {bin, "--data-dir", data.string(), "--window", "1280x800"};
 }
@@ -99,20 +115,12 @@ int runStart(const Args& args) {
     }
     std::vector<double> kStart, bStart, kRss, bRss;
     for (int r = 0; r < repeats; ++r) {
-        {
-            Child b({bare, "--window", "1280x800"});
-            bStart.push_back(b.waitFirstFrame(60'000));
-            b.drainLog();
-            sleepMs(1500);
-            bRss.push_back(b.rssMiB());
-        }
-        {
-            Child k(kioskArgv(kiosk, data));
-            kStart.push_back(k.waitFirstFrame(60'000));
-            k.drainLog();
-            sleepMs(1500);
-            kRss.push_back(k.rssMiB());
-        }
+        const Started b = startOnce({bare, "--window", "1280x800"}, 1500);
+        bStart.push_back(b.firstFrameMs);
+        bRss.push_back(b.rssMiB);
+        const Started k = startOnce(kioskArgv(kiosk, data), 1500);
+        kStart.push_back(k.firstFrameMs);
+        kRss.push_back(k.rssMiB);
     }
     const double bareRss = medianOf(bRss);
 
@@ -144,19 +152,12 @@ int runStart(const Args& args) {
         std::filesystem::create_directories(bigData);
         std::filesystem::copy_file(large, bigData / "kiosk.sqlite");
         const auto responses = countResponses(bigData / "kiosk.sqlite");
-        {
-            Child warm(kioskArgv(kiosk, bigData));   // migrates the copy to this build's schema, untimed
-            warm.waitFirstFrame(60'000);
-            sleepMs(3000);
-            warm.drainLog();
-        }
+        (void)startOnce(kioskArgv(kiosk, bigData), 3000);   // migrates the copy to this build's schema, untimed
         std::vector<double> bigStart, bigRss;
         for (int r = 0; r < repeats; ++r) {
-            Child k(kioskArgv(kiosk, bigData));
-            bigStart.push_back(k.waitFirstFrame(60'000));
-            k.drainLog();
-            sleepMs(3000);   // past the check
-            bigRss.push_back(k.rssMiB());
+            const Started k = startOnce(kioskArgv(kiosk, bigData), 3000);   // RSS past the check
+            bigStart.push_back(k.firstFrameMs);
+            bigRss.push_back(k.rssMiB);
         }
         Row big;
         big.name = "start_to_first_frame_large_store";
