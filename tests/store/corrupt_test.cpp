@@ -37,6 +37,19 @@ void makeRealDatabase(const std::filesystem::path& file, int count) {
     REQUIRE(db->exec("PRAGMA wal_checkpoint(TRUNCATE)").has_value());
 }
 
+/// A real database (3 000 responses) whose pages 3..10, table and index pages, are overwritten
+/// with noise; the header page is left alone so the file still opens. Returns the file's bytes.
+std::string makeDamagedDatabase(const std::filesystem::path& file, std::uint64_t seed) {
+    makeRealDatabase(file, 3000);
+    std::string bytes = test::readBytes(file);
+    const std::size_t page = 4096;
+    REQUIRE(bytes.size() > 12 * page);
+    const std::string noise = randomBytes(8 * page, seed);
+    bytes.replace(2 * page, noise.size(), noise);
+    test::writeBytes(file, bytes);
+    return bytes;
+}
+
 /// Checks everything a recovery must leave behind; returns the moved-aside path.
 std::filesystem::path checkRecovered(Database& db, const std::filesystem::path& file, const std::string& oldBytes) {
     const OpenReport& rep = db.report();
@@ -101,14 +114,7 @@ TEST_CASE("a real database truncated in the middle of a page is moved aside", "[
 TEST_CASE("a database with overwritten b-tree pages is moved aside", "[store][corrupt]") {
     TempDir dir;
     const auto file = dir / "kiosk.sqlite";
-    makeRealDatabase(file, 3000);
-    std::string bytes = test::readBytes(file);
-    const std::size_t page = 4096;
-    REQUIRE(bytes.size() > 12 * page);
-    // Pages 3..10: table and index pages, header page left alone so the file still opens.
-    const std::string noise = randomBytes(8 * page, 2);
-    bytes.replace(2 * page, noise.size(), noise);
-    test::writeBytes(file, bytes);
+    const std::string bytes = makeDamagedDatabase(file, 2);
 
     auto db = Database::open(file);
     REQUIRE(db.has_value());
@@ -132,13 +138,7 @@ TEST_CASE("with the check off only an unreadable header or schema is recovered; 
         CHECK_THAT(db->report().reason, Catch::Contains("not a database"));
     }
     SECTION("overwritten b-tree pages behind an intact schema page") {
-        makeRealDatabase(file, 3000);
-        std::string bytes = test::readBytes(file);
-        const std::size_t page = 4096;
-        REQUIRE(bytes.size() > 12 * page);
-        const std::string noise = randomBytes(8 * page, 12);
-        bytes.replace(2 * page, noise.size(), noise);
-        test::writeBytes(file, bytes);
+        const std::string bytes = makeDamagedDatabase(file, 12);
         {
             // What a second connection of the same process sees: the file opens as it is.
             auto db = Database::open(file, unchecked);
