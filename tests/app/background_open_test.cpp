@@ -9,9 +9,7 @@
 
 #include <sqlite3.h>
 
-#include "app/pin.hpp"
 #include "core/uuid.hpp"
-#include "store/meta.hpp"
 #include "store/responses.hpp"
 #include "tests/app/headless.hpp"
 
@@ -53,15 +51,7 @@ void makeStore(const std::filesystem::path& dataDir, int count) {
         rs.push_back(std::move(r));
     }
     REQUIRE(store::saveResponses(*db, rs).has_value());
-    auto hash = app::hashPin("1357");
-    REQUIRE(hash.has_value());
-    REQUIRE(store::setMeta(*db, store::kMetaPinHash, *hash).has_value());
-}
-
-void enterPin(Kiosk& k, std::initializer_list<int> digits) {
-    k.controller().dispatch(cs::Intent::key(cs::Intent::Kind::OpenStaff), k.clock().now());
-    for (int d : digits) k.controller().dispatch(cs::Intent::key(cs::Intent::Kind::PinDigit, d), k.clock().now());
-    k.controller().dispatch(cs::Intent::key(cs::Intent::Kind::Submit), k.clock().now());
+    storePin(*db, "1357");
 }
 
 } // namespace
@@ -125,7 +115,7 @@ TEST_CASE("the staff PIN entered while the store is still opening is checked aga
     Kiosk k(dir.path(), 1280, 800, "zh-CN", inBackground());
     REQUIRE(k.controller().storeOpening());
     // Without the stored hash the pad would only explain that no PIN is set, and close.
-    enterPin(k, {1, 3, 5, 7});
+    enterPinByKeys(k, "1357");
     CHECK(k.current() == cs::Screen::Staff);
     CHECK(k.controller().storeOpen());
     CHECK_FALSE(k.controller().storeOpening());
@@ -144,15 +134,10 @@ TEST_CASE("a corrupt file found by the background open is moved aside, and the s
     REQUIRE(k.controller().storeOpen());
     CHECK(opened == 1);
     CHECK(k.current() == cs::Screen::Attract);
-    bool movedAside = false;
-    for (const auto& e : std::filesystem::directory_iterator(dir.path()))
-        movedAside |= e.path().filename().string().find("kiosk.sqlite.corrupt-") == 0;
-    CHECK(movedAside);
+    CHECK(hasMovedAside(dir.path()));
 
-    auto hash = app::hashPin("2468");
-    REQUIRE(hash.has_value());
-    REQUIRE(store::setMeta(*k.controller().database(), store::kMetaPinHash, *hash).has_value());
-    enterPin(k, {2, 4, 6, 8});
+    storePin(*k.controller().database(), "2468");
+    enterPinByKeys(k, "2468");
     REQUIRE(k.current() == cs::Screen::Staff);
     const StaffVM vm = k.controller().viewModel(k.clock().now()).staff;
     REQUIRE(vm.recovery.has_value());

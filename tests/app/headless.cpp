@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "app/keys.hpp"
+#include "app/pin.hpp"
+#include "store/meta.hpp"
 #include "store/responses.hpp"
 
 #include <spdlog/spdlog.h>
@@ -158,6 +160,25 @@ std::vector<core::Response> Kiosk::rows() {
     });
     REQUIRE(ok.has_value());
     return out;
+}
+
+void storePin(store::Database& db, const std::string& pin) {
+    auto hash = hashPin(pin);
+    REQUIRE(hash.has_value());
+    REQUIRE(store::setMeta(db, store::kMetaPinHash, *hash).has_value());
+}
+
+void enterPinByKeys(Kiosk& k, const std::string& pin) {
+    using Kind = core::Intent::Kind;
+    k.controller().dispatch(core::Intent::key(Kind::OpenStaff), k.clock().now());
+    for (char d : pin) k.controller().dispatch(core::Intent::key(Kind::PinDigit, d - '0'), k.clock().now());
+    k.controller().dispatch(core::Intent::key(Kind::Submit), k.clock().now());
+}
+
+bool hasMovedAside(const std::filesystem::path& dir) {
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        if (e.path().filename().string().starts_with("kiosk.sqlite.corrupt-")) return true;
+    return false;
 }
 
 } // namespace segue::app::test

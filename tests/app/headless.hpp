@@ -92,4 +92,12 @@ private:
     Screen m_screen;
 };
 
+/// Stores `pin`'s Argon2id hash as the staff PIN.
+void storePin(store::Database& db, const std::string& pin);
+/// Opens the PIN pad and types `pin` as a keyboard would (intents straight to the controller: no
+/// frame is drawn and no tick runs in between), then Enter.
+void enterPinByKeys(Kiosk& k, const std::string& pin);
+/// Whether `dir` holds a database moved aside as corrupt (kiosk.sqlite.corrupt-…).
+bool hasMovedAside(const std::filesystem::path& dir);
+
 } // namespace segue::app::test

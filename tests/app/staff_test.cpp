@@ -2,8 +2,6 @@
 // lockout, and the staff screen's figures from the same store.
 #include <catch2/catch.hpp>
 
-#include "app/pin.hpp"
-#include "store/meta.hpp"
 #include "store/responses.hpp"
 #include "tests/app/headless.hpp"
 
@@ -14,11 +12,7 @@ namespace cs = segue::core;
 
 namespace {
 
-void setPin(Kiosk& k, const std::string& pin) {
-    auto hash = hashPin(pin);
-    REQUIRE(hash.has_value());
-    REQUIRE(store::setMeta(*k.controller().database(), store::kMetaPinHash, *hash).has_value());
-}
+void setPin(Kiosk& k, const std::string& pin) { storePin(*k.controller().database(), pin); }
 
 void typePin(Kiosk& k, const std::string& pin) {
     for (char c : pin) k.tap(std::string("digit") + c);
@@ -173,8 +167,7 @@ TEST_CASE("Sync now reaches the sync worker hook; the panel shows what the provi
     c->tick(clock.now());
     c->dispatch(core::Intent::key(core::Intent::Kind::Submit), clock.now());
     CHECK(saved == 1);
-    auto hash = hashPin("97531");
-    REQUIRE(store::setMeta(*c->database(), store::kMetaPinHash, *hash).has_value());
+    storePin(*c->database(), "97531");
     c->dispatch(core::Intent::key(core::Intent::Kind::OpenStaff), clock.now());
     for (char d : std::string("97531")) c->dispatch(core::Intent::key(core::Intent::Kind::PinDigit, d - '0'), clock.now());
     c->dispatch(core::Intent::key(core::Intent::Kind::Submit), clock.now());

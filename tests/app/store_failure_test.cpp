@@ -4,9 +4,7 @@
 
 #include <fstream>
 
-#include "app/pin.hpp"
 #include "core/uuid.hpp"
-#include "store/meta.hpp"
 #include "store/responses.hpp"
 #include "tests/app/headless.hpp"
 
@@ -132,17 +130,10 @@ TEST_CASE("a corrupt database is moved aside at start and the staff screen says 
     Kiosk k(dir.path());
     REQUIRE(k.controller().storeOpen());
     CHECK(k.current() == cs::Screen::Attract);
-    bool movedAside = false;
-    for (const auto& e : std::filesystem::directory_iterator(dir.path()))
-        movedAside |= e.path().filename().string().find("kiosk.sqlite.corrupt-") == 0;
-    CHECK(movedAside);
+    CHECK(hasMovedAside(dir.path()));
 
-    auto hash = app::hashPin("1357");
-    REQUIRE(hash.has_value());
-    REQUIRE(store::setMeta(*k.controller().database(), store::kMetaPinHash, *hash).has_value());
-    k.controller().dispatch(cs::Intent::key(cs::Intent::Kind::OpenStaff), k.clock().now());
-    for (int d : {1, 3, 5, 7}) k.controller().dispatch(cs::Intent::key(cs::Intent::Kind::PinDigit, d), k.clock().now());
-    k.controller().dispatch(cs::Intent::key(cs::Intent::Kind::Submit), k.clock().now());
+    storePin(*k.controller().database(), "1357");
+    enterPinByKeys(k, "1357");
     REQUIRE(k.current() == cs::Screen::Staff);
     const StaffVM vm = k.controller().viewModel(k.clock().now()).staff;
     REQUIRE(vm.recovery.has_value());
