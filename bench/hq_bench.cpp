@@ -395,12 +395,15 @@ int runDrain(const Args& args) {
     if (const auto r = args.value("hq-device-rate")) extra = {"--device-rate", *r, "--device-burst", *r};
     Server hq = startHq(hqBin, url, demo->dir, work, extra);
     relay.target(hq.port);
+    const double hqCpu0 = hq.child->cpuSeconds();
     const double t0 = monoMs();
     Child sync({kioskBin, "sync", "--once", "--config", (demo->dir / "kiosk.toml").string(), "--data-dir",
                 (work / "kiosk").string()});
     sync.drainLog();
     const int code = sync.wait(3'600'000);
     const double seconds = (monoMs() - t0) / 1000;
+    const double hqCpu = hq.child->cpuSeconds() - hqCpu0;
+    const double kioskCpu = sync.cpuSecondsAtExit();
     hq.child->stop();
     if (code != 0) fail("segue-kiosk sync --once exited " + std::to_string(code));
     auto stored = openHq(url)->counts();
@@ -418,6 +421,25 @@ int runDrain(const Args& args) {
     rate.met = rate.value >= 0.5 * raw;
     rate.details = {{"responses", count}, {"seconds", seconds}, {"back_end", "sqlite"}};
     emit(rate);
+
+    // For reference: the fastest this drain could go on this machine if the terminal's and HQ's
+    // work overlapped perfectly on every core, from the CPU time both processes used.
+    const double perResponse = (kioskCpu + hqCpu) / static_cast<double>(count);
+    const auto cores = static_cast<double>(std::max(1u, std::thread::hardware_concurrency()));
+    Row ceiling;
+    ceiling.name = "backlog_drain_cpu_ceiling";
+    ceiling.value = perResponse > 0 ? cores / perResponse : 0;
+    ceiling.baseline = raw;
+    ceiling.unit = "responses/s";
+    ceiling.goal = ">= 50% of the raw insert rate";
+    ceiling.met = ceiling.value >= 0.5 * raw;
+    ceiling.reference = true;
+    ceiling.details = {{"cores", cores},
+                       {"terminal_cpu_us_per_response", 1e6 * kioskCpu / static_cast<double>(count)},
+                       {"hq_cpu_us_per_response", 1e6 * hqCpu / static_cast<double>(count)},
+                       {"raw_insert_us_per_response", 1e6 / raw},
+                       {"cores_busy_during_drain", (kioskCpu + hqCpu) / seconds}};
+    emit(ceiling);
 
     Row bytes;
     bytes.name = "backlog_wire_bytes";

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -174,8 +175,11 @@ int Child::wait(double timeoutMs) {
     const double deadline = monoMs() + timeoutMs;
     int status = 0;
     for (;;) {
-        const pid_t r = ::waitpid(m_pid, &status, WNOHANG);
+        struct rusage usage {};
+        const pid_t r = ::wait4(m_pid, &status, WNOHANG, &usage);
         if (r == m_pid) {
+            m_exitCpuSeconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                               static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
             untrack(m_pid);
             m_pid = -1;
             return exitCode(status);

@@ -31,6 +31,8 @@ public:
     int stop();
     /// Waits for it to exit by itself; its exit status (128+ on a signal), or -1 after timeoutMs.
     int wait(double timeoutMs);
+    /// CPU time (user + system) of a child that `wait` or `stop` reaped; 0 before.
+    double cpuSecondsAtExit() const { return m_exitCpuSeconds; }
     const std::string& log() const { return m_log; }
 
 private:
@@ -40,6 +42,7 @@ private:
     std::string m_name;
     std::string m_log;
     std::size_t m_scanned = 0;
+    double m_exitCpuSeconds = 0;
     double m_seenAtMs = 0;
     std::thread m_drain;
 };

@@ -58,7 +58,11 @@ const std::vector<Benchmark> kBenchmarks = {
      "RSS after start plus the growth the driver showed over those responses. "
      "`start_to_first_frame_large_store`: the same starts (5, after one untimed start that "
      "migrates it) on a copy of benchmark 4's 1 000 000-response file, against the same bare "
-     "window; its RSS 3 s after the first frame, past the start-up check, is in the details."},
+     "window; its RSS 3 s after the first frame, past the start-up check, is in the details. "
+     "`rss_after_start_vs_drawing_window`, for reference: the same kiosk RSS against "
+     "`segue-bench-bare-window --imgui`, the same window drawing its one frame through Dear "
+     "ImGui's backends (a rounded rectangle and a line of ImGui's built-in font), started in "
+     "the same loop: what the renderer costs to draw anything is then in the baseline."},
     {4, "Staff screen",
      "`segue-bench stats`: a terminal database with 1 000 000 synthetic responses over 730 days "
      "(~1 370 a day, opening-hours shape, 20% low ratings with reason tags), written with "
@@ -71,7 +75,11 @@ const std::vector<Benchmark> kBenchmarks = {
      "against a real `segue-hq serve` (SQLite) over HTTPS on 127.0.0.1, through a TCP relay in "
      "the bench that counts the bytes both ways (TLS records included). The baseline is the raw "
      "insert rate of the same schema: prepared INSERTs of the same records into a fresh HQ "
-     "database, 1 000 a transaction (the terminal's batch), timed in the same run."},
+     "database, 1 000 a transaction (the terminal's batch), timed in the same run. "
+     "`backlog_drain_cpu_ceiling`, for reference: the CPU time the two processes used (the "
+     "terminal's from `wait4`, segue-hq's from /proc, the relay's left out) gives the rate "
+     "the drain would reach if their work overlapped perfectly on all of the machine's cores: "
+     "cores ÷ CPU seconds per response."},
     {6, "HQ ingest under a fleet",
      "`segue-bench-hq fleet`: one process, 200 simulated terminals (50 stores of 4), each "
      "enrolled with its own token and its own keep-alive HTTPS connection (a thread each, "
