@@ -110,12 +110,9 @@ std::expected<KioskConfig, int> configFor(const Args& a) {
     return std::move(*cfg);
 }
 
-std::expected<store::Database, int> openStore(const KioskConfig& cfg) {
-    auto db = store::Database::open(cfg.databasePath());
-    if (!db) return std::unexpected(failure("cannot open " + cfg.databasePath().string() + ": " + db.error().message));
-    if (db->report().recreated)
-        std::cerr << "segue-kiosk: the database failed its integrity check and was moved to "
-                  << db->report().movedAsidePath << "; a fresh one was created\n";
+std::expected<store::Database, int> openStore(const KioskConfig& cfg, StoreAccess access) {
+    auto db = openForCommand(cfg.databasePath(), access);
+    if (!db) return std::unexpected(failure(db.error()));
     return std::move(*db);
 }
 
@@ -166,7 +163,7 @@ int runStats(const Args& a) {
     if (!cfg) return cfg.error();
     const auto date = dateOption(a, "--date", today());
     if (!date) return date.error();
-    auto db = openStore(*cfg);
+    auto db = openStore(*cfg, StoreAccess::Read);
     if (!db) return db.error();
     const auto stats = store::dayStats(*db, *date);
     if (!stats) return failure("cannot compute stats: " + stats.error().message);
@@ -209,7 +206,7 @@ int runExport(const Args& a) {
         if (!d) return d.error();
         range.to = *d;
     }
-    auto db = openStore(*cfg);
+    auto db = openStore(*cfg, StoreAccess::Read);
     if (!db) return db.error();
     const bool csv = fmt->second == "csv";
     if (csv) std::cout << wire::csvHeader();
@@ -325,7 +322,7 @@ int runDemoData(const Args& a) {
     if (!cfg) return cfg.error();
     const auto survey = core::parseSurvey(*assets::find("survey/default.json"));
     if (!survey) return failure("embedded survey: " + survey.error());
-    auto db = openStore(*cfg);
+    auto db = openStore(*cfg, StoreAccess::Write);
     if (!db) return db.error();
     const std::int64_t now = platform::SystemClock().now().utcMs;
     constexpr std::size_t kChunk = 100'000;  // one transaction each; memory stays bounded
@@ -378,7 +375,7 @@ int runSetPin(const Args& a) {
     }
     const auto hash = hashPin(*pin);
     if (!hash) return failure("cannot hash the PIN: " + hash.error());
-    auto db = openStore(*cfg);
+    auto db = openStore(*cfg, StoreAccess::Write);
     if (!db) return db.error();
     if (auto saved = store::setMeta(*db, store::kMetaPinHash, *hash); !saved)
         return failure("cannot store the PIN: " + saved.error().message);
@@ -430,6 +427,18 @@ Every verb takes --config FILE and --data-dir DIR. Configuration is TOML; see
 
 Exit codes: 0 ok, 2 usage or configuration error, 1 other failure (one line on stderr).
 )";
+}
+
+std::expected<store::Database, std::string> openForCommand(const std::filesystem::path& file, StoreAccess access) {
+    store::OpenOptions options;
+    options.recoverCorrupt = false;
+    options.check = access == StoreAccess::Write;
+    auto db = store::Database::open(file, options);
+    if (db) return std::move(*db);
+    std::string why = "cannot open " + file.string() + ": " + db.error().message;
+    if (db.error().kind == store::ErrorKind::Corrupt)
+        why += "; segue-kiosk moves a damaged database aside (never deletes it) and starts a fresh one when it starts";
+    return std::unexpected(std::move(why));
 }
 
 int runCli(const std::vector<std::string>& argv) {

@@ -1,7 +1,11 @@
 // The command-line verbs of segue-kiosk: the same core/store code as the screens, no window.
 #pragma once
+#include <expected>
+#include <filesystem>
 #include <string>
 #include <vector>
+
+#include "store/database.hpp"
 
 namespace segue::app {
 
@@ -15,5 +19,16 @@ int runCli(const std::vector<std::string>& args);
 
 /// The --help text.
 std::string usageText();
+
+/// What a command does with the terminal's database.
+enum class StoreAccess {
+    Read,    ///< stats, export, sync status: header and schema are read, not the whole file
+    Write,   ///< set-pin, demo-data, sync --once: the whole-file check (PRAGMA quick_check) first
+};
+
+/// Opens the database for a command. A damaged file is reported ("cannot open …"), never moved
+/// aside: the terminal may have it open while the command runs, so only segue-kiosk itself moves
+/// it, when it starts.
+std::expected<store::Database, std::string> openForCommand(const std::filesystem::path& file, StoreAccess access);
 
 } // namespace segue::app

@@ -66,8 +66,8 @@ int runSyncOnce(const KioskConfig& cfg) {
     auto transport = sync::CurlTransport::create(options);
     if (!transport) return fail(kExitUsage, "[sync] in " + describeConfigFile(cfg) + ": " + transport.error());
 
-    auto db = store::Database::open(cfg.databasePath());
-    if (!db) return fail(kExitFailure, "cannot open " + cfg.databasePath().string() + ": " + db.error().message);
+    auto db = openForCommand(cfg.databasePath(), StoreAccess::Write);
+    if (!db) return fail(kExitFailure, db.error());
 
     platform::SystemClock clock;
     sync::Drainer drainer(*db, **transport, clock, sync::DrainSettings{cfg.deviceId});
@@ -119,8 +119,8 @@ int runSyncOnce(const KioskConfig& cfg) {
 }
 
 int runSyncStatus(const KioskConfig& cfg, bool json) {
-    auto db = store::Database::open(cfg.databasePath());
-    if (!db) return fail(kExitFailure, "cannot open " + cfg.databasePath().string() + ": " + db.error().message);
+    auto db = openForCommand(cfg.databasePath(), StoreAccess::Read);
+    if (!db) return fail(kExitFailure, db.error());
     auto counts = store::outboxCounts(*db);
     if (!counts) return fail(kExitFailure, "cannot read the outbox: " + counts.error().message);
     auto saved = sync::loadStatus(*db);

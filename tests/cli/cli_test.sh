@@ -80,4 +80,42 @@ if command -v sqlite3 >/dev/null; then
   case "$hash" in '$argon2id$'*) ;; *) fail "PIN is not stored as an Argon2id hash: $hash";; esac
   sqlite3 "$data/kiosk.sqlite" "select value from meta" | grep -qx 4321 && fail "PIN stored in clear"
 fi
+# A damaged database: the commands report it and exit 1, and none of them moves or changes the
+# file (the terminal may have it open); the terminal itself moves it aside when it starts.
+same_file() {  # same_file DIR SUM: the file is there, unchanged, and nothing was moved aside
+  [ "$(sha256sum < "$1/kiosk.sqlite")" = "$2" ] || fail "a command changed the damaged file in $1"
+  if ls "$1" | grep -q corrupt; then fail "a command moved the damaged file aside in $1"; fi
+}
+bad="$tmp/bad"
+mkdir -p "$bad"
+head -c 65536 /dev/urandom >"$bad/kiosk.sqlite"
+sum=$(sha256sum < "$bad/kiosk.sqlite")
+for verb in "stats" "export --format csv" "sync status" "demo-data --count 1"; do
+  # shellcheck disable=SC2086
+  expect_exit 1 "$kiosk" $verb --data-dir "$bad"
+  grep -q "moves a damaged database aside" "$tmp/err" || fail "$verb on a damaged file: $(cat "$tmp/err")"
+  [ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "$verb: the error is not one line"
+  same_file "$bad" "$sum"
+done
+echo 4321 | expect_exit 1 "$kiosk" set-pin --data-dir "$bad"
+same_file "$bad" "$sum"
+
+# Damage deep in a file whose header and schema read fine: a command that writes runs the
+# whole-file check and refuses; one that reads answers or fails on the damaged page, and neither
+# moves the file.
+deep="$tmp/deep"
+expect_exit 0 "$kiosk" demo-data --data-dir "$deep" --count 3000 --days 7
+pages=$(( $(stat -c %s "$deep/kiosk.sqlite") / 4096 ))
+[ "$pages" -gt 8 ] || fail "the demo database has only $pages pages"
+for p in $(seq $(( pages / 2 )) $(( pages / 2 + 3 ))); do
+  head -c 4096 /dev/urandom | dd of="$deep/kiosk.sqlite" bs=4096 seek="$p" conv=notrunc status=none
+done
+sum=$(sha256sum < "$deep/kiosk.sqlite")
+expect_exit 1 "$kiosk" demo-data --data-dir "$deep" --count 1
+grep -q "failed its check" "$tmp/err" || fail "demo-data on deep damage: $(cat "$tmp/err")"
+same_file "$deep" "$sum"
+set +e; "$kiosk" export --data-dir "$deep" --format jsonl >/dev/null 2>"$tmp/err"; got=$?; set -e
+[ "$got" -eq 0 ] || [ "$got" -eq 1 ] || fail "export on deep damage exited $got"
+[ "$got" -eq 0 ] || grep -q "export failed" "$tmp/err" || fail "export on deep damage: $(cat "$tmp/err")"
+same_file "$deep" "$sum"
 echo "cli_test: all checks passed"
