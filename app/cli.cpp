@@ -437,7 +437,8 @@ std::expected<store::Database, std::string> openForCommand(const std::filesystem
     if (db) return std::move(*db);
     std::string why = "cannot open " + file.string() + ": " + db.error().message;
     if (db.error().kind == store::ErrorKind::Corrupt)
-        why += "; segue-kiosk moves a damaged database aside (never deletes it) and starts a fresh one when it starts";
+        why += "; the terminal (segue-kiosk without a verb) moves a damaged database aside, never deleting it, "
+               "and starts a fresh one the next time it starts";
     return std::unexpected(std::move(why));
 }
 

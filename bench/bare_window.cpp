@@ -1,9 +1,9 @@
 // Benchmark 3's baseline: an SDL2 window with an OpenGL 3.0 context made exactly as the kiosk's
 // platform layer makes it, which clears and presents one frame and then only waits for events.
 // It logs "first frame" on stderr right after the swap, as segue-kiosk does.
-// With --imgui it draws that frame through Dear ImGui's SDL2 and OpenGL3 backends instead (one
-// rounded rectangle and a line of text in ImGui's built-in font): a reference for what drawing anything at all costs the
-// renderer, which the judged rows' baseline (drawing nothing) leaves out.
+// With --imgui it draws that frame through Dear ImGui's SDL2 and OpenGL3 backends instead (a
+// rounded rectangle and a line of ImGui's built-in font): a reference for what drawing anything
+// at all costs the renderer, which the judged rows' baseline (drawing nothing) leaves out.
 #include <SDL.h>
 #include <SDL_opengl.h>
 #include <backends/imgui_impl_opengl3.h>
