@@ -31,7 +31,8 @@ public:
     int stop();
     /// Waits for it to exit by itself; its exit status (128+ on a signal), or -1 after timeoutMs.
     int wait(double timeoutMs);
-    /// CPU time (user + system) of a child that `wait` or `stop` reaped; 0 before.
+    /// CPU time (user + system) of a child that exited by itself and `wait` reaped; 0 otherwise
+    /// (before that, or when `stop` had to kill it).
     double cpuSecondsAtExit() const { return m_exitCpuSeconds; }
     const std::string& log() const { return m_log; }
 
