@@ -2,6 +2,7 @@
 // monotonic time for timeouts.
 #pragma once
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,15 +23,18 @@ struct Clock {
 };
 
 /// A clock that moves only when told to.
+/// Thread-safe: code under test may read it from its own threads while the test moves it.
 class FakeClock final : public Clock {
 public:
     explicit FakeClock(std::int64_t utcMs = 1'795'000'000'000, int offsetMin = 480)
         : m_now{0, utcMs, offsetMin} {}
-    Now now() const override { return m_now; }
-    void advance(std::int64_t ms) { m_now.monoMs += ms; m_now.utcMs += ms; }
-    void jumpWall(std::int64_t ms) { m_now.utcMs += ms; }   ///< wall clock jumps, monotonic does not
-    void setOffset(int minutes) { m_now.utcOffsetMin = minutes; }
+    Now now() const override { std::lock_guard lock(m_mutex); return m_now; }
+    void advance(std::int64_t ms) { std::lock_guard lock(m_mutex); m_now.monoMs += ms; m_now.utcMs += ms; }
+    /// The wall clock jumps; the monotonic one does not.
+    void jumpWall(std::int64_t ms) { std::lock_guard lock(m_mutex); m_now.utcMs += ms; }
+    void setOffset(int minutes) { std::lock_guard lock(m_mutex); m_now.utcOffsetMin = minutes; }
 private:
+    mutable std::mutex m_mutex;
     Now m_now;
 };
 

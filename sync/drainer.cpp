@@ -20,41 +20,44 @@ constexpr std::int64_t kOffsetToleranceMs = 1'000;
 
 std::string appVersion() { return segue::kVersion; }
 
-std::expected<AckResult, store::Error> applyAck(store::Database& db,
-                                                const std::vector<core::Response>& sent,
-                                                const wire::BatchAck& ack, std::int64_t nowUtcMs) {
+AckOutcome classifyAck(const std::vector<core::Response>& sent, const wire::BatchAck& ack) {
     std::unordered_set<std::string> inBatch;
     inBatch.reserve(sent.size());
     for (const auto& r : sent) inBatch.insert(r.id);
 
-    AckResult result;
+    AckOutcome out;
+    AckResult& result = out.result;
     std::unordered_set<std::string> decided;
-    std::vector<std::string> synced;
     auto takeSynced = [&](const std::vector<std::string>& ids, bool duplicate) {
         for (const auto& id : ids) {
             if (!inBatch.contains(id)) { ++result.foreign; continue; }
             if (!decided.insert(id).second) continue;   // listed twice
-            synced.push_back(id);
+            out.synced.push_back(id);
             if (duplicate) ++result.duplicates;
         }
     };
     takeSynced(ack.accepted, false);
     takeSynced(ack.duplicates, true);
 
-    std::vector<store::Rejection> rejected;
     for (const auto& r : ack.rejected) {
         if (!inBatch.contains(r.id)) { ++result.foreign; continue; }
         if (!decided.insert(r.id).second) continue;
-        rejected.push_back({r.id, r.reason.empty() ? std::string("rejected by HQ without a reason") : r.reason});
+        out.rejected.push_back({r.id, r.reason.empty() ? std::string("rejected by HQ without a reason") : r.reason});
     }
-    result.synced = synced.size();
-    result.rejected = rejected.size();
+    result.synced = out.synced.size();
+    result.rejected = out.rejected.size();
     result.unlisted = inBatch.size() - decided.size();
+    return out;
+}
 
+std::expected<AckResult, store::Error> applyAck(store::Database& db,
+                                                const std::vector<core::Response>& sent,
+                                                const wire::BatchAck& ack, std::int64_t nowUtcMs) {
+    const AckOutcome outcome = classifyAck(sent, ack);
     // One transaction: the outbox records all of HQ's answer or none of it.
-    if (auto ok = store::applyAck(db, synced, nowUtcMs, rejected); !ok)
+    if (auto ok = store::applyAck(db, outcome.synced, nowUtcMs, outcome.rejected); !ok)
         return std::unexpected(std::move(ok.error()));
-    return result;
+    return outcome.result;
 }
 
 Drainer::Drainer(store::Database& db, Transport& transport, const core::Clock& clock, DrainSettings settings)
@@ -141,67 +144,83 @@ StepReport Drainer::failed(StepReport report, SendFailure failure, std::int64_t 
     return report;
 }
 
+Drainer::Posted Drainer::send(Ready made) {
+    Posted p;
+    p.before = m_clock.now();
+    p.ack = made.body ? m_transport.post(made.batch, *made.body) : m_transport.post(made.batch);
+    p.after = m_clock.now();
+    p.made = std::move(made);
+    return p;
+}
+
 std::expected<StepReport, store::Error> Drainer::step() {
     if (auto ok = refreshCounts(); !ok) return std::unexpected(std::move(ok.error()));
     StepReport report;
     // A batch made while the previous one was in flight goes first (it is what follows it),
     // unless the worker paused since: then it is made again from what is pending now.
     std::optional<Ready> made = std::exchange(m_next, std::nullopt);
-    if (m_status.pending == 0) return report;
+    std::future<Posted> flying = std::move(m_inFlight);
+    if (!flying.valid() && m_status.pending == 0) return report;
 
     for (;;) {
-        const core::Now before = m_clock.now();
-        if (!made || made->batch.responses.empty() || before.monoMs - made->madeMonoMs > kNextBatchFreshMs ||
-            made->batch.responses.size() > static_cast<std::size_t>(m_limit)) {
-            auto fresh = prepare({}, m_status.pending, before);
-            if (!fresh) return std::unexpected(std::move(fresh.error()));
-            made = std::move(*fresh);
-        }
-        if (made->batch.responses.empty()) return report;   // drained by someone else meanwhile
-        const wire::Batch& batch = made->batch;
-        report.batchSize = batch.responses.size();
-
-        // With more waiting behind a full batch, the next one is read and encoded while this one
-        // travels (the database is not touched on this thread until the send returns).
-        std::future<std::expected<Ready, store::Error>> next;
-        const auto backlog = m_status.pending - static_cast<std::int64_t>(batch.responses.size());
-        if (batch.responses.size() == static_cast<std::size_t>(m_limit) && backlog > 0)
-            next = std::async(std::launch::async, [this, after = batch.responses.back().id, backlog, now = before] {
-                return prepare(after, backlog, now);
-            });
-        auto ack = made->body ? m_transport.post(batch, *made->body) : m_transport.post(batch);
-        const core::Now after = m_clock.now();
-        m_status.lastAttemptUtcMs = after.utcMs;
+        Posted posted;
         std::optional<Ready> following;
-        if (next.valid()) {
-            auto got = next.get();
-            if (!got) return std::unexpected(std::move(got.error()));
-            if (!got->batch.responses.empty()) following = std::move(*got);
-        }
+        if (flying.valid()) {
+            // Sent at the end of the last step; the batch made while it flew follows it.
+            posted = flying.get();
+            following = std::exchange(made, std::nullopt);
+        } else {
+            const core::Now now = m_clock.now();
+            if (!made || made->batch.responses.empty() || now.monoMs - made->madeMonoMs > kNextBatchFreshMs ||
+                made->batch.responses.size() > static_cast<std::size_t>(m_limit)) {
+                auto fresh = prepare({}, m_status.pending, now);
+                if (!fresh) return std::unexpected(std::move(fresh.error()));
+                made = std::move(*fresh);
+            }
+            if (made->batch.responses.empty()) return report;   // drained by someone else meanwhile
 
-        if (!ack) {
-            SendFailure f = std::move(ack.error());
+            // With more waiting behind a full batch, the next one is read and encoded while this one
+            // travels (the database is not touched on this thread until the send returns).
+            std::future<std::expected<Ready, store::Error>> next;
+            const auto size = made->batch.responses.size();
+            const auto backlog = m_status.pending - static_cast<std::int64_t>(size);
+            if (size == static_cast<std::size_t>(m_limit) && backlog > 0)
+                next = std::async(std::launch::async, [this, after = made->batch.responses.back().id, backlog, now] {
+                    return prepare(after, backlog, now);
+                });
+            posted = send(std::move(*std::exchange(made, std::nullopt)));
+            if (next.valid()) {
+                auto got = next.get();
+                if (!got) return std::unexpected(std::move(got.error()));
+                if (!got->batch.responses.empty()) following = std::move(*got);
+            }
+        }
+        const wire::Batch& batch = posted.made.batch;
+        const core::Now after = posted.after;
+        report.batchSize = batch.responses.size();
+        m_status.lastAttemptUtcMs = after.utcMs;
+
+        if (!posted.ack) {
+            SendFailure f = std::move(posted.ack.error());
             if (f.kind == SendError::TooLarge && batch.responses.size() > 1) {
                 m_limit = static_cast<int>(batch.responses.size() / 2);
                 m_status.batchLimit = m_limit;
                 ++report.splits;
-                made.reset();
-                continue;
+                continue;   // nothing made: a smaller batch is made from what is pending
             }
             if (f.kind != SendError::Aborted) m_status.online = f.httpStatus.has_value();
             return failed(std::move(report), std::move(f), after.utcMs);
         }
 
-        auto applied = applyAck(m_db, batch.responses, *ack, after.utcMs);
-        if (!applied) return std::unexpected(std::move(applied.error()));
-        report.ack = *applied;
+        const wire::BatchAck& ack = *posted.ack;
+        const AckOutcome outcome = classifyAck(batch.responses, ack);
+        report.ack = outcome.result;
         // Halfway between sending and hearing back is the best guess of when HQ stamped it.
-        m_status.clockOffsetMs = before.utcMs + (after.utcMs - before.utcMs) / 2 - ack->serverTimeMs;
+        m_status.clockOffsetMs = posted.before.utcMs + (after.utcMs - posted.before.utcMs) / 2 - ack.serverTimeMs;
         m_status.online = true;
-        if (auto ok = refreshCounts(); !ok) return std::unexpected(std::move(ok.error()));
-
-        if (applied->synced == 0 && applied->rejected == 0) {
+        if (outcome.result.synced == 0 && outcome.result.rejected == 0) {
             // An ack that settles nothing would have the worker resend the same batch forever.
+            if (auto ok = refreshCounts(); !ok) return std::unexpected(std::move(ok.error()));
             return failed(std::move(report),
                           SendFailure{SendError::ServerError,
                                       "HQ's reply settled none of the " + std::to_string(batch.responses.size()) +
@@ -209,16 +228,47 @@ std::expected<StepReport, store::Error> Drainer::step() {
                                       200, std::nullopt},
                           after.utcMs);
         }
+
+        // The batch made ahead goes next only when every record of this batch was settled (an
+        // unlisted one must go before it) and it carries the clock offset this ack gave, to
+        // within a second.
+        const auto& offset = m_status.clockOffsetMs;
+        const bool keep = following && outcome.result.unlisted == 0 &&
+                          following->batch.clockOffsetMs.has_value() == offset.has_value() &&
+                          (!offset || std::abs(*following->batch.clockOffsetMs - *offset) <= kOffsetToleranceMs);
+        std::string flyingLast;
+        std::size_t flyingSize = 0;
+        if (keep && m_settings.pipelined) {
+            // HQ stores it while this ack is written; the next step collects its answer.
+            if (m_clock.now().monoMs - following->madeMonoMs <= kNextBatchFreshMs) {
+                flyingLast = following->batch.responses.back().id;
+                flyingSize = following->batch.responses.size();
+                m_inFlight = std::async(std::launch::async, [this, next = std::move(*following)]() mutable {
+                    return send(std::move(next));
+                });
+            }
+        } else if (keep) {
+            m_next = std::move(following);
+        }
+
+        // One transaction: the outbox records all of HQ's answer or none of it.
+        if (auto ok = store::applyAck(m_db, outcome.synced, after.utcMs, outcome.rejected); !ok)
+            return std::unexpected(std::move(ok.error()));
+        if (auto ok = refreshCounts(); !ok) return std::unexpected(std::move(ok.error()));
         m_status.lastSuccessUtcMs = after.utcMs;
         m_status.lastError.clear();
         m_status.lastErrorKind.reset();
         report.kind = StepReport::Kind::Sent;
-        // Kept only when every record of this batch was settled (an unlisted one must go before
-        // it) and it carries the clock offset this ack gave, to within a second.
-        const auto& offset = m_status.clockOffsetMs;
-        if (following && applied->unlisted == 0 && following->batch.clockOffsetMs.has_value() == offset.has_value() &&
-            (!offset || std::abs(*following->batch.clockOffsetMs - *offset) <= kOffsetToleranceMs))
-            m_next = std::move(following);
+
+        // While a full batch flies with more behind it, the one after it is read and encoded.
+        if (flyingSize == static_cast<std::size_t>(m_limit)) {
+            const auto backlog = m_status.pending - static_cast<std::int64_t>(flyingSize);
+            if (backlog > 0) {
+                auto next = prepare(flyingLast, backlog, m_clock.now());
+                if (!next) return std::unexpected(std::move(next.error()));
+                if (!next->batch.responses.empty()) m_next = std::move(*next);
+            }
+        }
         return report;
     }
 }

@@ -1,10 +1,12 @@
 // One drain step of the outbox: read the oldest pending responses, post them as one batch,
-// apply HQ's ack. No threads and no waiting: the worker and `sync --once` both drive it.
+// apply HQ's ack. The worker and `sync --once` both drive it, step by step; with a backlog a
+// step reads the next batch, and leaves it in flight, on threads of its own.
 #pragma once
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "core/time.hpp"
 #include "core/uuid.hpp"
 #include "store/database.hpp"
+#include "store/outbox.hpp"
 #include "sync/status.hpp"
 #include "sync/transport.hpp"
 #include "sync/wire.hpp"
@@ -28,6 +31,10 @@ struct DrainSettings {
     std::string deviceId;
     std::string appVersion = sync::appVersion();
     int batchLimit = kDefaultBatchLimit;   ///< records per batch; HQ takes at most wire::kMaxRecords
+    /// With a backlog, the next batch goes out as soon as an ack settles the last one, and stays
+    /// in flight while that ack is written; the next step collects its ack. Off, each step
+    /// sends one batch and waits for it (the tests that count posts per step use that).
+    bool pipelined = true;
 };
 
 /// How one ack changed the outbox.
@@ -38,6 +45,15 @@ struct AckResult {
     std::size_t unlisted = 0;    ///< sent but not in the ack: still pending
     std::size_t foreign = 0;     ///< ids in the ack that were not sent: ignored
 };
+
+/// What an ack says about the batch sent: the counts, and the ids to record as synced and as
+/// rejected. Only ids both sent and listed count; an id listed as synced and rejected is synced.
+struct AckOutcome {
+    AckResult result;
+    std::vector<std::string> synced;
+    std::vector<store::Rejection> rejected;
+};
+AckOutcome classifyAck(const std::vector<core::Response>& sent, const wire::BatchAck& ack);
 
 /// Applies an ack to the outbox. Only ids both sent and listed change state: accepted and
 /// duplicates become synced, rejected keep HQ's reason; anything unlisted stays pending.
@@ -67,9 +83,16 @@ public:
     /// Carries on from the status another run saved (clock offset, last success, batch limit).
     std::expected<void, store::Error> loadSaved();
 
-    /// Sends at most one acknowledged batch. A 413 halves the batch size and retries at once
-    /// (down to one record); every other failure is reported, not retried here.
+    /// Waits for the next batch's ack (the one in flight, or one it sends now) and applies it.
+    /// A 413 halves the batch size and retries at once (down to one record); every other
+    /// failure is reported, not retried here. Pipelined, a step that settles a full batch with
+    /// more pending leaves the next batch in flight for the next step; a drainer destroyed with
+    /// one in flight waits for it and records nothing of it (those records stay pending and HQ
+    /// answers them as duplicates when they are sent again).
     std::expected<StepReport, store::Error> step();
+
+    /// True while a batch is in flight between steps.
+    bool inFlight() const { return m_inFlight.valid(); }
 
     /// Re-reads the outbox counts into the status.
     std::expected<void, store::Error> refreshCounts();
@@ -91,6 +114,14 @@ private:
         std::optional<std::string> body;
         std::int64_t madeMonoMs = 0;
     };
+    /// A batch sent, with HQ's answer and the clock around the send.
+    struct Posted {
+        Ready made;
+        std::expected<wire::BatchAck, SendFailure> ack;
+        core::Now before;
+        core::Now after;
+    };
+    Posted send(Ready made);
     wire::Batch buildBatch(std::vector<core::Response> rows, std::int64_t pending, std::int64_t nowUtcMs);
     /// Records a failed send in the status (unless the worker is stopping) and reports it.
     StepReport failed(StepReport report, SendFailure failure, std::int64_t atUtcMs);
@@ -105,6 +136,7 @@ private:
     core::UuidV7Generator m_ids;
     SyncStatus m_status;
     std::optional<Ready> m_next;   ///< made while the last batch was in flight; sent next
+    std::future<Posted> m_inFlight;   ///< last: destroyed (and waited for) before the rest
 };
 
 } // namespace segue::sync

@@ -2,6 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 
 #include "core/uuid.hpp"
@@ -36,7 +39,7 @@ struct Kiosk {
         return std::move(*db);
     }
     sync::Drainer drainer(int limit = sync::kDefaultBatchLimit) {
-        return sync::Drainer(db, hq, clock, sync::DrainSettings{"kiosk-1", "9.9.9-test", limit});
+        return sync::Drainer(db, hq, clock, sync::DrainSettings{"kiosk-1", "9.9.9-test", limit, false});
     }
     store::OutboxCounts counts() {
         auto c = store::outboxCounts(db);
@@ -423,4 +426,160 @@ TEST_CASE("a record HQ left out of its ack is sent before the batch made ahead",
     for (int i = 0; i < 5 && d.step()->kind == sync::StepReport::Kind::Sent; ++i) k.clock.advance(100);
     CHECK(k.counts().pending == 0);
     CHECK(k.hq.stored.size() == 3500);
+}
+
+namespace {
+
+/// Holds every post at its door until the test lets it through, and tells the test when one
+/// is waiting there; then hands it to the scripted HQ behind it.
+class GatedHq final : public sync::Transport {
+public:
+    explicit GatedHq(FakeHq& hq) : m_hq(hq) {}
+    std::expected<wire::BatchAck, sync::SendFailure> post(const wire::Batch& batch) override {
+        std::unique_lock lock(m_mutex);
+        const int mine = ++m_arrived;
+        m_cv.notify_all();
+        m_cv.wait(lock, [&] { return m_open || m_released >= mine; });
+        return m_hq.post(batch);
+    }
+    void release() { std::lock_guard lock(m_mutex); ++m_released; m_cv.notify_all(); }
+    void open() { std::lock_guard lock(m_mutex); m_open = true; m_cv.notify_all(); }
+    /// Whether the n-th post has reached the door within a few seconds.
+    bool arrived(int n) {
+        std::unique_lock lock(m_mutex);
+        return m_cv.wait_for(lock, std::chrono::seconds(5), [&] { return m_arrived >= n; });
+    }
+
+private:
+    FakeHq& m_hq;
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    int m_arrived = 0;
+    int m_released = 0;
+    bool m_open = false;
+};
+
+sync::DrainSettings pipelined(int limit) { return sync::DrainSettings{"kiosk-1", "9.9.9-test", limit, true}; }
+
+/// Two steps through the gate: the first ack brings the clock offset (so the batch made during
+/// the first flight, which lacked it, is made again), the second leaves the third batch in flight.
+void firstTwoSteps(sync::Drainer& d, GatedHq& gate) {
+    gate.release();
+    auto first = d.step();
+    REQUIRE(first.has_value());
+    REQUIRE(first->kind == sync::StepReport::Kind::Sent);
+    CHECK_FALSE(d.inFlight());
+    gate.release();
+    auto second = d.step();
+    REQUIRE(second.has_value());
+    REQUIRE(second->kind == sync::StepReport::Kind::Sent);
+    REQUIRE(gate.arrived(3));
+}
+
+} // namespace
+
+TEST_CASE("pipelined, the next batch flies while the last ack is written, and the next step collects it",
+          "[drain][pipelined]") {
+    Kiosk k(3500);
+    auto ids = idsOf(k.saved);
+    std::sort(ids.begin(), ids.end());
+    GatedHq gate(k.hq);
+    {
+        sync::Drainer d(k.db, gate, k.clock, pipelined(1000));
+        firstTwoSteps(d, gate);
+        // The third batch is at HQ's door, unanswered, while the second ack is already recorded.
+        CHECK(d.inFlight());
+        CHECK(k.hq.batches.size() == 2);
+        CHECK(k.counts().synced == 2000);
+        CHECK(k.counts().pending == 1500);
+        CHECK(d.status().synced == 2000);
+
+        gate.release();
+        auto third = d.step();   // collects the third batch's ack; the last 500 fly
+        REQUIRE(third.has_value());
+        REQUIRE(third->kind == sync::StepReport::Kind::Sent);
+        CHECK(third->batchSize == 1000);
+        CHECK(third->ack.synced == 1000);
+        REQUIRE(gate.arrived(4));
+        CHECK(d.inFlight());
+        CHECK(k.counts().synced == 3000);
+
+        gate.release();
+        auto fourth = d.step();
+        REQUIRE(fourth.has_value());
+        REQUIRE(fourth->kind == sync::StepReport::Kind::Sent);
+        CHECK(fourth->batchSize == 500);
+        CHECK_FALSE(d.inFlight());   // nothing behind a batch that is not full
+        auto done = d.step();
+        REQUIRE(done.has_value());
+        CHECK(done->kind == sync::StepReport::Kind::NothingPending);
+        CHECK(d.status().pending == 0);
+        CHECK(d.status().lastSuccessUtcMs == kNow);
+    }
+    REQUIRE(k.hq.batches.size() == 4);
+    std::vector<std::string> sent;
+    for (const auto& b : k.hq.batches)
+        for (const auto& r : b.responses) sent.push_back(r.id);
+    CHECK(sent == ids);   // oldest first, each record once
+    const std::int64_t behind[] = {2500, 1500, 500, 0};
+    for (std::size_t i = 0; i < 4; ++i) CHECK(k.hq.batches[i].pending == behind[i]);
+    CHECK(k.hq.batches[2].clockOffsetMs.has_value());
+    CHECK(k.counts().synced == 3500);
+    CHECK(k.hq.stored.size() == 3500);
+}
+
+TEST_CASE("a drainer that stops with a batch in flight records nothing of it; sent again, HQ has it",
+          "[drain][pipelined]") {
+    Kiosk k(3500);
+    GatedHq gate(k.hq);
+    {
+        sync::Drainer d(k.db, gate, k.clock, pipelined(1000));
+        firstTwoSteps(d, gate);
+        gate.release();   // HQ stores the third batch; nobody collects its ack
+    }   // the drainer waits for the batch in flight as it goes
+    CHECK(k.hq.stored.size() == 3000);
+    CHECK(k.counts().synced == 2000);
+    CHECK(k.counts().pending == 1500);
+
+    sync::Drainer again(k.db, k.hq, k.clock, pipelined(1000));
+    std::size_t duplicates = 0;
+    for (int i = 0; i < 10; ++i) {
+        auto step = again.step();
+        REQUIRE(step.has_value());
+        if (step->kind == sync::StepReport::Kind::NothingPending) break;
+        REQUIRE(step->kind == sync::StepReport::Kind::Sent);
+        duplicates += step->ack.duplicates;
+    }
+    CHECK(duplicates == 1000);
+    CHECK(k.counts().synced == 3500);
+    CHECK(k.counts().pending == 0);
+    CHECK(k.hq.stored.size() == 3500);
+}
+
+TEST_CASE("a batch in flight that fails is reported by the step that collects it, and nothing of it changes",
+          "[drain][pipelined]") {
+    Kiosk k(3500);
+    GatedHq gate(k.hq);
+    sync::Drainer d(k.db, gate, k.clock, pipelined(1000));
+    firstTwoSteps(d, gate);
+    k.hq.failNext.push_back({sync::SendError::Offline, "Connection refused", std::nullopt, std::nullopt});
+    gate.open();
+    auto third = d.step();
+    REQUIRE(third.has_value());
+    REQUIRE(third->kind == sync::StepReport::Kind::Failed);
+    CHECK(third->failure->kind == sync::SendError::Offline);
+    CHECK_FALSE(d.inFlight());
+    CHECK(k.counts().synced == 2000);
+    CHECK(k.counts().pending == 1500);
+    CHECK(d.status().lastError.find("Connection refused") != std::string::npos);
+
+    for (int i = 0; i < 10; ++i) {
+        auto step = d.step();
+        REQUIRE(step.has_value());
+        if (step->kind == sync::StepReport::Kind::NothingPending) break;
+        REQUIRE(step->kind == sync::StepReport::Kind::Sent);
+    }
+    CHECK(k.counts().synced == 3500);
+    CHECK(k.hq.stored.size() == 3500);
+    CHECK(d.status().lastError.empty());
 }
