@@ -2,4 +2,4 @@
 # segue-hq. Included from sync/CMakeLists.txt (and by hq/ when the sync layer is not built).
 add_library(segue_wire STATIC ${CMAKE_CURRENT_LIST_DIR}/wire.cpp ${CMAKE_CURRENT_LIST_DIR}/batch_reader.cpp)
 target_include_directories(segue_wire PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(segue_wire PUBLIC segue_core nlohmann_json::nlohmann_json PRIVATE ZLIB::ZLIB)
+target_link_libraries(segue_wire PUBLIC segue_core nlohmann_json::nlohmann_json PRIVATE ZLIB::ZLIB PkgConfig::DEFLATE)

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 
+#include <libdeflate.h>
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
@@ -250,21 +252,17 @@ std::expected<BatchAck, std::string> decodeAck(std::string_view body) {
 }
 
 std::expected<std::string, std::string> gzip(std::string_view data) {
-    if (data.size() > std::numeric_limits<uInt>::max()) return std::unexpected("input too large for gzip");
-    z_stream zs{};
-    // 15 window bits + 16: write a gzip header and trailer rather than zlib's.
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return std::unexpected("deflateInit2 failed");
-    std::string out;
-    out.resize(deflateBound(&zs, static_cast<uLong>(data.size())) + 32);
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    zs.avail_in = static_cast<uInt>(data.size());
-    zs.next_out = reinterpret_cast<Bytef*>(out.data());
-    zs.avail_out = static_cast<uInt>(out.size());
-    const int rc = deflate(&zs, Z_FINISH);
-    const auto written = zs.total_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) return std::unexpected("deflate failed: " + std::to_string(rc));
+    // libdeflate compresses a whole buffer at once: at level 6 (zlib's default) it takes half
+    // zlib's time on a batch and writes a few percent fewer bytes. The output is plain gzip.
+    struct Free {
+        void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+    };
+    const std::unique_ptr<libdeflate_compressor, Free> compressor(libdeflate_alloc_compressor(6));
+    if (!compressor) return std::unexpected("out of memory for the gzip compressor");
+    std::string out(libdeflate_gzip_compress_bound(compressor.get(), data.size()), '\0');
+    const std::size_t written =
+        libdeflate_gzip_compress(compressor.get(), data.data(), data.size(), out.data(), out.size());
+    if (written == 0) return std::unexpected("gzip compression failed");   // the bound always fits
     out.resize(written);
     return out;
 }

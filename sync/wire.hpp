@@ -96,7 +96,7 @@ std::string encodeAck(const BatchAck& ack);
 /// Strict decode of a reply; the error says what was wrong.
 std::expected<BatchAck, std::string> decodeAck(std::string_view body);
 
-/// gzip (RFC 1952) of `data` at the default level.
+/// gzip (RFC 1952) of `data` at level 6 (libdeflate).
 std::expected<std::string, std::string> gzip(std::string_view data);
 /// Inflates a gzip stream; fails rather than produce more than `maxOutput` bytes (gzip bombs).
 std::expected<std::string, std::string> gunzip(std::string_view data, std::size_t maxOutput);
