@@ -23,7 +23,10 @@ std::string usageText();
 /// What a command does with the terminal's database.
 enum class StoreAccess {
     Read,    ///< stats, export, sync status: header and schema are read, not the whole file
-    Write,   ///< set-pin, demo-data, sync --once: the whole-file check (PRAGMA quick_check) first
+    /// sync --once: as Read, like the terminal's own sync worker. Damage in a page the drain reads
+    /// or writes fails the command; what it can read still reaches HQ.
+    Sync,
+    Write,   ///< set-pin, demo-data: the whole-file check (PRAGMA quick_check) first
 };
 
 /// Opens the database for a command. A damaged file is reported ("cannot open …"), never moved

@@ -66,7 +66,7 @@ int runSyncOnce(const KioskConfig& cfg) {
     auto transport = sync::CurlTransport::create(options);
     if (!transport) return fail(kExitUsage, "[sync] in " + describeConfigFile(cfg) + ": " + transport.error());
 
-    auto db = openForCommand(cfg.databasePath(), StoreAccess::Write);
+    auto db = openForCommand(cfg.databasePath(), StoreAccess::Sync);
     if (!db) return fail(kExitFailure, db.error());
 
     platform::SystemClock clock;

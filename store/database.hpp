@@ -47,9 +47,10 @@ enum class Checkpoints {
 
 struct OpenOptions {
     bool recoverCorrupt = true;   ///< move a file that fails `PRAGMA quick_check` aside
-    /// Run `PRAGMA quick_check` (it reads the whole file: 1.4 s at 1 000 000 responses). Off only
-    /// for a second connection to a file this process has just checked; a file whose header or
-    /// schema cannot be read is still reported (and recovered) either way.
+    /// Run `PRAGMA quick_check` (it reads the whole file: 1.4 s at 1 000 000 responses). Off for a
+    /// second connection to a file this process has just checked, and for the commands that must
+    /// not read the whole file at each call (`app::StoreAccess`); a file whose header or schema
+    /// cannot be read is still reported (and recovered, where allowed) either way.
     bool check = true;
     Checkpoints checkpoints = Checkpoints::InCommit;
 };

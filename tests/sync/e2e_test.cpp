@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "store/outbox.hpp"
 #include "store/responses.hpp"
@@ -766,4 +767,54 @@ TEST_CASE("HQ throttling a backlog drain: sync --once waits as told and finishes
     REQUIRE(r.code == 0);
     CHECK(test::proxyStat(c.control(), "requests") > 3);   // some batches were answered 429 first
     c.requireExactlyOnce();
+}
+
+TEST_CASE("sync --once on a file damaged where the drain does not read: everything reaches HQ, the file stays",
+          "[e2e][cli][corrupt]") {
+    Chain c;
+    c.demoData(2000, 7);
+    // Random bytes over the first page of the staff screen's day sums, which a drain neither
+    // reads nor writes: the whole-file check fails, the outbox and the responses read fine.
+    std::int64_t page = 0, pageSize = 0;
+    {
+        auto db = openDb(c.kioskDb());
+        sqlite3_stmt* st = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db.handle(), "SELECT MIN(pageno) FROM dbstat WHERE name = 'day_hour_tallies'", -1,
+                                   &st, nullptr) == SQLITE_OK);
+        REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+        page = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        REQUIRE(sqlite3_prepare_v2(db.handle(), "PRAGMA page_size", -1, &st, nullptr) == SQLITE_OK);
+        REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+        pageSize = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        REQUIRE(sqlite3_exec(db.handle(), "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr) == SQLITE_OK);
+    }
+    REQUIRE(page > 1);
+    {
+        std::fstream f(c.kioskDb(), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp((page - 1) * pageSize);
+        std::string noise(static_cast<std::size_t>(pageSize), '\0');
+        std::uint64_t x = 0x9E3779B97F4A7C15ull;
+        for (auto& ch : noise) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            ch = static_cast<char>(x);
+        }
+        f.write(noise.data(), static_cast<std::streamsize>(noise.size()));
+        REQUIRE(f.good());
+    }
+    {
+        store::OpenOptions checked;
+        checked.recoverCorrupt = false;
+        auto db = store::Database::open(c.kioskDb(), checked);
+        REQUIRE_FALSE(db.has_value());   // the damage is real: the terminal's start-up check finds it
+        CHECK(db.error().kind == store::ErrorKind::Corrupt);
+    }
+
+    const auto r = c.syncOnce();
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    c.requireExactlyOnce();
+    for (const auto& entry : fs::directory_iterator(c.kioskDb().parent_path()))
+        CHECK(entry.path().filename().string().find("corrupt") == std::string::npos);
 }
