@@ -476,6 +476,20 @@ void firstTwoSteps(sync::Drainer& d, GatedHq& gate) {
     REQUIRE(gate.arrived(3));
 }
 
+/// Steps until nothing is pending, each step a sent batch; the duplicates HQ reported on the way.
+std::size_t drainToEnd(sync::Drainer& d) {
+    std::size_t duplicates = 0;
+    for (int i = 0; i < 10; ++i) {
+        auto step = d.step();
+        REQUIRE(step.has_value());
+        if (step->kind == sync::StepReport::Kind::NothingPending) return duplicates;
+        REQUIRE(step->kind == sync::StepReport::Kind::Sent);
+        duplicates += step->ack.duplicates;
+    }
+    FAIL("still pending after 10 steps");
+    return duplicates;
+}
+
 } // namespace
 
 TEST_CASE("pipelined, the next batch flies while the last ack is written, and the next step collects it",
@@ -542,15 +556,7 @@ TEST_CASE("a drainer that stops with a batch in flight records nothing of it; se
     CHECK(k.counts().pending == 1500);
 
     sync::Drainer again(k.db, k.hq, k.clock, pipelined(1000));
-    std::size_t duplicates = 0;
-    for (int i = 0; i < 10; ++i) {
-        auto step = again.step();
-        REQUIRE(step.has_value());
-        if (step->kind == sync::StepReport::Kind::NothingPending) break;
-        REQUIRE(step->kind == sync::StepReport::Kind::Sent);
-        duplicates += step->ack.duplicates;
-    }
-    CHECK(duplicates == 1000);
+    CHECK(drainToEnd(again) == 1000);
     CHECK(k.counts().synced == 3500);
     CHECK(k.counts().pending == 0);
     CHECK(k.hq.stored.size() == 3500);
@@ -573,12 +579,7 @@ TEST_CASE("a batch in flight that fails is reported by the step that collects it
     CHECK(k.counts().pending == 1500);
     CHECK(d.status().lastError.find("Connection refused") != std::string::npos);
 
-    for (int i = 0; i < 10; ++i) {
-        auto step = d.step();
-        REQUIRE(step.has_value());
-        if (step->kind == sync::StepReport::Kind::NothingPending) break;
-        REQUIRE(step->kind == sync::StepReport::Kind::Sent);
-    }
+    CHECK(drainToEnd(d) == 0);
     CHECK(k.counts().synced == 3500);
     CHECK(k.hq.stored.size() == 3500);
     CHECK(d.status().lastError.empty());
