@@ -50,16 +50,6 @@ AckOutcome classifyAck(const std::vector<core::Response>& sent, const wire::Batc
     return out;
 }
 
-std::expected<AckResult, store::Error> applyAck(store::Database& db,
-                                                const std::vector<core::Response>& sent,
-                                                const wire::BatchAck& ack, std::int64_t nowUtcMs) {
-    const AckOutcome outcome = classifyAck(sent, ack);
-    // One transaction: the outbox records all of HQ's answer or none of it.
-    if (auto ok = store::applyAck(db, outcome.synced, nowUtcMs, outcome.rejected); !ok)
-        return std::unexpected(std::move(ok.error()));
-    return outcome.result;
-}
-
 Drainer::Drainer(store::Database& db, Transport& transport, const core::Clock& clock, DrainSettings settings)
     : m_db(db), m_transport(transport), m_clock(clock), m_settings(std::move(settings)),
       m_limit(std::clamp<int>(m_settings.batchLimit, 1, 100'000)) {

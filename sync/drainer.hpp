@@ -47,20 +47,15 @@ struct AckResult {
 };
 
 /// What an ack says about the batch sent: the counts, and the ids to record as synced and as
-/// rejected. Only ids both sent and listed count; an id listed as synced and rejected is synced.
+/// rejected (store::applyAck writes them). Only ids both sent and listed change state: accepted
+/// and duplicates become synced, rejected keep HQ's reason; anything unlisted stays pending. An
+/// id listed as both synced and rejected counts as synced (HQ holds it).
 struct AckOutcome {
     AckResult result;
     std::vector<std::string> synced;
     std::vector<store::Rejection> rejected;
 };
 AckOutcome classifyAck(const std::vector<core::Response>& sent, const wire::BatchAck& ack);
-
-/// Applies an ack to the outbox. Only ids both sent and listed change state: accepted and
-/// duplicates become synced, rejected keep HQ's reason; anything unlisted stays pending.
-/// An id listed as both synced and rejected counts as synced (HQ holds it).
-std::expected<AckResult, store::Error> applyAck(store::Database& db,
-                                                const std::vector<core::Response>& sent,
-                                                const wire::BatchAck& ack, std::int64_t nowUtcMs);
 
 struct StepReport {
     enum class Kind {
