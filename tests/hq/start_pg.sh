@@ -13,6 +13,10 @@ mkdir -p "$dir"
 if [ "$(id -u)" = 0 ]; then
   chown postgres "$dir"
   as() { runuser -u postgres -- "$@"; }
+  # Every directory above DIR must be enterable by postgres (a clone under root's 0700 home is
+  # not): say so instead of initdb's bare "Permission denied".
+  as test -x "$dir" -a -w "$dir" ||
+    { echo "start_pg.sh: the postgres user cannot enter $dir (a parent directory is private); use a directory under /tmp" >&2; exit 1; }
 else
   as() { "$@"; }
 fi
