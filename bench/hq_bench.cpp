@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -225,6 +226,17 @@ struct Server {
     int port = 0;
 };
 
+/// What `command` prints on standard output ("" when it cannot run).
+std::string commandOutput(const std::string& command) {
+    std::string out;
+    if (FILE* p = popen(command.c_str(), "r")) {
+        char buf[4096];
+        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+        pclose(p);
+    }
+    return out;
+}
+
 Server startHq(const std::string& bin, const std::string& url, const std::filesystem::path& certDir,
                const std::filesystem::path& work, const std::vector<std::string>& extra = {}) {
     const auto portFile = work / "hq.port";
@@ -234,6 +246,10 @@ Server startHq(const std::string& bin, const std::string& url, const std::filesy
                                      "--tls-cert", (certDir / "cert.pem").string(),
                                      "--tls-key", (certDir / "key.pem").string(), "--port-file", portFile.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
+    // Every terminal of the bench connects from 127.0.0.1: lift the per-address connection cap
+    // of a segue-hq that has one (an older build, for an A/B run, has not).
+    if (const std::string help = commandOutput(bin + " --help"); help.find("--max-connections-per-address") != std::string::npos)
+        argv.insert(argv.end(), {"--max-connections-per-address", "0"});
     Server s;
     s.child = std::make_unique<Child>(argv);
     s.child->drainLog();

@@ -36,6 +36,8 @@ constexpr const char* kUsage = R"(segue-hq — the SEGUE Kiosk HQ collector
 Usage:
   segue-hq serve --listen HOST:PORT --db URL (--tls-cert FILE --tls-key FILE | --insecure-http-for-tests)
                  [--device-rate PER_S] [--device-burst N] [--threads N] [--port-file FILE] [--config FILE]
+                 [--ops-listen HOST:PORT] [--metrics-token-file FILE]
+                 [--max-connections N] [--max-connections-per-address N]
   segue-hq device add --db URL --store STORE --name NAME [--id ID] [--json]
   segue-hq device list --db URL [--json]
   segue-hq device revoke --db URL ID
@@ -45,9 +47,16 @@ Usage:
 
 URL is sqlite:PATH or postgresql://USER@HOST:PORT/DBNAME.
 --device-rate and --device-burst limit each device's batch requests (default 50 a second, bursts
-of 100; past them HTTP 429 with Retry-After). --threads sizes the request pool (default 256): a
-kept-alive connection holds a thread until it has been idle 5 s, so it bounds how many terminals
-can sync within a few seconds of each other.
+of 100; past them HTTP 429 with Retry-After). --threads sizes the pool that runs the route
+handlers (default 256): the requests served at once; idle and slow connections hold no thread.
+Connections: at most --max-connections in all (default 4096; past it the longest-idle kept-alive
+one is closed, else the new one is refused at once) and --max-connections-per-address from one
+IP address (default 32, 0: no limit). TLS handshake and request headers must arrive within 10 s
+in all, a request body at 10 KiB per 10 s or more; past 100 headers or 16 KiB of them: HTTP 431.
+--ops-listen serves /healthz and /metrics over plain HTTP on a loopback address, answered by a
+thread of their own however busy the main listener is ("segue-hq operations on URL" on standard
+output). /metrics on the main listener only with --metrics-token-file (a file holding a token the
+scraper sends as "Authorization: Bearer TOKEN"); without it 404 there.
 PORT 0 for serve lets the system pick a free port; the line "segue-hq listening on URL" on
 standard output (and --port-file) tells which. Tokens are printed once; HQ stores only hashes.
 The dashboard is served at / (log in with a read token). --config names a TOML file with the
@@ -153,7 +162,8 @@ Result<std::unique_ptr<Storage>> openDb(const Options& o, std::string& urlOut) {
 }
 
 int serve(const std::vector<std::string>& args) {
-    auto o = Options::parse(args, 1, {"listen", "db", "tls-cert", "tls-key", "device-rate", "device-burst", "threads", "port-file", "config"},
+    auto o = Options::parse(args, 1, {"listen", "db", "tls-cert", "tls-key", "device-rate", "device-burst", "threads", "port-file", "config",
+                             "ops-listen", "metrics-token-file", "max-connections", "max-connections-per-address"},
                             {"insecure-http-for-tests"});
     if (!o) return fail(kExitUsage, o.error().message);
     if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
@@ -190,6 +200,35 @@ int serve(const std::vector<std::string>& args) {
         const auto n = parseNumber(*v, 1, 1024);
         if (!n) return fail(kExitUsage, "--threads must be 1..1024");
         options.threads = static_cast<int>(*n);
+    }
+    if (const auto v = o->value("max-connections")) {
+        const auto n = parseNumber(*v, 16, 1'000'000);
+        if (!n) return fail(kExitUsage, "--max-connections must be 16..1000000");
+        options.limits.maxConnections = static_cast<int>(*n);
+    }
+    if (const auto v = o->value("max-connections-per-address")) {
+        const auto n = parseNumber(*v, 0, 1'000'000);
+        if (!n) return fail(kExitUsage, "--max-connections-per-address must be 0..1000000");
+        options.limits.maxPerAddress = static_cast<int>(*n);
+    }
+    if (const auto v = o->value("ops-listen")) {
+        const auto c = v->rfind(':');
+        const auto p = c == std::string::npos ? std::nullopt : parseNumber(v->substr(c + 1), 0, 65535);
+        std::string host = c == std::string::npos ? "" : v->substr(0, c);
+        if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+        if (!p || !(host == "localhost" || host == "::1" || host.starts_with("127.")))
+            return fail(kExitUsage, "--ops-listen must be a loopback HOST:PORT, e.g. 127.0.0.1:9100");
+        options.opsHost = host;
+        options.opsPort = static_cast<int>(*p);
+    }
+    if (const auto file = o->value("metrics-token-file")) {
+        std::ifstream in(*file);
+        std::string token;
+        if (!in || !std::getline(in, token)) return fail(kExitUsage, "cannot read --metrics-token-file " + *file);
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\r')) token.pop_back();
+        if (token.size() < 16 || token.size() > 256)
+            return fail(kExitUsage, "the metrics token in " + *file + " must be 16..256 characters");
+        options.router.metricsToken = token;
     }
 
     HqConfig config;
@@ -235,12 +274,20 @@ int serve(const std::vector<std::string>& args) {
     if (!bound) return fail(bound.error().configuration ? kExitUsage : kExitFailure, bound.error().message);
     const std::string scheme = options.certFile ? "https" : "http";
     const std::string where = scheme + "://" + options.host + ":" + std::to_string(*bound);
+    std::cout << "segue-hq listening on " << where << std::endl;
+    if (options.opsHost) {
+        const std::string ops = "http://" + (options.opsHost->find(':') == std::string::npos ? *options.opsHost
+                                                                                               : "[" + *options.opsHost + "]") +
+                                ":" + std::to_string(server.opsPort());
+        std::cout << "segue-hq operations on " << ops << std::endl;
+        spdlog::info("operations (/healthz, /metrics) on {}", ops);
+    }
+    // Written last: a caller that waits for the port file finds both lines above on standard output.
     if (const auto portFile = o->value("port-file")) {
         const std::string tmp = *portFile + ".tmp";
         std::ofstream(tmp) << *bound << "\n";
         if (std::rename(tmp.c_str(), portFile->c_str()) != 0) return fail(kExitFailure, "cannot write " + *portFile);
     }
-    std::cout << "segue-hq listening on " << where << std::endl;
     spdlog::info("listening on {} (database {})", where, redactUrl(url));
     if (alerts) {
         alerts->start();

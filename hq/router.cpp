@@ -1,11 +1,13 @@
 #include "hq/router.hpp"
 
+#include <array>
 #include <cctype>
 #include <chrono>
 #include <memory>
 
-#include <httplib.h>
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
+#include <zlib.h>
 
 #include "core/time.hpp"
 #include "hq/alerts.hpp"
@@ -18,9 +20,8 @@
 namespace segue::hq {
 namespace {
 
-// A body is read to the end even when refused, so the connection stays in step for the next
-// request; past this much (a gzip bomb, an endless chunked body) reading stops and the
-// connection is closed instead.
+// A gzip body is inflated to the end even when over the limit (so the reply can say 413); past
+// this much (a gzip bomb) inflating stops and the connection is closed instead.
 constexpr std::size_t kDrainLimit = 64 * 1024 * 1024;
 constexpr int kCsvPageRows = 1000;
 constexpr std::int64_t kMaxDailySpanDays = 3660;
@@ -30,16 +31,44 @@ constexpr int kAlertsListed = 200;
 constexpr const char* kPagePolicy =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-// The request log line is written by the server's logger after the reply; these carry what
-// the handler knew into it (each request runs start to end on one pool thread).
-thread_local std::optional<std::chrono::steady_clock::time_point> t_started;
-thread_local std::string t_device;
+// Mozilla's recommendation: two years. Sent on every reply over TLS.
+constexpr const char* kHsts = "max-age=63072000";
 
 using Clock = std::chrono::steady_clock;
 
-std::optional<std::string> bearerToken(const httplib::Request& req) {
-    const std::string value = req.get_header_value("Authorization");
+bool segmentChar(unsigned char c, bool rest) {
+    return std::isalnum(c) || c == '.' || c == '_' || c == '-' || (rest && c == '/');
+}
+
+/// Matches `path` against a route pattern, collecting the captures.
+bool matchPattern(std::string_view pattern, std::string_view path, std::vector<std::string>& captures) {
+    captures.clear();
+    while (!pattern.empty()) {
+        const auto open = pattern.find('{');
+        const std::string_view literal = pattern.substr(0, open);
+        if (!path.starts_with(literal)) return false;
+        path.remove_prefix(literal.size());
+        if (open == std::string_view::npos) return path.empty();
+        const auto close = pattern.find('}', open);
+        const bool rest = pattern[close - 1] == '*';
+        pattern.remove_prefix(close + 1);
+        std::size_t n = 0;
+        while (n < path.size() && segmentChar(static_cast<unsigned char>(path[n]), rest)) ++n;
+        if (n == 0 || n > (rest ? 200u : 64u)) return false;
+        captures.emplace_back(path.substr(0, n));
+        path.remove_prefix(n);
+    }
+    return path.empty();
+}
+
+bool knownMethod(const std::string& m) {
+    for (const char* known : {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+        if (m == known) return true;
+    return false;
+}
+
+std::optional<std::string> bearerToken(const HttpRequest& req) {
+    const std::string value = req.header("Authorization");
     constexpr std::string_view kScheme = "bearer ";
     if (value.size() <= kScheme.size()) return std::nullopt;
     for (std::size_t i = 0; i < kScheme.size(); ++i)
@@ -56,48 +85,93 @@ struct BodyRead {
     bool closeConnection = false;
 };
 
-/// Reads the (already gunzipped by httplib) body, keeping at most wire::kMaxBodyBytes.
-BodyRead readBody(const httplib::ContentReader& reader, httplib::Response& res, bool keep) {
+std::string lowerTrimmed(std::string s) {
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+/// Inflates a gzip or zlib stream, keeping at most wire::kMaxBodyBytes; past kDrainLimit it stops.
+BodyRead inflateBody(const std::string& data) {
     BodyRead out;
+    z_stream zs{};
+    if (inflateInit2(&zs, 15 + 32) != Z_OK) {
+        out.error = ApiError::internal("inflateInit2 failed");
+        return out;
+    }
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    zs.avail_in = static_cast<uInt>(data.size());
     std::size_t total = 0;
-    bool over = false;
-    const bool ok = reader([&](const char* data, std::size_t n) {
-        total += n;
-        if (total > kDrainLimit) return false;
-        if (!keep || over) return true;
-        if (out.text.size() + n > wire::kMaxBodyBytes) {
+    bool over = false, broken = false, cut = false;
+    char chunk[64 * 1024];
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+        zs.next_out = reinterpret_cast<Bytef*>(chunk);
+        zs.avail_out = sizeof chunk;
+        rc = inflate(&zs, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END) {
+            broken = true;
+            break;
+        }
+        const std::size_t produced = sizeof chunk - zs.avail_out;
+        total += produced;
+        if (total > kDrainLimit) {
+            cut = true;
+            break;
+        }
+        if (!over && out.text.size() + produced > wire::kMaxBodyBytes) {
             over = true;
             std::string().swap(out.text);
-            return true;
         }
-        out.text.append(data, n);
-        return true;
-    });
+        if (!over) out.text.append(chunk, produced);
+        if (produced == 0 && zs.avail_in == 0 && rc != Z_STREAM_END) {
+            broken = true;   // truncated stream
+            break;
+        }
+    }
+    inflateEnd(&zs);
     const std::string limit = "the request body is larger than " + std::to_string(wire::kMaxBodyBytes) + " bytes";
-    if (!ok) {
-        // httplib has set res.status: 413 when Content-Length exceeds the payload limit (it skipped
-        // the body), 415 for an unknown Content-Encoding, 400 for a broken body or gzip stream.
-        if (total > kDrainLimit) {
-            out.error = ApiError::tooLarge(limit);
-            out.closeConnection = true;
-        } else if (res.status == 413) {
-            out.error = ApiError::tooLarge(limit);
-        } else if (res.status == 415) {
-            out.error = ApiError{415, "unsupported_encoding", "Content-Encoding must be gzip or absent", {}};
-            out.closeConnection = true;
-        } else {
-            out.error = ApiError::badRequest("the request body could not be read (truncated, or not valid gzip)");
-            out.closeConnection = true;
-        }
+    if (cut) {
+        out.error = ApiError::tooLarge(limit);
+        out.closeConnection = true;
+    } else if (broken) {
+        out.error = ApiError::badRequest("the request body could not be read (truncated, or not valid gzip)");
+        out.closeConnection = true;
     } else if (over) {
         out.error = ApiError::tooLarge(limit);
     }
+    if (out.error) std::string().swap(out.text);
     return out;
 }
 
-std::optional<std::string> dateParam(const httplib::Request& req, const char* name, std::optional<ApiError>& error) {
-    if (!req.has_param(name)) return std::nullopt;
-    std::string value = req.get_param_value(name);
+/// The body as the handler needs it: decoded from gzip when so labelled, within the limits.
+BodyRead readBody(const HttpRequest& req) {
+    const std::string limit = "the request body is larger than " + std::to_string(wire::kMaxBodyBytes) + " bytes";
+    BodyRead out;
+    if (req.bodyCut) {
+        out.error = ApiError::tooLarge(limit);
+        out.closeConnection = true;
+        return out;
+    }
+    if (req.bodyTooLarge) {
+        out.error = ApiError::tooLarge(limit);
+        return out;
+    }
+    const std::string encoding = lowerTrimmed(req.header("Content-Encoding"));
+    if (encoding.empty() || encoding == "identity") {
+        out.text = req.body;
+        return out;
+    }
+    if (encoding == "gzip" || encoding == "x-gzip" || encoding == "deflate") return inflateBody(req.body);
+    out.error = ApiError{415, "unsupported_encoding", "Content-Encoding must be gzip or absent", {}};
+    out.closeConnection = true;
+    return out;
+}
+
+std::optional<std::string> dateParam(const HttpRequest& req, const char* name, std::optional<ApiError>& error) {
+    if (!req.hasParam(name)) return std::nullopt;
+    std::string value = req.param(name);
     if (!core::isIsoDate(value)) error = ApiError::badRequest(std::string(name) + " must be a date YYYY-MM-DD");
     return value;
 }
@@ -119,19 +193,25 @@ const char* errorCodeFor(int status) {
     case 414: return "uri_too_long";
     case 415: return "unsupported_encoding";
     case 416: return "range_not_satisfiable";
+    case 431: return "headers_too_large";
+    case 503: return "unavailable";
     default: return status >= 500 ? "internal" : "error";
     }
 }
 
-void sendJson(httplib::Response& res, const nlohmann::json& body) {
+void sendJson(HttpResponse& res, const nlohmann::json& body) {
     res.status = 200;
-    res.set_header("Cache-Control", "no-store");
-    res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+    res.setHeader("Cache-Control", "no-store");
+    res.setContent(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
 }
 
-std::optional<std::string> param(const httplib::Request& req, const char* name) {
-    if (!req.has_param(name)) return std::nullopt;
-    return req.get_param_value(name);
+std::optional<std::string> param(const HttpRequest& req, const char* name) {
+    if (!req.hasParam(name)) return std::nullopt;
+    return req.param(name);
+}
+
+bool sameSecret(const std::string& a, const std::string& b) {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 } // namespace
@@ -148,79 +228,114 @@ std::string Router::today() const {
     return core::localDate(now.utcMs, calendarOffsetMin(m_options.dashboard, now));
 }
 
-std::string Router::routeLabel(const std::string& path) {
-    static const std::regex daily(R"(/api/v1/stores/[^/]+/daily)");
-    static const std::regex summary(R"(/api/v1/stores/[^/]+/summary)");
-    for (const char* fixed : {"/api/v1/batches", "/api/v1/responses.csv", "/api/v1/devices", "/healthz", "/metrics",
-                              "/api/v1/overview", "/api/v1/stores", "/api/v1/fleet", "/api/v1/alerts", "/"})
-        if (path == fixed) return fixed;
-    if (std::regex_match(path, daily)) return "/api/v1/stores/{store}/daily";
-    if (std::regex_match(path, summary)) return "/api/v1/stores/{store}/summary";
-    if (path.starts_with("/static/")) return "/static";
+std::span<const Route> Router::routes() {
+    // The route table: each route once, with its metrics label and who may call it.
+    static const std::array table = {
+        Route{"POST", "/api/v1/batches", "/api/v1/batches", Access::Device, false, &Router::postBatch},
+        Route{"GET", "/api/v1/stores/{store}/daily", "/api/v1/stores/{store}/daily", Access::Read, false, &Router::getDaily},
+        Route{"GET", "/api/v1/responses.csv", "/api/v1/responses.csv", Access::Read, false, &Router::getResponsesCsv},
+        Route{"GET", "/api/v1/devices", "/api/v1/devices", Access::Read, false, &Router::getDevices},
+        Route{"GET", "/healthz", "/healthz", Access::None, true, &Router::getHealth},
+        Route{"GET", "/metrics", "/metrics", Access::Metrics, true, &Router::getMetrics},
+        Route{"GET", "/api/v1/overview", "/api/v1/overview", Access::Read, false, &Router::getOverview},
+        Route{"GET", "/api/v1/stores", "/api/v1/stores", Access::Read, false, &Router::getStores},
+        Route{"GET", "/api/v1/stores/{store}/summary", "/api/v1/stores/{store}/summary", Access::Read, false,
+              &Router::getStoreSummary},
+        Route{"GET", "/api/v1/fleet", "/api/v1/fleet", Access::Read, false, &Router::getFleet},
+        Route{"GET", "/api/v1/alerts", "/api/v1/alerts", Access::Read, false, &Router::getAlerts},
+        Route{"GET", "/", "/", Access::None, false, &Router::getWebFile},
+        Route{"GET", "/static/{file*}", "/static", Access::None, false, &Router::getWebFile},
+    };
+    return table;
+}
+
+std::string Router::routeLabel(const std::string& method, const std::string& path) {
+    std::vector<std::string> captures;
+    const std::string m = method == "HEAD" ? "GET" : method;
+    for (const Route& r : routes())
+        if (m == r.method && matchPattern(r.pattern, path, captures)) return r.label;
     return "other";
 }
 
-void Router::install(httplib::Server& server) {
-    using httplib::Server;
-    server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-        t_started = Clock::now();
-        t_device.clear();
-        return Server::HandlerResponse::Unhandled;
-    });
-    server.Post("/api/v1/batches", [this](const httplib::Request& req, httplib::Response& res,
-                                          const httplib::ContentReader& reader) { postBatch(req, res, reader); });
-    server.Get(R"(/api/v1/stores/([A-Za-z0-9._-]{1,64})/daily)",
-               [this](const httplib::Request& req, httplib::Response& res) { getDaily(req, res); });
-    server.Get("/api/v1/responses.csv",
-               [this](const httplib::Request& req, httplib::Response& res) { getResponsesCsv(req, res); });
-    server.Get("/api/v1/devices", [this](const httplib::Request& req, httplib::Response& res) { getDevices(req, res); });
-    server.Get("/healthz", [this](const httplib::Request& req, httplib::Response& res) { getHealth(req, res); });
-    server.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) { getMetrics(req, res); });
-    server.Get("/api/v1/overview", [this](const httplib::Request& req, httplib::Response& res) { getOverview(req, res); });
-    server.Get("/api/v1/stores", [this](const httplib::Request& req, httplib::Response& res) { getStores(req, res); });
-    server.Get(R"(/api/v1/stores/([A-Za-z0-9._-]{1,64})/summary)",
-               [this](const httplib::Request& req, httplib::Response& res) { getStoreSummary(req, res); });
-    server.Get("/api/v1/fleet", [this](const httplib::Request& req, httplib::Response& res) { getFleet(req, res); });
-    server.Get("/api/v1/alerts", [this](const httplib::Request& req, httplib::Response& res) { getAlerts(req, res); });
-    server.Get("/", [this](const httplib::Request& req, httplib::Response& res) { getWebFile(req, res); });
-    server.Get(R"(/static/[A-Za-z0-9._/-]{1,200})",
-               [this](const httplib::Request& req, httplib::Response& res) { getWebFile(req, res); });
-
-    // Errors httplib produces itself (unknown route, bad request line, ...) get the same body shape.
-    server.set_error_handler(Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty() || res.content_provider_) return Server::HandlerResponse::Unhandled;
-        const std::string message = res.status == 404 ? "no such route: " + req.method + " " + req.path.substr(0, 200)
-                                                      : "request refused (HTTP " + std::to_string(res.status) + ")";
-        res.set_content(errorBody({res.status, errorCodeFor(res.status), message, {}}), "application/json");
-        return Server::HandlerResponse::Handled;
-    }));
-    server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown exception";
-        try {
-            std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-            what = e.what();
-        } catch (...) {
+HttpResponse Router::handle(HttpRequest& req) {
+    HttpResponse res;
+    if (m_options.tls) res.setHeader("Strict-Transport-Security", kHsts);
+    const std::string method = req.method == "HEAD" ? "GET" : req.method;
+    const Route* route = nullptr;
+    for (const Route& r : routes()) {
+        if (method != r.method || (req.opsListener && !r.opsListener)) continue;
+        if (matchPattern(r.pattern, req.path, req.matches)) {
+            route = &r;
+            break;
         }
-        spdlog::error("{} {}: {}", req.method, req.path, what);
-        res.status = 500;
-        res.set_content(errorBody(ApiError::internal("internal error")), "application/json");
-    });
-    server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-        // Requests httplib could not parse never reach routing, so they have no start time.
-        const double ms = t_started ? std::chrono::duration<double, std::milli>(Clock::now() - *t_started).count() : 0.0;
-        if (req.method.empty())
-            spdlog::info("- (unparsable request) {} {:.1f}ms device=-", res.status, ms);
-        else
-            spdlog::info("{} {} {} {:.1f}ms device={}", req.method, req.path, res.status, ms,
-                         t_device.empty() ? "-" : t_device);
-        m_metrics.countRequest(routeLabel(req.path), res.status);
-        t_started.reset();
-        t_device.clear();
-    });
+    }
+    if (!route) {
+        req.matches.clear();
+        if (!knownMethod(req.method)) {
+            sendError(res, ApiError{400, "bad_request", "request refused (HTTP 400)", {}});
+        } else {
+            sendError(res, ApiError::notFound("no such route: " + req.method + " " + req.path.substr(0, 200)));
+        }
+    } else {
+        res.routeLabel = route->label;
+        if (auto refusal = checkAccess(req, route->access)) sendError(res, *refusal);
+        else {
+            try {
+                (this->*route->handler)(req, res);
+            } catch (const std::exception& e) {
+                spdlog::error("{} {}: {}", escapeForLog(req.method), loggedPath(req.path), e.what());
+                res = HttpResponse{};
+                res.routeLabel = route->label;
+                sendError(res, ApiError::internal("internal error"));
+            }
+        }
+    }
+    // A refused body that was cut short leaves the connection out of step: close it.
+    if (req.bodyCut) res.close = true;
+    m_metrics.countRequest(res.routeLabel, res.status);
+    return res;
 }
 
-void Router::sendError(httplib::Response& res, const ApiError& e) {
+HttpResponse Router::refuse(int status, const std::string& message) {
+    HttpResponse res;
+    if (m_options.tls) res.setHeader("Strict-Transport-Security", kHsts);
+    res.status = status;
+    res.close = true;
+    res.setContent(errorBody({status, errorCodeFor(status), message, {}}), "application/json");
+    m_metrics.countRequest(res.routeLabel, res.status);
+    return res;
+}
+
+void Router::log(const HttpRequest& req, const HttpResponse& res, double ms, std::int64_t nowMs) {
+    m_log.write(req.method, req.method.empty() ? std::string_view("(unparsable request)") : std::string_view(req.path),
+                res.status, ms, res.device, req.remoteAddress, nowMs);
+}
+
+std::optional<ApiError> Router::checkAccess(const HttpRequest& req, Access access) {
+    switch (access) {
+    case Access::None:
+    case Access::Device: return std::nullopt;
+    case Access::Metrics: {
+        if (req.opsListener) return std::nullopt;
+        if (!m_options.metricsToken) return ApiError::notFound("no such route: " + req.method + " " + req.path);
+        const auto token = bearerToken(req);
+        if (!token || !sameSecret(*token, *m_options.metricsToken))
+            return ApiError::unauthorized("missing or wrong metrics token");
+        return std::nullopt;
+    }
+    case Access::Read: {
+        const auto token = bearerToken(req);
+        if (!token) return ApiError::unauthorized("missing bearer token");
+        auto role = m_storage.tokenRole(hashToken(*token));
+        if (!role) return ApiError::internal("token lookup: " + role.error().message);
+        if (!*role || **role != "read") return ApiError::unauthorized("unknown or revoked read token");
+        return std::nullopt;
+    }
+    }
+    return std::nullopt;
+}
+
+void Router::sendError(HttpResponse& res, const ApiError& e) {
     ApiError shown = e;
     if (e.status >= 500) {
         // The detail (SQL errors) goes to the log, not to the client.
@@ -228,11 +343,11 @@ void Router::sendError(httplib::Response& res, const ApiError& e) {
         shown.message = "internal error; retry later";
     }
     res.status = shown.status;
-    if (shown.retryAfterS) res.set_header("Retry-After", std::to_string(*shown.retryAfterS));
-    res.set_content(errorBody(shown), "application/json");
+    if (shown.retryAfterS) res.setHeader("Retry-After", std::to_string(*shown.retryAfterS));
+    res.setContent(errorBody(shown), "application/json");
 }
 
-void Router::postBatch(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+void Router::postBatch(const HttpRequest& req, HttpResponse& res) {
     const auto started = Clock::now();
     std::optional<ApiError> refusal;
     std::optional<DeviceAuth> device;
@@ -243,18 +358,18 @@ void Router::postBatch(const httplib::Request& req, httplib::Response& res, cons
     } else if (!*found) {
         refusal = ApiError::unauthorized("unknown device token");
     } else if ((*found)->revoked) {
-        t_device = (*found)->deviceId;
+        res.device = (*found)->deviceId;
         refusal = ApiError::unauthorized("device " + (*found)->deviceId + " is revoked");
     } else {
         device = **found;
-        t_device = device->deviceId;
+        res.device = device->deviceId;
         if (const auto wait = m_limiter.take(device->deviceId)) refusal = ApiError::rateLimited(*wait);
     }
-
-    BodyRead body = readBody(reader, res, !refusal);
-    if (body.closeConnection) res.set_header("Connection", "close");
-    if (!refusal && body.error) refusal = std::move(body.error);
     if (refusal) return sendError(res, *refusal);
+
+    BodyRead body = readBody(req);
+    if (body.closeConnection) res.close = true;
+    if (body.error) return sendError(res, *body.error);
 
     auto ack = m_ingest.handle(*device, body.text);
     if (!ack) return sendError(res, ack.error());
@@ -263,22 +378,12 @@ void Router::postBatch(const httplib::Request& req, httplib::Response& res, cons
                              static_cast<std::int64_t>(ack->duplicates.size()),
                              static_cast<std::int64_t>(ack->rejected.size()));
     res.status = 200;
-    res.set_content(wire::encodeAck(*ack), "application/json");
+    res.setContent(wire::encodeAck(*ack), "application/json");
     m_metrics.observeIngest(std::chrono::duration<double>(Clock::now() - started).count());
 }
 
-std::optional<ApiError> Router::checkReadToken(const httplib::Request& req) {
-    const auto token = bearerToken(req);
-    if (!token) return ApiError::unauthorized("missing bearer token");
-    auto role = m_storage.tokenRole(hashToken(*token));
-    if (!role) return ApiError::internal("token lookup: " + role.error().message);
-    if (!*role || **role != "read") return ApiError::unauthorized("unknown or revoked read token");
-    return std::nullopt;
-}
-
-void Router::getDaily(const httplib::Request& req, httplib::Response& res) {
-    if (auto e = checkReadToken(req)) return sendError(res, *e);
-    const std::string store = req.matches[1];
+void Router::getDaily(const HttpRequest& req, HttpResponse& res) {
+    const std::string store = req.matches[0];
     std::optional<ApiError> error;
     const auto from = dateParam(req, "from", error);
     const auto to = dateParam(req, "to", error);
@@ -297,18 +402,17 @@ void Router::getDaily(const httplib::Request& req, httplib::Response& res) {
     auto pending = m_storage.storePending(store);
     if (!pending) return sendError(res, ApiError::internal(pending.error().message));
     res.status = 200;
-    res.set_content(dailyJson(store, *from, *to, *tallies, *pending).dump(), "application/json");
+    res.setContent(dailyJson(store, *from, *to, *tallies, *pending).dump(), "application/json");
 }
 
-void Router::getResponsesCsv(const httplib::Request& req, httplib::Response& res) {
-    if (auto e = checkReadToken(req)) return sendError(res, *e);
+void Router::getResponsesCsv(const HttpRequest& req, HttpResponse& res) {
     std::optional<ApiError> error;
     ExportFilter filter;
     filter.from = dateParam(req, "from", error);
     filter.to = dateParam(req, "to", error);
     if (error) return sendError(res, *error);
-    if (req.has_param("store")) {
-        filter.storeId = req.get_param_value("store");
+    if (req.hasParam("store")) {
+        filter.storeId = req.param("store");
         if (!plainId(*filter.storeId)) return sendError(res, ApiError::badRequest("store must be 1-64 of [A-Za-z0-9._-]"));
     }
 
@@ -319,13 +423,13 @@ void Router::getResponsesCsv(const httplib::Request& req, httplib::Response& res
     };
     auto cursor = std::make_shared<Cursor>(Cursor{std::move(filter), {}, false});
     res.status = 200;
-    res.set_header("Content-Disposition", "attachment; filename=\"responses.csv\"");
+    res.setHeader("Content-Disposition", "attachment; filename=\"responses.csv\"");
     // Keyset pages of kCsvPageRows: memory stays flat however large the export, and no database
     // transaction is held open while the client reads.
-    res.set_chunked_content_provider("text/csv; charset=utf-8", [this, cursor](std::size_t, httplib::DataSink& sink) {
-        std::string chunk;
+    res.setHeader("Content-Type", "text/csv; charset=utf-8");
+    res.stream = [this, cursor](std::string& chunk) {
         if (!cursor->headerSent) {
-            chunk = wire::csvHeader(true);
+            chunk += wire::csvHeader(true);
             cursor->headerSent = true;
         }
         auto page = m_storage.exportPage(cursor->filter, cursor->lastId, kCsvPageRows);
@@ -333,45 +437,41 @@ void Router::getResponsesCsv(const httplib::Request& req, httplib::Response& res
             // The status line is gone already; ending without the last chunk tells the client the
             // export is incomplete.
             spdlog::error("CSV export stopped: {}", page.error().message);
-            return false;
+            return StreamStep::Abort;
         }
         for (const auto& row : *page) chunk += wire::csvRow(row.response, row.receivedAtMs);
         if (!page->empty()) cursor->lastId = page->back().response.id;
-        if (!chunk.empty() && !sink.write(chunk.data(), chunk.size())) return false;
-        if (page->size() < static_cast<std::size_t>(kCsvPageRows)) sink.done();
-        return true;
-    });
+        return page->size() < static_cast<std::size_t>(kCsvPageRows) ? StreamStep::Done : StreamStep::More;
+    };
 }
 
-void Router::getDevices(const httplib::Request& req, httplib::Response& res) {
-    if (auto e = checkReadToken(req)) return sendError(res, *e);
+void Router::getDevices(const HttpRequest&, HttpResponse& res) {
     auto devices = m_storage.listDevices();
     if (!devices) return sendError(res, ApiError::internal(devices.error().message));
     nlohmann::json list = nlohmann::json::array();
     for (const auto& d : *devices) list.push_back(deviceJson(d));
     res.status = 200;
-    res.set_content(nlohmann::json{{"devices", std::move(list)}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+    res.setContent(nlohmann::json{{"devices", std::move(list)}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                     "application/json");
 }
 
-void Router::getHealth(const httplib::Request&, httplib::Response& res) {
+void Router::getHealth(const HttpRequest&, HttpResponse& res) {
     const int version = m_storage.schemaVersion();
     if (version != kSchemaVersion) {
         res.status = 503;
-        res.set_content(errorBody({503, "unavailable", "the database does not answer", {}}), "application/json");
+        res.setContent(errorBody({503, "unavailable", "the database does not answer", {}}), "application/json");
         return;
     }
     res.status = 200;
-    res.set_content(R"({"status":"ok"})", "application/json");
+    res.setContent(R"({"status":"ok"})", "application/json");
 }
 
-void Router::getMetrics(const httplib::Request&, httplib::Response& res) {
+void Router::getMetrics(const HttpRequest&, HttpResponse& res) {
     res.status = 200;
-    res.set_content(m_metrics.render(), "text/plain; version=0.0.4");
+    res.setContent(m_metrics.render(), "text/plain; version=0.0.4");
 }
 
-void Router::getOverview(const httplib::Request& req, httplib::Response& res) {
-    if (auto e = checkReadToken(req)) return sendError(res, *e);
+void Router::getOverview(const HttpRequest& req, HttpResponse& res) {
     const auto period = resolvePeriod(param(req, "period"), param(req, "from"), param(req, "to"), today());
     if (!period) return sendError(res, ApiError::badRequest(period.error()));
     auto body = overviewJson(m_storage, *period, today(), m_options.dashboard);
@@ -379,16 +479,14 @@ void Router::getOverview(const httplib::Request& req, httplib::Response& res) {
     sendJson(res, *body);
 }
 
-void Router::getStores(const httplib::Request& req, httplib::Response& res) {
-    if (auto e = checkReadToken(req)) return sendError(res, *e);
+void Router::getStores(const HttpRequest&, HttpResponse& res) {
     auto body = storesJson(m_storage, m_clock.now().utcMs, m_options.dashboard);
     if (!body) return sendError(res, ApiError::internal(body.error().message));
     sendJson(res, *body);
 }
 
-void Router::getStoreSummary(const httplib::Request& req, httplib::Response& res) {
-    if (auto e = checkReadToken(req)) return sendError(res, *e);
-    const std::string store = req.matches[1];
+void Router::getStoreSummary(const HttpRequest& req, HttpResponse& res) {
+    const std::string store = req.matches[0];
     const auto period = resolvePeriod(param(req, "period"), param(req, "from"), param(req, "to"), today());
     if (!period) return sendError(res, ApiError::badRequest(period.error()));
     auto exists = m_storage.storeExists(store);
@@ -399,34 +497,32 @@ void Router::getStoreSummary(const httplib::Request& req, httplib::Response& res
     sendJson(res, *body);
 }
 
-void Router::getFleet(const httplib::Request& req, httplib::Response& res) {
-    if (auto e = checkReadToken(req)) return sendError(res, *e);
+void Router::getFleet(const HttpRequest&, HttpResponse& res) {
     auto body = fleetJson(m_storage, m_clock.now().utcMs, m_options.dashboard);
     if (!body) return sendError(res, ApiError::internal(body.error().message));
     sendJson(res, *body);
 }
 
-void Router::getAlerts(const httplib::Request& req, httplib::Response& res) {
-    if (auto e = checkReadToken(req)) return sendError(res, *e);
+void Router::getAlerts(const HttpRequest&, HttpResponse& res) {
     auto alerts = m_storage.recentAlerts(kAlertsListed);
     if (!alerts) return sendError(res, ApiError::internal(alerts.error().message));
     sendJson(res, alertsJson(*alerts, m_options.alerts));
 }
 
-void Router::getWebFile(const httplib::Request& req, httplib::Response& res) {
+void Router::getWebFile(const HttpRequest& req, HttpResponse& res) {
     const auto asset = findWebAsset(req.path);
     if (!asset) return sendError(res, ApiError::notFound("no such file: " + req.path.substr(0, 200)));
     // The page holds no data: everything it shows comes from the API with the read token, so
     // serving it without one reveals nothing.
     res.status = 200;
-    res.set_header("Cache-Control", "no-cache");
-    res.set_header("X-Content-Type-Options", "nosniff");
-    res.set_header("Referrer-Policy", "no-referrer");
+    res.setHeader("Cache-Control", "no-cache");
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    res.setHeader("Referrer-Policy", "no-referrer");
     if (asset->contentType.starts_with("text/html")) {
-        res.set_header("Content-Security-Policy", kPagePolicy);
-        res.set_header("X-Frame-Options", "DENY");
+        res.setHeader("Content-Security-Policy", kPagePolicy);
+        res.setHeader("X-Frame-Options", "DENY");
     }
-    res.set_content(std::string(asset->body), std::string(asset->contentType));
+    res.setContent(std::string(asset->body), std::string(asset->contentType));
 }
 
 } // namespace segue::hq

@@ -1,22 +1,21 @@
-// The HTTP API of segue-hq: routes, authentication, body limits, error bodies, request log
-// and metrics. Transport-agnostic: it installs itself on an httplib::Server (TLS or not).
+// The HTTP API of segue-hq: the route table, authentication, body limits, error bodies, request
+// log and metrics. Transport-agnostic: the server (hq/server.cpp) hands it parsed requests on a
+// handler thread and sends what it returns.
 #pragma once
 #include <functional>
+#include <optional>
+#include <span>
 #include <string>
 
 #include "core/time.hpp"
+#include "hq/api_error.hpp"
 #include "hq/config.hpp"
+#include "hq/http_log.hpp"
+#include "hq/http_types.hpp"
 #include "hq/ingest.hpp"
 #include "hq/metrics.hpp"
 #include "hq/rate_limiter.hpp"
 #include "hq/storage.hpp"
-
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-class ContentReader;
-} // namespace httplib
 
 namespace segue::hq {
 
@@ -29,40 +28,75 @@ struct RouterOptions {
     AlertConfig alerts;           ///< shown by GET /api/v1/alerts (the worker evaluates them)
     /// Called with the store id after a batch stored new responses; must return at once.
     std::function<void(const std::string& storeId)> afterIngest;
+    /// With a value, GET /metrics on the main listener answers a request bearing this token;
+    /// without, it is served only on the operations listener (404 on the main one).
+    std::optional<std::string> metricsToken;
+    bool tls = false;             ///< replies carry Strict-Transport-Security
+};
+
+/// Who may call a route.
+enum class Access {
+    None,      ///< anyone (the dashboard's files, /healthz)
+    Device,    ///< a live device token (the handler checks it: it needs the device)
+    Read,      ///< a live read token
+    Metrics,   ///< the operations listener, or the metrics token on the main listener
+};
+
+class Router;
+
+/// One row of the route table: everything about a route, declared once.
+struct Route {
+    const char* method;
+    /// Literal segments, `{name}` for one segment of [A-Za-z0-9._-]{1,64}, or a final `{name*}`
+    /// for the rest of the path (1-200 of [A-Za-z0-9._/-]).
+    const char* pattern;
+    const char* label;    ///< the metrics label (a bounded set, never the raw path)
+    Access access;
+    bool opsListener;     ///< also served on the operations listener
+    void (Router::*handler)(const HttpRequest&, HttpResponse&);
 };
 
 class Router {
 public:
     Router(Storage& storage, const core::Clock& clock, RouterOptions options);
 
-    /// Registers every route and the error, exception and log handlers on `server`.
-    void install(httplib::Server& server);
+    /// Answers one request (runs on a handler thread; may block on storage). Fills the route's
+    /// label and the device into `res` for the log; counts the request in the metrics.
+    HttpResponse handle(HttpRequest& req);
+    /// The reply to a request the server refused before routing (unparsable, headers too large):
+    /// status and an error body; counted and logged like any other.
+    HttpResponse refuse(int status, const std::string& message);
+
+    /// Logs one finished request (see RequestLog); `nowMs` is monotonic.
+    void log(const HttpRequest& req, const HttpResponse& res, double ms, std::int64_t nowMs);
+    void flushLog(std::int64_t nowMs) { m_log.flush(nowMs); }
 
     const Metrics& metrics() const { return m_metrics; }
-
-    /// The route pattern a path belongs to, for metrics ("other" when none).
-    static std::string routeLabel(const std::string& path);
+    /// The route table.
+    static std::span<const Route> routes();
+    /// The table's label for a method and path ("other" when no route matches).
+    static std::string routeLabel(const std::string& method, const std::string& path);
 
 private:
-    void postBatch(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
-    void getDaily(const httplib::Request& req, httplib::Response& res);
-    void getResponsesCsv(const httplib::Request& req, httplib::Response& res);
-    void getDevices(const httplib::Request& req, httplib::Response& res);
-    void getHealth(const httplib::Request& req, httplib::Response& res);
-    void getOverview(const httplib::Request& req, httplib::Response& res);
-    void getStores(const httplib::Request& req, httplib::Response& res);
-    void getStoreSummary(const httplib::Request& req, httplib::Response& res);
-    void getFleet(const httplib::Request& req, httplib::Response& res);
-    void getAlerts(const httplib::Request& req, httplib::Response& res);
+    void postBatch(const HttpRequest& req, HttpResponse& res);
+    void getDaily(const HttpRequest& req, HttpResponse& res);
+    void getResponsesCsv(const HttpRequest& req, HttpResponse& res);
+    void getDevices(const HttpRequest& req, HttpResponse& res);
+    void getHealth(const HttpRequest& req, HttpResponse& res);
+    void getOverview(const HttpRequest& req, HttpResponse& res);
+    void getStores(const HttpRequest& req, HttpResponse& res);
+    void getStoreSummary(const HttpRequest& req, HttpResponse& res);
+    void getFleet(const HttpRequest& req, HttpResponse& res);
+    void getAlerts(const HttpRequest& req, HttpResponse& res);
     /// The dashboard's page and its static files, compiled into the binary.
-    void getWebFile(const httplib::Request& req, httplib::Response& res);
+    void getWebFile(const HttpRequest& req, HttpResponse& res);
+    void getMetrics(const HttpRequest& req, HttpResponse& res);
     /// HQ's calendar date now.
     std::string today() const;
-    void getMetrics(const httplib::Request& req, httplib::Response& res);
 
-    /// nullopt when the request carries a live read token.
-    std::optional<ApiError> checkReadToken(const httplib::Request& req);
-    void sendError(httplib::Response& res, const ApiError& e);
+    /// nullopt when the request may call a route of `access` (Device is checked by its handler).
+    std::optional<ApiError> checkAccess(const HttpRequest& req, Access access);
+    void sendError(HttpResponse& res, const ApiError& e);
 
     Storage& m_storage;
     const core::Clock& m_clock;
@@ -70,6 +104,7 @@ private:
     Ingest m_ingest;
     RateLimiter m_limiter;
     Metrics m_metrics;
+    RequestLog m_log;
 };
 
 } // namespace segue::hq

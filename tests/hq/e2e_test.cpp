@@ -106,6 +106,10 @@ public:
         }
         REQUIRE(std::filesystem::exists(portFile));
         m_port = std::stoi(readFile(portFile));
+        // The operations listener, when asked for, is named on standard output before the port file.
+        const std::string out = readFile(dir / "serve.out");
+        constexpr std::string_view kOps = "segue-hq operations on http://127.0.0.1:";
+        if (const auto at = out.find(kOps); at != std::string::npos) m_opsPort = std::stoi(out.substr(at + kOps.size()));
     }
     ~Server() {
         if (m_pid > 0) {
@@ -117,6 +121,7 @@ public:
     Server& operator=(const Server&) = delete;
 
     int port() const { return m_port; }
+    int opsPort() const { return m_opsPort; }
     pid_t pid() const { return m_pid; }
     std::string log() const { return readFile(m_dir / "serve.err"); }
     /// SIGTERM, then the exit status.
@@ -131,6 +136,7 @@ private:
     const test::TempDir& m_dir;
     pid_t m_pid = -1;
     int m_port = 0;
+    int m_opsPort = 0;
 };
 
 std::string tomlValue(const std::string& toml, const std::string& key) {
@@ -156,7 +162,7 @@ struct DemoHq {
         readToken.pop_back();
         REQUIRE(deviceToken.size() == 43);
         serveArgs.insert(serveArgs.begin(), {"--db", db(), "--tls-cert", (dir / "cert.pem").string(), "--tls-key",
-                                             (dir / "key.pem").string()});
+                                             (dir / "key.pem").string(), "--ops-listen", "127.0.0.1:0"});
         server = std::make_unique<Server>(dir, serveArgs);
     }
     std::string db() const { return "sqlite:" + (dir / "hq.sqlite").string(); }
@@ -175,6 +181,13 @@ struct DemoHq {
     }
     httplib::Result get(const std::string& path, const std::string& token) const {
         return client()->Get(path.c_str(), {{"Authorization", "Bearer " + token}});
+    }
+    /// GET /metrics on the operations listener (the main one serves it only with a metrics token).
+    httplib::Result metrics() const {
+        REQUIRE(server->opsPort() > 0);
+        httplib::Client c("127.0.0.1", server->opsPort());
+        c.set_read_timeout(30, 0);
+        return c.Get("/metrics");
     }
 };
 
@@ -300,7 +313,7 @@ TEST_CASE("e2e: accepted, duplicate on resend, conflict kept, and daily and CSV 
     CHECK(d["revoked"] == false);
     CHECK(d["last_seen"].is_string());
 
-    const auto metrics = hq.client()->Get("/metrics");
+    const auto metrics = hq.metrics();
     REQUIRE(metrics);
     CHECK_THAT(metrics->body, Catch::Contains("segue_hq_responses_total{result=\"accepted\"} 40\n"));
     CHECK_THAT(metrics->body, Catch::Contains("segue_hq_responses_total{result=\"duplicate\"} 40\n"));
@@ -453,7 +466,7 @@ TEST_CASE("e2e: whole-request refusals get clear 4xx bodies and the server stays
     CHECK(health->status == 200);
     const auto csv = hq.get("/api/v1/responses.csv", hq.readToken);
     REQUIRE(csv);
-    const auto metrics = hq.client()->Get("/metrics")->body;
+    const auto metrics = hq.metrics()->body;
     const std::string counter = "segue_hq_responses_total{result=\"accepted\"} ";
     const auto at = metrics.find(counter);
     REQUIRE(at != std::string::npos);
