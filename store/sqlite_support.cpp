@@ -37,11 +37,12 @@ std::expected<void, Error> execSql(sqlite3* db, const char* sql, std::string_vie
 std::int64_t changedRows(sqlite3* db) { return sqlite3_changes64(db); }
 
 std::expected<Statement, Error> Statement::prepare(sqlite3* db, std::string_view sql,
-                                                   std::string_view doing) {
+                                                   std::string_view doing, Keep keep) {
     assert(db != nullptr);
     sqlite3_stmt* stmt = nullptr;
     const char* tail = nullptr;
-    const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, &tail);
+    const unsigned flags = keep == Keep::Yes ? SQLITE_PREPARE_PERSISTENT : 0;
+    const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), flags, &stmt, &tail);
     if (rc != SQLITE_OK) {
         sqlite3_finalize(stmt);
         return std::unexpected(sqlError(db, rc, doing));

@@ -25,9 +25,11 @@ std::int64_t changedRows(sqlite3* db);
 /// One prepared statement. Move-only; finalized by the destructor.
 class Statement {
 public:
+    /// Whether a statement is kept and run many times (SQLITE_PREPARE_PERSISTENT).
+    enum class Keep { No, Yes };
     /// Prepares `sql` (a fixed string: never SQL built from data).
     static std::expected<Statement, Error> prepare(sqlite3* db, std::string_view sql,
-                                                   std::string_view doing);
+                                                   std::string_view doing, Keep keep = Keep::No);
     Statement(Statement&& other) noexcept;
     Statement& operator=(Statement&& other) noexcept;
     Statement(const Statement&) = delete;

@@ -1,0 +1,609 @@
+#include "hq/sql_storage.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <charconv>
+#include <map>
+#include <numeric>
+
+#include "hq/day_sums.hpp"
+#include "hq/sql_response.hpp"
+#include "hq/token.hpp"
+
+namespace segue::hq::embedded {
+const std::vector<std::pair<std::string_view, std::string_view>>& embeddedFiles();
+} // namespace segue::hq::embedded
+
+namespace segue::hq {
+namespace {
+
+using Kind = StorageError::Kind;
+
+constexpr const char* kAlertColumns =
+    "id, rule, subject, store_id, device_id, day, raised_at, message, details, state, attempts, next_attempt_at, "
+    "delivered_at, last_error";
+constexpr std::size_t kIdsPerSelect = 500;
+constexpr std::size_t kDaysPerUpsert = 500;    // 43 parameters a row
+constexpr std::size_t kTagsPerUpsert = 2000;   // 4 parameters a row
+/// Multi-row statements up to this many rows are kept prepared: a batch touches a day or two.
+constexpr std::size_t kPreparedRows = 8;
+/// What export paging starts after: no UUID sorts before it.
+constexpr const char* kNilUuid = "00000000-0000-0000-0000-000000000000";
+
+template <typename T>
+Result<T> fail(const std::string& what, const SqlError& e) {
+    return std::unexpected(storageError(what, e));
+}
+
+AlertState stateFromName(const std::string& s) {
+    if (s == "delivered") return AlertState::Delivered;
+    if (s == "failed") return AlertState::Failed;
+    return AlertState::Pending;
+}
+
+/// A row selected with kAlertColumns.
+Alert readAlert(const SqlRows& s) {
+    Alert a;
+    a.id = s.integer(0);
+    a.rule = s.text(1);
+    a.subject = s.text(2);
+    a.storeId = s.text(3);
+    a.deviceId = s.optText(4);
+    a.day = s.text(5);
+    a.raisedAtMs = s.integer(6);
+    a.message = s.text(7);
+    a.details = s.text(8);
+    a.state = stateFromName(s.text(9));
+    a.attempts = static_cast<int>(s.integer(10));
+    a.nextAttemptAtMs = s.integer(11);
+    a.deliveredAtMs = s.optInteger(12);
+    a.lastError = s.text(13);
+    return a;
+}
+
+/// "(?, ?, ?)" repeated `rows` times, comma-separated.
+std::string valueRows(std::size_t rows, std::size_t columns) {
+    std::string row = "(";
+    for (std::size_t c = 0; c < columns; ++c) row += c ? ", ?" : "?";
+    row += ')';
+    std::string out;
+    for (std::size_t r = 0; r < rows; ++r) out += (r ? ", " : "") + row;
+    return out;
+}
+
+Reuse reuseFor(std::size_t rows) { return rows <= kPreparedRows ? Reuse::Often : Reuse::Once; }
+
+class SqlStorage final : public Storage {
+public:
+    explicit SqlStorage(std::unique_ptr<SqlEngine> engine) : m_engine(std::move(engine)) {}
+
+    Result<void> migrate() {
+        const auto& steps = sqlMigrations(m_engine->migrationsDir());
+        return m_engine->migrate([&](SqlConnection& c) -> Result<void> {
+            if (auto r = c.script("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); !r)
+                return fail<void>("creating schema_version", r.error());
+            auto version = readVersion(c);
+            if (!version) return std::unexpected(version.error());
+            if (*version > kSchemaVersion)
+                return std::unexpected(StorageError{Kind::Schema, "the database has schema version " +
+                                                                      std::to_string(*version) + ", this build knows " +
+                                                                      std::to_string(kSchemaVersion)});
+            if (*version == kSchemaVersion) return {};
+            for (const auto& m : steps) {
+                if (m.version <= *version) continue;
+                if (auto r = c.script(m.sql); !r)
+                    return fail<void>("migration to version " + std::to_string(m.version) + " failed", r.error());
+            }
+            if (auto r = c.send("DELETE FROM schema_version", {}); !r) return fail<void>("recording schema version", r.error());
+            if (auto r = c.send("INSERT INTO schema_version (version) VALUES (?)", {std::int64_t{kSchemaVersion}}); !r)
+                return fail<void>("recording schema version", r.error());
+            return {};
+        });
+    }
+
+    int schemaVersion() override {
+        auto c = m_engine->connection();
+        if (!c) return -1;
+        return readVersion(**c).value_or(-1);
+    }
+
+    Result<int> warmUp() override {
+        return m_engine->warmUp([](SqlConnection& c) -> Result<void> {
+            if (auto r = c.prepare(updateDeviceSql()); !r) return fail<void>("preparing the device update", r.error());
+            if (auto r = c.prepareInsert(responseInsert()); !r)
+                return fail<void>("preparing the response insert", r.error());
+            return {};
+        });
+    }
+
+    Result<void> addDevice(const NewDevice& d) override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        SqlConnection& conn = **c;
+        if (auto r = conn.begin(SqlConnection::Tx::Write); !r) return fail<void>("adding device", r.error());
+        auto done = [&]() -> SqlResult<void> {
+            if (auto r = conn.send("INSERT INTO stores (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                                   {d.storeId, d.createdAtMs});
+                !r)
+                return r;
+            if (auto r = conn.send("INSERT INTO devices (id, store_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                                   {d.id, d.storeId, d.name, d.tokenHash, d.createdAtMs});
+                !r)
+                return r;
+            return conn.commit();
+        }();
+        if (done) return {};
+        conn.rollback();
+        if (done.error().code == SqlError::Code::Constraint)
+            return std::unexpected(StorageError{Kind::Invalid, "a device with id " + d.id + " already exists"});
+        return fail<void>("adding device", done.error());
+    }
+
+    Result<std::vector<DeviceInfo>> listDevices() override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query("SELECT d.id, d.store_id, d.name, d.revoked, d.last_seen, d.last_pending, d.app_version, "
+                                "d.clock_offset_ms, d.created_at, "
+                                "(SELECT COUNT(*) FROM rejections r WHERE r.device_id = d.id) + "
+                                "(SELECT COUNT(*) FROM conflicts c WHERE c.device_id = d.id) "
+                                "FROM devices d ORDER BY d.store_id, d.id",
+                                {});
+        return collect<DeviceInfo>(rows, "listing devices", [](const SqlRows& s) {
+            DeviceInfo d;
+            d.id = s.text(0);
+            d.storeId = s.text(1);
+            d.name = s.text(2);
+            d.revoked = s.flag(3);
+            d.lastSeenMs = s.optInteger(4);
+            d.lastPending = s.optInteger(5);
+            d.appVersion = s.optText(6);
+            d.clockOffsetMs = s.optInteger(7);
+            d.createdAtMs = s.integer(8);
+            d.rejected = s.integer(9);
+            return d;
+        });
+    }
+
+    Result<bool> revokeDevice(const std::string& id) override {
+        return anyRow("revoking device", "UPDATE devices SET revoked = TRUE WHERE id = ? RETURNING id", {id});
+    }
+
+    Result<std::optional<DeviceAuth>> deviceByTokenHash(const std::string& hash) override {
+        auto c = m_engine->connection(SqlEngine::Purpose::Auth);
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query("SELECT id, store_id, revoked FROM devices WHERE token_hash = ?", {hash}, Reuse::Often);
+        auto all = collect<DeviceAuth>(rows, "looking up device token", [](const SqlRows& s) {
+            return DeviceAuth{s.text(0), s.text(1), s.flag(2)};
+        });
+        if (!all) return std::unexpected(all.error());
+        if (all->empty()) return std::optional<DeviceAuth>();
+        return std::optional<DeviceAuth>(std::move(all->front()));
+    }
+
+    Result<void> addToken(const std::string& hash, const std::string& role, std::int64_t createdAtMs) override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto r = (*c)->query("INSERT INTO tokens (token_hash, role, created_at) VALUES (?, ?, ?) RETURNING id",
+                             {hash, role, createdAtMs});
+        if (r) r = drain(std::move(*r));
+        if (r) return {};
+        if (r.error().code == SqlError::Code::Constraint)
+            return std::unexpected(StorageError{Kind::Invalid, "token refused (role must be read): " + r.error().message});
+        return fail<void>("adding token", r.error());
+    }
+
+    Result<std::optional<std::string>> tokenRole(const std::string& hash) override {
+        auto c = m_engine->connection(SqlEngine::Purpose::Auth);
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query("SELECT role FROM tokens WHERE token_hash = ? AND NOT revoked", {hash}, Reuse::Often);
+        auto all = collect<std::string>(rows, "looking up token", [](const SqlRows& s) { return s.text(0); });
+        if (!all) return std::unexpected(all.error());
+        if (all->empty()) return std::optional<std::string>();
+        return std::optional<std::string>(std::move(all->front()));
+    }
+
+    Result<std::vector<Outcome>> ingest(const IngestRequest& req) override {
+        return m_engine->ingest(req, [](SqlConnection& c, const IngestRequest& r) { return ingestBatch(c, r); });
+    }
+
+    Result<bool> storeExists(const std::string& storeId) override {
+        return anyRow("looking up store", "SELECT 1 FROM stores WHERE id = ?", {storeId});
+    }
+
+    Result<DayTallies> dailyTallies(const std::string& storeId, const std::string& from,
+                                    const std::string& to) override {
+        auto days = readDaySums(&storeId, from, to);
+        if (!days) return std::unexpected(days.error());
+        const auto it = days->find(storeId);
+        return it == days->end() ? DayTallies() : std::move(it->second);
+    }
+
+    Result<std::map<std::string, DayTallies>> dailyTalliesAll(const std::string& from, const std::string& to) override {
+        return readDaySums(nullptr, from, to);
+    }
+
+    Result<std::int64_t> storePending(const std::string& storeId) override {
+        return oneInteger("summing pending counts",
+                          "SELECT COALESCE(SUM(last_pending), 0) FROM devices WHERE store_id = ? AND NOT revoked",
+                          {storeId});
+    }
+
+    Result<std::vector<StoredResponse>> exportPage(const ExportFilter& f, const std::string& afterId,
+                                                   int limit) override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query("SELECT " + responseSelectList() +
+                                    " FROM responses WHERE id > ? AND (CAST(? AS TEXT) IS NULL OR local_date >= ?) AND "
+                                    "(CAST(? AS TEXT) IS NULL OR local_date <= ?) AND "
+                                    "(CAST(? AS TEXT) IS NULL OR store_id = ?) ORDER BY id LIMIT ?",
+                                {afterId.empty() ? std::string(kNilUuid) : afterId, sqlOptional(f.from),
+                                 sqlOptional(f.from), sqlOptional(f.to), sqlOptional(f.to), sqlOptional(f.storeId),
+                                 sqlOptional(f.storeId), std::int64_t{limit}},
+                                Reuse::Often);
+        return readResponses(rows);
+    }
+
+    Result<std::vector<std::string>> listStores() override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query("SELECT id FROM stores", {});
+        auto out = collect<std::string>(rows, "listing stores", [](const SqlRows& s) { return s.text(0); });
+        if (out) std::sort(out->begin(), out->end());   // byte order, whatever the engine's collation
+        return out;
+    }
+
+    Result<std::int64_t> countRatings(const std::string& storeId, std::int64_t fromMs, std::int64_t toMs,
+                                      int maxStars) override {
+        return oneInteger("counting ratings",
+                          "SELECT COUNT(*) FROM responses WHERE store_id = ? AND created_at >= ? AND created_at <= ? "
+                          "AND NOT misuse AND stars <= ?",
+                          {storeId, fromMs, toMs, std::int64_t{maxStars}});
+    }
+
+    Result<bool> raiseAlert(const NewAlert& a) override {
+        return anyRow("raising an alert",
+                      "INSERT INTO alerts (rule, subject, store_id, device_id, day, raised_at, message, details, "
+                      "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                      "ON CONFLICT (rule, subject, day) DO NOTHING RETURNING id",
+                      {a.rule, a.subject, a.storeId, sqlOptional(a.deviceId), a.day, a.raisedAtMs, a.message,
+                       a.details, a.raisedAtMs});
+    }
+
+    Result<std::vector<Alert>> dueAlerts(std::int64_t nowMs, int limit) override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query(std::string("SELECT ") + kAlertColumns +
+                                    " FROM alerts WHERE state = 'pending' AND next_attempt_at <= ? "
+                                    "ORDER BY next_attempt_at, id LIMIT ?",
+                                {nowMs, std::int64_t{limit}});
+        return collect<Alert>(rows, "reading due alerts", readAlert);
+    }
+
+    Result<void> updateAlert(std::int64_t id, AlertState state, int attempts, std::int64_t nextAttemptAtMs,
+                             std::optional<std::int64_t> deliveredAtMs, const std::string& lastError) override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto r = (*c)->query("UPDATE alerts SET state = ?, attempts = ?, next_attempt_at = ?, delivered_at = ?, "
+                             "last_error = ? WHERE id = ?",
+                             {std::string(alertStateName(state)), std::int64_t{attempts}, nextAttemptAtMs,
+                              sqlOptional(deliveredAtMs), lastError, id});
+        if (r) r = drain(std::move(*r));
+        if (!r) return fail<void>("updating an alert", r.error());
+        return {};
+    }
+
+    Result<std::vector<Alert>> recentAlerts(int limit) override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query(std::string("SELECT ") + kAlertColumns +
+                                    " FROM alerts ORDER BY raised_at DESC, id DESC LIMIT ?",
+                                {std::int64_t{limit}});
+        return collect<Alert>(rows, "listing alerts", readAlert);
+    }
+
+    Result<Counts> counts() override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query("SELECT (SELECT COUNT(*) FROM responses), (SELECT COUNT(*) FROM conflicts), "
+                                "(SELECT COUNT(*) FROM rejections)",
+                                {});
+        auto all = collect<Counts>(rows, "counting rows", [](const SqlRows& s) {
+            return Counts{s.integer(0), s.integer(1), s.integer(2)};
+        });
+        if (!all) return std::unexpected(all.error());
+        return all->at(0);
+    }
+
+private:
+    /// Reads every row of `rows` with `read`.
+    template <typename T, typename Read>
+    static Result<std::vector<T>> collect(SqlResult<std::unique_ptr<SqlRows>>& rows, const std::string& what,
+                                          Read&& read) {
+        if (!rows) return fail<std::vector<T>>(what, rows.error());
+        std::vector<T> out;
+        for (;;) {
+            auto more = (*rows)->next();
+            if (!more) return fail<std::vector<T>>(what, more.error());
+            if (!*more) return out;
+            out.push_back(read(**rows));
+        }
+    }
+
+    /// Steps through a result nobody reads (an INSERT … RETURNING run for its effect).
+    static SqlResult<std::unique_ptr<SqlRows>> drain(std::unique_ptr<SqlRows> rows) {
+        for (;;) {
+            auto more = rows->next();
+            if (!more) return std::unexpected(more.error());
+            if (!*more) return rows;
+        }
+    }
+
+    /// Whether the statement returned any row.
+    Result<bool> anyRow(const std::string& what, const std::string& sql, SqlParams params) {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query(sql, std::move(params));
+        if (!rows) return fail<bool>(what, rows.error());
+        auto more = (*rows)->next();
+        if (!more) return fail<bool>(what, more.error());
+        const bool any = *more;
+        if (auto r = drain(std::move(*rows)); !r) return fail<bool>(what, r.error());
+        return any;
+    }
+
+    /// The first column of the one row the statement returns.
+    Result<std::int64_t> oneInteger(const std::string& what, const std::string& sql, SqlParams params) {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query(sql, std::move(params));
+        auto all = collect<std::int64_t>(rows, what, [](const SqlRows& s) { return s.integer(0); });
+        if (!all) return std::unexpected(all.error());
+        if (all->empty()) return std::unexpected(StorageError{Kind::Io, what + ": no row"});
+        return all->front();
+    }
+
+    static Result<std::vector<StoredResponse>> readResponses(SqlResult<std::unique_ptr<SqlRows>>& rows) {
+        if (!rows) return fail<std::vector<StoredResponse>>("reading responses", rows.error());
+        std::vector<StoredResponse> out;
+        for (;;) {
+            auto more = (*rows)->next();
+            if (!more) return fail<std::vector<StoredResponse>>("reading responses", more.error());
+            if (!*more) return out;
+            auto r = readResponse(**rows);
+            if (!r)
+                return std::unexpected(
+                    StorageError{Kind::Io, "stored tags of " + (*rows)->text(0) + " are not a JSON array"});
+            out.push_back(std::move(*r));
+        }
+    }
+
+    static Result<int> readVersion(SqlConnection& c) {
+        auto rows = c.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", {});
+        auto all = collect<int>(rows, "reading schema version",
+                                [](const SqlRows& s) { return static_cast<int>(s.integer(0)); });
+        if (!all) return std::unexpected(all.error());
+        return all->empty() ? 0 : all->front();
+    }
+
+    static const std::string& updateDeviceSql() {
+        static const std::string sql = "UPDATE devices SET last_seen = ?, last_pending = ?, app_version = ?, "
+                                       "clock_offset_ms = COALESCE(CAST(? AS BIGINT), clock_offset_ms) WHERE id = ?";
+        return sql;
+    }
+
+    static const BulkInsert& responseInsert() {
+        static const BulkInsert spec{"responses", responseColumns(), responseBatchColumns(), "id",
+                                     {"id", SqlType::Uuid}};
+        return spec;
+    }
+
+    /// One batch, inside the write transaction the engine opened (see Storage::ingest).
+    static Result<std::vector<Outcome>> ingestBatch(SqlConnection& c, const IngestRequest& req) {
+        if (auto r = c.send(updateDeviceSql(),
+                            {req.receivedAtMs, req.pending, req.appVersion, sqlOptional(req.clockOffsetMs), req.deviceId},
+                            Reuse::Often);
+            !r)
+            return fail<std::vector<Outcome>>("updating device status", r.error());
+        for (const auto& r : req.refused)
+            if (auto s = c.send("INSERT INTO rejections (response_id, device_id, batch_id, reason, record, record_hash, "
+                                "received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, record_hash) DO NOTHING",
+                                {r.id, req.deviceId, req.batchId, r.reason, r.json, sha256Hex(r.json), req.receivedAtMs},
+                                Reuse::Often);
+                !s)
+                return fail<std::vector<Outcome>>("storing a refused record", s.error());
+        // In id order: two transactions inserting overlapping ids then wait on each other's keys in
+        // one order, never in a cycle.
+        std::vector<std::size_t> order(req.records.size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        std::sort(order.begin(), order.end(),
+                  [&](std::size_t a, std::size_t b) { return req.records[a].id < req.records[b].id; });
+        std::vector<SqlParams> rows;
+        rows.reserve(order.size());
+        for (const std::size_t i : order) rows.push_back(responseValues(req.records[i]));
+        auto inserted = c.insertMany(responseInsert(), rows, {req.receivedAtMs, req.batchId});
+        if (!inserted) return fail<std::vector<Outcome>>("inserting responses", inserted.error());
+
+        std::vector<std::string> others;
+        {
+            std::vector<std::string> sortedInserted = *inserted;
+            std::sort(sortedInserted.begin(), sortedInserted.end());
+            for (const auto& r : req.records)
+                if (!std::binary_search(sortedInserted.begin(), sortedInserted.end(), r.id)) others.push_back(r.id);
+        }
+        auto stored = loadByIds(c, others);
+        if (!stored) return std::unexpected(stored.error());
+        auto outcomes = classifyAfterInsert(req.records, *inserted, *stored);
+        if (!outcomes) return outcomes;
+
+        auto keep = [&](const core::Response& r) {
+            const std::string json = canonicalJson(r);
+            return c.send("INSERT INTO conflicts (response_id, device_id, batch_id, record, record_hash, received_at) "
+                          "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, record_hash) DO NOTHING",
+                          {r.id, req.deviceId, req.batchId, json, sha256Hex(json), req.receivedAtMs}, Reuse::Often);
+        };
+        for (std::size_t i = 0; i < req.records.size(); ++i)
+            if ((*outcomes)[i] == Outcome::Conflict)
+                if (auto r = keep(req.records[i]); !r) return fail<std::vector<Outcome>>("storing a conflict", r.error());
+        for (const auto& cr : req.conflicts)
+            if (auto r = keep(cr); !r) return fail<std::vector<Outcome>>("storing a conflict", r.error());
+        // Last, so that the rows every batch of the store's day adds to stay locked only briefly.
+        if (auto r = addDaySums(c, sumAccepted(req.records, *outcomes)); !r)
+            return fail<std::vector<Outcome>>("adding to the day sums", r.error());
+        return outcomes;
+    }
+
+    static Result<std::vector<core::Response>> loadByIds(SqlConnection& c, const std::vector<std::string>& ids) {
+        std::vector<core::Response> out;
+        for (std::size_t first = 0; first < ids.size(); first += kIdsPerSelect) {
+            const std::size_t n = std::min(kIdsPerSelect, ids.size() - first);
+            std::string marks;
+            for (std::size_t i = 0; i < n; ++i) marks += i ? ", ?" : "?";
+            SqlParams params(ids.begin() + static_cast<std::ptrdiff_t>(first),
+                             ids.begin() + static_cast<std::ptrdiff_t>(first + n));
+            auto rows = c.query("SELECT " + responseSelectList() + " FROM responses WHERE id IN (" + marks + ")",
+                                std::move(params), reuseFor(n));
+            auto page = readResponses(rows);
+            if (!page) return std::unexpected(page.error());
+            for (auto& r : *page) out.push_back(std::move(r.response));
+        }
+        return out;
+    }
+
+    /// Adds a batch's sums to day_tallies and day_tag_counts: multi-row upserts, in key order.
+    static SqlResult<void> addDaySums(SqlConnection& c, const std::map<DayKey, core::Tally>& sums) {
+        for (auto day = sums.begin(); day != sums.end();) {
+            SqlParams params;
+            std::size_t rows = 0;
+            for (; rows < kDaysPerUpsert && day != sums.end(); ++rows, ++day) {
+                params.emplace_back(day->first.first);
+                params.emplace_back(day->first.second);
+                for (const auto v : dayValues(day->second)) params.emplace_back(v);
+            }
+            if (auto r = c.send("INSERT INTO day_tallies (store_id, local_date, " + dayColumnList() + ") VALUES " +
+                                    valueRows(rows, 2 + kDayValueCount) +
+                                    " ON CONFLICT (store_id, local_date) DO UPDATE SET " + dayAddAssignments(),
+                                std::move(params), reuseFor(rows));
+                !r)
+                return r;
+        }
+        SqlParams params;
+        std::size_t rows = 0;
+        auto flush = [&]() -> SqlResult<void> {
+            if (rows == 0) return {};
+            auto r = c.send("INSERT INTO day_tag_counts (store_id, local_date, tag, n) VALUES " + valueRows(rows, 4) +
+                                " ON CONFLICT (store_id, local_date, tag) DO UPDATE SET n = day_tag_counts.n + excluded.n",
+                            std::exchange(params, {}), reuseFor(rows));
+            rows = 0;
+            return r;
+        };
+        for (const auto& [key, t] : sums)
+            for (const auto& [tag, n] : t.tags) {
+                params.emplace_back(key.first);
+                params.emplace_back(key.second);
+                params.emplace_back(tag);
+                params.emplace_back(n);
+                if (++rows == kTagsPerUpsert)
+                    if (auto r = flush(); !r) return r;
+            }
+        return flush();
+    }
+
+    /// The day sums in [from, to] of one store (`storeId`) or of all (nullptr), by store id. Both
+    /// queries read one snapshot, so the tags belong to the same days.
+    Result<std::map<std::string, DayTallies>> readDaySums(const std::string* storeId, const std::string& from,
+                                                          const std::string& to) {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        SqlConnection& conn = **c;
+        const std::string where = std::string(" WHERE local_date >= ? AND local_date <= ?") +
+                                  (storeId ? " AND store_id = ?" : "");
+        SqlParams params = {from, to};
+        if (storeId) params.emplace_back(*storeId);
+        if (auto r = conn.begin(SqlConnection::Tx::Snapshot); !r)
+            return fail<std::map<std::string, DayTallies>>("reading the day sums", r.error());
+        auto out = readDaySumsIn(conn, where, params);
+        if (!out) {
+            conn.rollback();
+            return out;
+        }
+        if (auto r = conn.commit(); !r) return fail<std::map<std::string, DayTallies>>("reading the day sums", r.error());
+        return out;
+    }
+
+    static Result<std::map<std::string, DayTallies>> readDaySumsIn(SqlConnection& c, const std::string& where,
+                                                                   const SqlParams& params) {
+        using Out = std::map<std::string, DayTallies>;
+        Out out;
+        {
+            auto rows = c.query("SELECT store_id, local_date, " + dayColumnList() + " FROM day_tallies" + where, params,
+                                Reuse::Often);
+            if (!rows) return fail<Out>("reading the day sums", rows.error());
+            std::array<std::int64_t, kDayValueCount> values{};
+            for (;;) {
+                auto more = (*rows)->next();
+                if (!more) return fail<Out>("reading the day sums", more.error());
+                if (!*more) break;
+                for (int i = 0; i < kDayValueCount; ++i) values[static_cast<std::size_t>(i)] = (*rows)->integer(2 + i);
+                out[(*rows)->text(0)].emplace_back((*rows)->text(1), tallyFromDayValues(values));
+            }
+        }
+        sortDays(out);
+        auto rows = c.query("SELECT store_id, local_date, tag, n FROM day_tag_counts" + where, params, Reuse::Often);
+        if (!rows) return fail<Out>("reading the tag counts", rows.error());
+        for (;;) {
+            auto more = (*rows)->next();
+            if (!more) return fail<Out>("reading the tag counts", more.error());
+            if (!*more) break;
+            if (auto* t = findDay(out, (*rows)->text(0), (*rows)->text(1))) t->tags[(*rows)->text(2)] = (*rows)->integer(3);
+        }
+        return out;
+    }
+
+    std::unique_ptr<SqlEngine> m_engine;
+};
+
+std::vector<SqlMigration> parseMigrations(std::string_view dir) {
+    const std::string prefix = "migrations/" + std::string(dir) + "/";
+    std::vector<SqlMigration> out;
+    for (const auto& [path, text] : embedded::embeddedFiles()) {
+        if (!path.starts_with(prefix)) continue;
+        const std::string_view name = path.substr(prefix.size());
+        int version = 0;
+        const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), version);
+        // A misnamed migration is a build mistake, not a runtime condition.
+        assert(ec == std::errc() && end - name.data() == 4 && *end == '_' && name.ends_with(".sql"));
+        (void)end;
+        (void)ec;
+        out.push_back({version, name, text});
+    }
+    std::sort(out.begin(), out.end(), [](const SqlMigration& a, const SqlMigration& b) { return a.version < b.version; });
+    for (std::size_t i = 0; i < out.size(); ++i)
+        assert(out[i].version == static_cast<int>(i) + 1 && "migrations must be numbered 1, 2, 3, ...");
+    assert(static_cast<int>(out.size()) == kSchemaVersion && "every engine has a migration per schema version");
+    return out;
+}
+
+} // namespace
+
+const std::vector<SqlMigration>& sqlMigrations(std::string_view dir) {
+    static const std::vector<SqlMigration> sqlite = parseMigrations("sqlite");
+    static const std::vector<SqlMigration> pg = parseMigrations("postgresql");
+    return dir == "sqlite" ? sqlite : pg;
+}
+
+std::string insertColumnList(const BulkInsert& spec) {
+    std::string out;
+    for (const auto* list : {&spec.columns, &spec.shared})
+        for (const auto& c : *list) out += (out.empty() ? "" : ", ") + std::string(c.name);
+    return out;
+}
+
+StorageError storageError(const std::string& what, const SqlError& e) { return {Kind::Io, what + ": " + e.message}; }
+
+Result<std::unique_ptr<Storage>> openSqlStorage(std::unique_ptr<SqlEngine> engine) {
+    auto storage = std::make_unique<SqlStorage>(std::move(engine));
+    if (auto m = storage->migrate(); !m) return std::unexpected(m.error());
+    return std::unique_ptr<Storage>(std::move(storage));
+}
+
+} // namespace segue::hq
