@@ -93,7 +93,9 @@ KioskController::OpenResult KioskController::openStore(const std::filesystem::pa
     store::OpenOptions options;
     options.checkpoints = store::Checkpoints::Deferred;
     auto db = store::Database::open(file, options);
-    if (!db) return std::unexpected(OpenFailure{"cannot open the database: " + db.error().message, db.error().message});
+    if (!db)
+        return std::unexpected(OpenFailure{"cannot open the database: " + db.error().message, db.error().message,
+                                           db.error().kind == store::ErrorKind::Schema});
     return std::move(*db);
 }
 
@@ -101,12 +103,16 @@ bool KioskController::adopt(OpenResult opened) {
     if (!opened) {
         if (opened.error().storeError != m_storeError) spdlog::error("{}", opened.error().logLine);
         m_storeError = opened.error().storeError;
+        if (opened.error().fatal) m_fatalStoreError = opened.error().storeError;
         return false;
     }
     const store::OpenReport& report = opened->report();
     if (report.recreated)
         spdlog::error("the database failed its integrity check ({}); it was moved to {} and a fresh one started",
                       report.reason, report.movedAsidePath);
+    if (report.migratedFrom > 0 && report.migratedFrom < report.schemaVersion)
+        spdlog::info("database {} migrated from schema {} to {} in {} ms", m_cfg.databasePath().string(),
+                     report.migratedFrom, report.schemaVersion, report.migrationMs);
     spdlog::info("database {} open (schema {} from {})", m_cfg.databasePath().string(), report.schemaVersion,
                  report.migratedFrom);
     m_db = std::move(*opened);

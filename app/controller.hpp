@@ -81,6 +81,9 @@ public:
     bool storeOpening() const { return m_opening.valid(); }
     std::size_t unsavedCount() const { return m_unsaved.size(); }
     const std::string& lastStoreError() const { return m_storeError; }
+    /// Set when the database cannot be this program's at all (a newer schema): retrying cannot
+    /// help, so the terminal stops instead of taking answers it cannot keep.
+    const std::optional<std::string>& fatalStoreError() const { return m_fatalStoreError; }
     /// The open database (tests read rows through it), or nullptr.
     store::Database* database() { return m_db ? &*m_db : nullptr; }
     /// Closes the store (on exit). Anything still unsaved is written to the log in full.
@@ -92,6 +95,7 @@ private:
     struct OpenFailure {
         std::string logLine;
         std::string storeError;
+        bool fatal = false;   ///< a newer schema: retrying cannot help
     };
     using OpenResult = std::expected<store::Database, OpenFailure>;
     /// Creates the data directory and opens the screens' connection. Touches no member: it may
@@ -120,6 +124,7 @@ private:
     std::future<OpenResult> m_opening;   ///< the background open, until adopted
     std::deque<core::Response> m_unsaved;
     std::string m_storeError;
+    std::optional<std::string> m_fatalStoreError;
     std::int64_t m_nextRetryMono = 0;
     std::optional<std::string> m_pinHash;
     StaffVM m_staff;

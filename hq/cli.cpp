@@ -20,9 +20,11 @@
 #include "hq/demo.hpp"
 #include "hq/enrolment.hpp"
 #include "hq/server.hpp"
+#include "hq/service_watchdog.hpp"
 #include "hq/storage.hpp"
 #include "hq/system_clock.hpp"
 #include "hq/views.hpp"
+#include "service/journal_log.hpp"
 
 #ifndef SEGUE_VERSION
 #define SEGUE_VERSION "0.0.0"
@@ -296,6 +298,9 @@ int serve(const std::vector<std::string>& args) {
         spdlog::info("alert rules on; webhook to {}:{}", target ? target->host : "?", target ? target->port : 0);
     }
 
+    // systemd: READY now that it listens; watchdog pings while /healthz answers.
+    std::optional<ServiceWatchdog> watchdog(std::in_place, options.host, *bound, options.certFile.has_value());
+
     std::atomic<bool> serverEnded{false};
     std::thread waiter([&] {
         int sig = 0;
@@ -305,6 +310,7 @@ int serve(const std::vector<std::string>& args) {
         server.stop();
     });
     const bool ok = server.run();
+    watchdog.reset();   // STOPPING=1
     serverEnded = true;
     pthread_kill(waiter.native_handle(), SIGTERM);   // wakes the waiter if no signal came
     waiter.join();
@@ -425,7 +431,7 @@ int initDemoVerb(const std::vector<std::string>& args) {
 int runCli(const std::vector<std::string>& args) {
     // Log lines go to stderr; stdout carries only what a script reads (ids, tokens, the port).
     auto logger = spdlog::stderr_logger_mt("segue-hq");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+    logger->set_formatter(service::stderrFormatter("%Y-%m-%dT%H:%M:%S.%e %l %v"));
     spdlog::set_default_logger(logger);
 
     if (args.empty()) return fail(kExitUsage, "no command given");
