@@ -1,5 +1,6 @@
 #include "hq/cli.hpp"
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -43,7 +44,9 @@ Usage:
   segue-hq device add --db URL --store STORE --name NAME [--id ID] [--json]
   segue-hq device list --db URL [--json]
   segue-hq device revoke --db URL ID
-  segue-hq token add --db URL --role read
+  segue-hq token add --db URL --role read [--json]
+  segue-hq token list --db URL [--json]
+  segue-hq token revoke --db URL ID
   segue-hq init-demo --dir DIR [--port PORT]
   segue-hq --help | --version
 
@@ -61,6 +64,9 @@ output). /metrics on the main listener only with --metrics-token-file (a file ho
 scraper sends as "Authorization: Bearer TOKEN"); without it 404 there.
 PORT 0 for serve lets the system pick a free port; the line "segue-hq listening on URL" on
 standard output (and --port-file) tells which. Tokens are printed once; HQ stores only hashes.
+`token add` prints the token on standard output (with --json: {"id", "role", "token"}) and its
+id on standard error; `token list` shows id, role, created, last used (to the minute) and revoked,
+never a token; `token revoke ID` refuses that token from the next request on.
 The dashboard is served at / (log in with a read token). --config names a TOML file with the
 dashboard's target and time zone ([dashboard]) and the alert rules and webhook ([alerts]).
 Exit status: 0 ok, 2 usage or configuration error, 1 any other failure.
@@ -388,7 +394,7 @@ int deviceRevoke(const std::vector<std::string>& args) {
 }
 
 int tokenAdd(const std::vector<std::string>& args) {
-    auto o = Options::parse(args, 2, {"db", "role"}, {});
+    auto o = Options::parse(args, 2, {"db", "role"}, {"json"});
     if (!o) return fail(kExitUsage, o.error().message);
     if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
     const auto role = o->required("role");
@@ -397,9 +403,61 @@ int tokenAdd(const std::vector<std::string>& args) {
     std::string url;
     auto storage = openDb(*o, url);
     if (!storage) return storageFailure(storage.error());
-    auto token = issueReadToken(**storage, nowMs());
+    auto token = issueReadTokenWithId(**storage, nowMs());
     if (!token) return storageFailure(token.error());
-    std::cout << *token << "\n";
+    if (o->flag("json")) {
+        std::cout << nlohmann::json{{"id", token->id}, {"role", *role}, {"token", token->token}}.dump() << "\n";
+        return kExitOk;
+    }
+    std::cout << token->token << "\n";
+    std::cerr << "token id: " << token->id << " (token list, token revoke ID). The token is shown only this once.\n";
+    return kExitOk;
+}
+
+int tokenList(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"db"}, {"json"});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    auto tokens = (*storage)->listTokens();
+    if (!tokens) return storageFailure(tokens.error());
+    if (o->flag("json")) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& t : *tokens)
+            list.push_back({{"id", t.id},
+                            {"role", t.role},
+                            {"created_at", core::formatUtc(t.createdAtMs)},
+                            {"last_used_at", t.lastUsedMs ? nlohmann::json(core::formatUtc(*t.lastUsedMs)) : nullptr},
+                            {"revoked", t.revoked}});
+        std::cout << list.dump(2) << "\n";
+        return kExitOk;
+    }
+    std::printf("%-8s %-6s %-24s %-24s %-7s\n", "ID", "ROLE", "CREATED", "LAST USED", "REVOKED");
+    for (const auto& t : *tokens)
+        std::printf("%-8lld %-6s %-24s %-24s %-7s\n", static_cast<long long>(t.id), t.role.c_str(),
+                    core::formatUtc(t.createdAtMs).c_str(), t.lastUsedMs ? core::formatUtc(*t.lastUsedMs).c_str() : "never",
+                    t.revoked ? "yes" : "no");
+    return kExitOk;
+}
+
+int tokenRevoke(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"db"}, {});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (o->positionals().size() != 1) return fail(kExitUsage, "token revoke takes one token id (see token list)");
+    const std::string text = o->positionals().front();
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc() || end != text.data() + text.size() || id <= 0)
+        return fail(kExitUsage, "token id must be a positive number (see token list): " + text.substr(0, 40));
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    auto revoked = (*storage)->revokeToken(id);
+    if (!revoked) return storageFailure(revoked.error());
+    if (!*revoked) return fail(kExitFailure, "no token with id " + text);
+    std::cout << "revoked token " << id << "\n";
     return kExitOk;
 }
 
@@ -456,6 +514,8 @@ int runCli(const std::vector<std::string>& args) {
     if (verb == "device" && sub == "list") return deviceList(args);
     if (verb == "device" && sub == "revoke") return deviceRevoke(args);
     if (verb == "token" && sub == "add") return tokenAdd(args);
+    if (verb == "token" && sub == "list") return tokenList(args);
+    if (verb == "token" && sub == "revoke") return tokenRevoke(args);
     if (verb == "device" || verb == "token") return fail(kExitUsage, "unknown command " + verb + " " + sub);
     return fail(kExitUsage, "unknown command " + verb);
 }
