@@ -311,6 +311,12 @@ std::string csvField(std::string_view text) {
     return out;
 }
 
+std::string csvTextField(std::string_view text) {
+    if (text.empty() || std::string_view("=+-@\t\r").find(text.front()) == std::string_view::npos)
+        return csvField(text);
+    return csvField("'" + std::string(text));
+}
+
 std::string csvHeader(bool receivedAt) {
     std::string h;
     for (const auto& column : core::csvColumns()) {
@@ -331,9 +337,14 @@ std::string csvRow(const core::Response& r, std::optional<std::int64_t> received
         first = false;
         row += csvField(field);
     };
+    auto addText = [&](std::string_view field) {
+        if (!first) row += ',';
+        first = false;
+        row += csvTextField(field);
+    };
     for (const core::ResponseField& f : core::kResponseFields) {
         switch (f.type) {
-        case core::FieldType::Text: add(r.*f.text); break;
+        case core::FieldType::Text: addText(r.*f.text); break;
         case core::FieldType::Int: add(std::to_string(r.*f.small)); break;
         case core::FieldType::Int64: add(std::to_string(r.*f.large)); break;
         case core::FieldType::Timestamp: add(core::formatUtc(r.*f.large)); break;
@@ -347,7 +358,7 @@ std::string csvRow(const core::Response& r, std::optional<std::int64_t> received
                 if (i) tags += '|';
                 tags += r.tags[i];
             }
-            add(tags);
+            addText(tags);
             break;
         }
         }
