@@ -24,6 +24,12 @@ constexpr std::array<std::string_view, 8> kTopKeys = {"protocol", "batch_id",   
 /// A record's keys are core::kResponseFields' (by index); kUnknownField for any other.
 constexpr std::size_t kUnknownField = core::kResponseFields.size();
 static_assert(core::kResponseFields.size() < 32, "the seen-keys masks are 32 bits");
+/// The record keys packed together, for the lookup of every key of every record.
+constexpr auto kRecordKeys = [] {
+    std::array<std::string_view, core::kResponseFields.size()> keys{};
+    for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = core::kResponseFields[i].key;
+    return keys;
+}();
 /// Every key core::fromJson requires.
 constexpr std::uint32_t kRequiredRecordKeys = [] {
     std::uint32_t mask = 0;
@@ -31,6 +37,12 @@ constexpr std::uint32_t kRequiredRecordKeys = [] {
         if (core::kResponseFields[i].required) mask |= 1u << i;
     return mask;
 }();
+
+std::size_t lookupRecordKey(std::string_view key) {
+    for (std::size_t i = 0; i < kRecordKeys.size(); ++i)
+        if (kRecordKeys[i] == key) return i;
+    return kUnknownField;
+}
 
 template <typename Key, std::size_t N>
 Key lookup(const std::array<std::string_view, N>& names, std::string_view key) {
@@ -149,7 +161,7 @@ public:
             return m_top == TopKey::Unknown || firstTime(m_topKeys, static_cast<int>(m_top));
         }
         case Where::Record:
-            m_key = core::responseFieldIndex(name).value_or(kUnknownField);
+            m_key = lookupRecordKey(name);
             return m_key == kUnknownField || firstTime(m_recordKeys, static_cast<int>(m_key));
         case Where::Segue: {
             const auto index = core::segueIndex(name);
