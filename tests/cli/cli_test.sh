@@ -72,6 +72,24 @@ rows=$(( $(wc -l < "$tmp/out") - 1 ))
 want_rows=$(jq -s --arg d "$day" '[.[] | select(.local_date == $d)] | length' "$tmp/all.jsonl")
 [ "$rows" -eq "$want_rows" ] || fail "CSV has $rows rows for $day, want $want_rows"
 
+# CSV injection: a text cell that begins with = + - @ tab or CR gets a leading ' (OWASP), numbers
+# never (-300 stays a number). The row is written straight into SQLite, as a tampered or buggy
+# terminal database could hold it.
+command -v sqlite3 >/dev/null || fail "sqlite3 is needed (scripts/setup installs it)"
+inject="$tmp/inject"
+expect_exit 0 "$kiosk" demo-data --data-dir "$inject" --count 1
+sqlite3 "$inject/kiosk.sqlite" "INSERT INTO responses (id, store_id, device_id, survey_id, survey_version,
+  language, created_at_ms, local_date, local_hour, utc_offset_min, stars, segue_satisfactory, segue_efficient,
+  segue_genuine, segue_understanding, segue_effective, complete, misuse, synthetic, duration_ms)
+  VALUES ('=1+1', '+store', '-kiosk', '@survey', 1, char(9) || 'en', 1795000000000, char(13) || '026-11-22', 3,
+  -300, 4, 5, NULL, 3, 1, 4, 1, 0, 0, 6400);
+  INSERT INTO response_tags (response_id, position, tag) VALUES ('=1+1', 0, '-tag'), ('=1+1', 1, '=x');"
+expect_exit 0 "$kiosk" export --data-dir "$inject" --format csv
+want_row=$(printf "'=1+1,'+store,'-kiosk,'@survey,1,'\ten,2026-11-18T11:06:40.000Z,\"'\r026-11-22\",3,-300,4,5,,3,1,4,'-tag|=x,true,false,false,6400\r")
+got_row=$(grep -a "^'=1+1," "$tmp/out") || fail "the injected row is not in the CSV export"
+[ "$got_row" = "$want_row" ] || fail "CSV injection row: $(printf '%s' "$got_row" | od -c | head -5)"
+[ "$(grep -ac "^'" "$tmp/out")" -eq 1 ] || fail "a demo row was prefixed"
+
 # set-pin from standard input: only a hash is stored.
 echo 123 | expect_exit 2 "$kiosk" set-pin --data-dir "$data"
 echo 4321 | "$kiosk" set-pin --data-dir "$data" 2>/dev/null || fail "set-pin refused 4321"

@@ -367,6 +367,27 @@ TEST_CASE("e2e: invalid records are rejected one by one while the valid ones are
     CHECK(csvLines(hq.get("/api/v1/responses.csv", hq.readToken)->body).size() == 3);
 }
 
+TEST_CASE("e2e: the CSV export prefixes a text cell that could start a formula", "[e2e]") {
+    // Ingest validates ids to [A-Za-z0-9._-], so of OWASP's characters only '-' can begin one.
+    DemoHq hq;
+    test::ResponseFactory f("store-demo", hq.deviceId, 23);
+    auto r = f.next();
+    r.surveyId = "-survey";
+    r.utcOffsetMin = -300;   // a negative number is a number, not text: never prefixed
+    r.localDate = core::localDate(r.createdAtMs, r.utcOffsetMin);
+    r.localHour = core::localHour(r.createdAtMs, r.utcOffsetMin);
+    REQUIRE_FALSE(core::validate(r).has_value());
+    const auto ack = ackOf(hq.post(envelope(hq.deviceId, {core::toJson(r)}).dump(), hq.deviceToken));
+    REQUIRE(ack.accepted == std::vector<std::string>{r.id});
+    const auto csv = hq.get("/api/v1/responses.csv", hq.readToken);
+    REQUIRE(csv);
+    REQUIRE(csv->status == 200);
+    const auto lines = csvLines(csv->body);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[1].starts_with(r.id + ",store-demo," + hq.deviceId + ",'-survey,1,"));
+    CHECK(lines[1].find("," + std::to_string(r.localHour) + ",-300,") != std::string::npos);
+}
+
 TEST_CASE("e2e: whole-request refusals get clear 4xx bodies and the server stays up", "[e2e]") {
     DemoHq hq;
     test::ResponseFactory f("store-demo", hq.deviceId, 23);
