@@ -24,6 +24,7 @@
 #include "platform/fonts.hpp"
 #include "platform/system_clock.hpp"
 #include "platform/window.hpp"
+#include "store/data_dir.hpp"
 
 namespace segue::app {
 namespace {
@@ -38,9 +39,10 @@ void setupLogging(const KioskConfig& cfg) {
     std::vector<spdlog::sink_ptr> sinks;
     sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
     std::string fileProblem;
+    // The data directory is made (or tightened to) 0700 before the log file is created in it;
+    // what changed is logged once the logger exists.
+    const auto secured = store::secureDataDir(cfg.dataDir);
     try {
-        std::error_code ec;
-        std::filesystem::create_directories(cfg.logPath().parent_path(), ec);
         sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(cfg.logPath().string()));
     } catch (const std::exception& e) {
         fileProblem = e.what();   // the terminal still runs; the log goes to stderr only
@@ -50,6 +52,8 @@ void setupLogging(const KioskConfig& cfg) {
     logger->flush_on(spdlog::level::info);
     spdlog::set_default_logger(logger);
     if (!fileProblem.empty()) spdlog::warn("cannot write the log file {}: {}", cfg.logPath().string(), fileProblem);
+    if (secured) logDataDirReport(cfg.dataDir, *secured);
+    else spdlog::error("{}", secured.error().message);
 }
 
 const char* screenName(core::Screen s) {
