@@ -466,7 +466,7 @@ Usage:
 Every verb takes --config FILE and --data-dir DIR. Configuration is TOML; see
 --print-default-config. The data directory defaults to $XDG_DATA_HOME/segue-kiosk
 (or ~/.local/share/segue-kiosk) and holds kiosk.sqlite and kiosk.log. It is made mode 0700 and
-every file in it 0600; a wider one is tightened at start (a line in kiosk.log says so).
+those files 0600; wider ones are tightened at start (a line in kiosk.log says so).
 
 A config file holding the sync token must be readable by its owner only: the terminal and
 sync --once refuse (exit 2) one that group or others may read or write, and say the

@@ -24,6 +24,11 @@ std::string octal(unsigned mode) {
     return buf;
 }
 
+/// What the terminal writes in its data directory: kiosk.sqlite, its -wal, -shm and -journal,
+/// the copies moved aside (kiosk.sqlite.corrupt-…), kiosk.log. Nothing else is touched: a
+/// --data-dir that names a directory shared with other files must not have them changed.
+bool isKioskFile(const std::string& name) { return name.starts_with("kiosk.sqlite") || name.starts_with("kiosk.log"); }
+
 /// Takes group/other bits off `path` (never following a link); records what it did.
 void tighten(const std::filesystem::path& path, DataDirReport& report) {
     struct stat st {};
@@ -32,6 +37,12 @@ void tighten(const std::filesystem::path& path, DataDirReport& report) {
         return;
     }
     if (S_ISLNK(st.st_mode)) return;
+    if (S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) != 0) {
+        // /tmp and its kind: shared on purpose; tightening it would break every other user.
+        report.problems.push_back(path.string() + " is a shared directory (sticky bit), left as it is; give the "
+                                                  "terminal a directory of its own");
+        return;
+    }
     const unsigned mode = static_cast<unsigned>(st.st_mode) & 07777u;
     if ((mode & kGroupOther) == 0) return;
     const unsigned wanted = mode & ~kGroupOther;
@@ -63,7 +74,7 @@ std::expected<DataDirReport, Error> secureDataDir(const std::filesystem::path& d
         return std::unexpected(Error{ErrorKind::Io, dir.string() + " is not a directory"});
     tighten(dir, report);
     for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-        tighten(it->path(), report);
+        if (isKioskFile(it->path().filename().string())) tighten(it->path(), report);
     if (ec) report.problems.push_back("listing " + dir.string() + ": " + ec.message());
     return report;
 }

@@ -24,9 +24,11 @@ struct DataDirReport {
 };
 
 /// Creates `dir` (mode 0700; missing parents with the process umask) and takes every group and
-/// other permission bit off it and off each file directly in it (kiosk.sqlite, -wal, -shm,
-/// kiosk.log, moved-aside copies). Symbolic links are left alone (a chmod would follow them).
-/// Fails only when the directory cannot be created or is not a directory.
+/// other permission bit off it and off each file the terminal writes directly in it
+/// (kiosk.sqlite and its -wal/-shm/-journal, moved-aside kiosk.sqlite.corrupt-… copies,
+/// kiosk.log); other files are not the terminal's and are left alone, as are symbolic links (a
+/// chmod would follow them) and a shared directory with the sticky bit (/tmp: reported as a
+/// problem). Fails only when the directory cannot be created or is not a directory.
 std::expected<DataDirReport, Error> secureDataDir(const std::filesystem::path& dir);
 
 /// "PATH: 0755 -> 0700"

@@ -53,7 +53,8 @@ TEST_CASE("secureDataDir tightens a 0755 directory and its wider files, and says
     touch(data / "kiosk.sqlite", 0644);
     touch(data / "kiosk.log", 0666);
     touch(data / "kiosk.sqlite-wal", 0600);
-    touch(data / "readonly", 0440);
+    touch(data / "kiosk.sqlite.corrupt-20261206T010203Z", 0440);
+    touch(data / "notes.txt", 0644);   // not the terminal's: left alone
     touch(dir / "outside", 0644);
     std::filesystem::create_symlink(dir / "outside", data / "link");
 
@@ -65,16 +66,31 @@ TEST_CASE("secureDataDir tightens a 0755 directory and its wider files, and says
     CHECK(modeOf(data / "kiosk.sqlite") == 0600);
     CHECK(modeOf(data / "kiosk.log") == 0600);
     CHECK(modeOf(data / "kiosk.sqlite-wal") == 0600);
-    CHECK(modeOf(data / "readonly") == 0400);
+    CHECK(modeOf(data / "kiosk.sqlite.corrupt-20261206T010203Z") == 0400);
+    CHECK(modeOf(data / "notes.txt") == 0644);
     CHECK(modeOf(dir / "outside") == 0644);   // a link is not followed
     std::vector<std::string> lines;
     for (const auto& c : report->tightened) lines.push_back(describe(c));
     std::vector<std::string> want = {data.string() + ": 0755 -> 0700", (data / "kiosk.log").string() + ": 0666 -> 0600",
                                      (data / "kiosk.sqlite").string() + ": 0644 -> 0600",
-                                     (data / "readonly").string() + ": 0440 -> 0400"};
+                                     (data / "kiosk.sqlite.corrupt-20261206T010203Z").string() + ": 0440 -> 0400"};
     std::sort(lines.begin(), lines.end());
     std::sort(want.begin(), want.end());
     CHECK(lines == want);
+}
+
+TEST_CASE("secureDataDir leaves a shared (sticky) directory as it is and says so", "[store][files]") {
+    TempDir dir;
+    const auto shared = dir / "shared";
+    std::filesystem::create_directory(shared);
+    REQUIRE(::chmod(shared.c_str(), 01777) == 0);
+    touch(shared / "kiosk.log", 0644);
+    const auto report = secureDataDir(shared);
+    REQUIRE(report);
+    CHECK(modeOf(shared) == 01777);
+    REQUIRE(report->problems.size() == 1);
+    CHECK_THAT(report->problems[0], Catch::Contains("shared directory"));
+    CHECK(modeOf(shared / "kiosk.log") == 0600);   // the terminal's own file still is
 }
 
 TEST_CASE("secureDataDir refuses a path that is a file", "[store][files]") {
