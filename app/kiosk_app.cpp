@@ -26,6 +26,7 @@
 #include "platform/window.hpp"
 #include "service/journal_log.hpp"
 #include "service/sd_notify.hpp"
+#include "store/data_dir.hpp"
 
 namespace segue::app {
 namespace {
@@ -41,9 +42,10 @@ void setupLogging(const KioskConfig& cfg) {
     auto stderrSink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     sinks.push_back(stderrSink);
     std::string fileProblem;
+    // The data directory is made (or tightened to) 0700 before the log file is created in it;
+    // what changed is logged once the logger exists.
+    const auto secured = store::secureDataDir(cfg.dataDir);
     try {
-        std::error_code ec;
-        std::filesystem::create_directories(cfg.logPath().parent_path(), ec);
         sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(cfg.logPath().string()));
     } catch (const std::exception& e) {
         fileProblem = e.what();   // the terminal still runs; the log goes to stderr only
@@ -55,6 +57,8 @@ void setupLogging(const KioskConfig& cfg) {
     logger->flush_on(spdlog::level::info);
     spdlog::set_default_logger(logger);
     if (!fileProblem.empty()) spdlog::warn("cannot write the log file {}: {}", cfg.logPath().string(), fileProblem);
+    if (secured) logDataDirReport(cfg.dataDir, *secured);
+    else spdlog::error("{}", secured.error().message);
 }
 
 const char* screenName(core::Screen s) {

@@ -436,8 +436,10 @@ TEST_CASE("e2e: whole-request refusals get clear 4xx bodies and the server stays
         REQUIRE(biggerBomb);
         const auto cut = hq.post(*biggerBomb, hq.deviceToken, {{"Content-Encoding", "gzip"}});
         if (cut) requireError(cut, 413, "payload_too_large");
-        // 1000 records is within the limit.
-        CHECK(ackOf(hq.post(batchBody(hq.deviceId, f.make(1000)), hq.deviceToken)).accepted.size() == 1000);
+        // 1000 records is within the limit (made afresh: `f` is years ahead of HQ's clock by now,
+        // and those would be refused future_timestamp).
+        const auto thousand = test::ResponseFactory("store-demo", hq.deviceId, 24, 1'780'000'000'000).make(1000);
+        CHECK(ackOf(hq.post(batchBody(hq.deviceId, thousand), hq.deviceToken)).accepted.size() == 1000);
     }
     SECTION("400 for malformed JSON, wrong types, invalid UTF-8 and huge envelope strings") {
         requireError(hq.post("{\"protocol\": 1, \"batch_id\":", hq.deviceToken), 400, "bad_request");
@@ -669,7 +671,9 @@ TEST_CASE("e2e on PostgreSQL: enrol, ingest, dedup and read back through the rea
         return c;
     };
     const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
-    const auto rs = test::ResponseFactory("store-pg", device, 31).make(800);
+    // 800 records span up to 167 days: they start far enough back that none is more than 7 days
+    // ahead of HQ's clock (future_timestamp).
+    const auto rs = test::ResponseFactory("store-pg", device, 31, 1'780'000'000'000).make(800);
     CHECK(ackOf(client()->Post("/api/v1/batches", auth, batchBody(device, rs), "application/json")).accepted.size() == 800);
     httplib::Headers gzipAuth = auth;
     gzipAuth.emplace("Content-Encoding", "gzip");
