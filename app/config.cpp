@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include "app/identity.hpp"
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -131,6 +133,8 @@ std::expected<KioskConfig, std::string> parseConfig(std::string_view text, const
                          "misuse_window_s", "target_csat", "data_dir", "theme"});
         r.string("store_id", cfg.storeId, plainId, "1-64 characters of A-Z a-z 0-9 . _ -");
         r.string("device_id", cfg.deviceId, plainId, "1-64 characters of A-Z a-z 0-9 . _ -");
+        cfg.given.storeId = kiosk->contains("store_id");
+        cfg.given.deviceId = kiosk->contains("device_id");
         r.string("language", cfg.language, [](const std::string& v) { return v == "zh-CN" || v == "en"; },
                  "\"zh-CN\" or \"en\"");
         r.string("timezone", cfg.timezone, knownTimezone, "an IANA time zone name such as \"Asia/Shanghai\"");
@@ -153,11 +157,13 @@ std::expected<KioskConfig, std::string> parseConfig(std::string_view text, const
                  [](const std::string& v) { return v.starts_with("https://") && v.size() > 8; },
                  "an https:// URL (TLS is always verified)");
         r.string("token", cfg.sync.token);
+        cfg.given.token = sync->contains("token");
         r.string("ca_file", cfg.sync.caFile);
         if (auto e = r.error()) return std::unexpected(*e);
-        if (cfg.sync.enabled && (cfg.sync.serverUrl.empty() || cfg.sync.token.empty()))
+        // The token may also come from enrolment (identity.json in the data directory).
+        if (cfg.sync.enabled && cfg.sync.serverUrl.empty())
             return std::unexpected(where(name, sync->source()) +
-                                   "[sync] enabled = true needs server_url and token");
+                                   "[sync] enabled = true needs server_url and token (or segue-kiosk enrol)");
         if (!cfg.sync.caFile.empty()) {
             std::filesystem::path ca = cfg.sync.caFile;
             if (ca.is_relative() && !name.empty() && name != "<defaults>")
@@ -189,6 +195,10 @@ std::expected<KioskConfig, std::string> loadConfig(const std::optional<std::file
     }
     if (dataDirOverride) cfg.dataDir = *dataDirOverride;
     if (cfg.dataDir.empty()) cfg.dataDir = defaultDataDir();
+    auto identity = loadIdentity(cfg.dataDir);
+    if (!identity) return std::unexpected(identity.error());
+    if (*identity)
+        if (auto agreed = applyIdentity(cfg, **identity); !agreed) return std::unexpected(agreed.error());
     return cfg;
 }
 
