@@ -14,6 +14,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "app/cli_config.hpp"
+#include "app/cli_enrol.hpp"
 #include "app/cli_sync.hpp"
 #include "app/cli_terminal.hpp"
 #include "app/config.hpp"
@@ -41,7 +43,7 @@ struct Args {
 };
 
 const std::set<std::string> kValueOptions = {"--config", "--data-dir", "--window", "--date", "--from",
-                                             "--to",     "--format",   "--count",  "--days"};
+                                             "--to",     "--format",   "--count",  "--days", "--code"};
 const std::set<std::string> kFlagOptions = {"--fullscreen", "--json", "--once", "--help", "--version",
                                             "--print-default-config", "--allow-insecure-config-permissions"};
 
@@ -439,6 +441,26 @@ void secureForCommand(const std::filesystem::path& dir) {
         log << stamp << millis << zone << " warning cannot tighten permissions: " << problem << " (segue-kiosk command)\n";
 }
 
+// ---- enrol / config ------------------------------------------------------------------------
+
+int runEnrolVerb(const Args& a) {
+    if (auto bad = onlyOptions(a, {"--code"})) return usage(*bad);
+    const auto code = a.values.find("--code");
+    if (code == a.values.end() || code->second.empty()) return usage("enrol needs --code 1234-5678-9012");
+    auto cfg = configFor(a);
+    if (!cfg) return cfg.error();
+    return runEnrol(*cfg, code->second);
+}
+
+
+int runConfig(const Args& a) {
+    if (auto bad = onlyOptions(a, {"--json"})) return usage(*bad);
+    if (a.positional.size() != 1 || a.positional[0] != "status") return usage("config needs: config status [--json]");
+    auto cfg = configFor(a);
+    if (!cfg) return cfg.error();
+    return runConfigStatus(*cfg, a.flags.count("--json") > 0);
+}
+
 } // namespace
 
 std::string usageText() {
@@ -461,6 +483,14 @@ Usage:
         offline or failed, 4 on a token or TLS configuration error.
   segue-kiosk sync status [--json] [--config FILE]
         Pending and rejected counts, age of the oldest pending response, last success and error.
+  segue-kiosk enrol --code 1234-5678-9012 [--config FILE] [--data-dir DIR]
+        Trade a one-time code from HQ (segue-hq device add --enrolment-code) for this terminal's
+        identity at [sync] server_url; it is kept in the data directory (identity.json, mode
+        0600), and [kiosk] store_id, device_id and [sync] token may then be left out (where
+        given they must agree). Exit 0 enrolled, 4 code refused (or TLS), 3 HQ unreachable.
+  segue-kiosk config status [--json] [--config FILE]
+        The survey definition the terminal runs (id, version, from HQ or built-in), when it was
+        fetched and applied, and why the last one HQ sent was refused, if it was.
   segue-kiosk --print-default-config | --help | --version
 
 Every verb takes --config FILE and --data-dir DIR. Configuration is TOML; see
@@ -528,12 +558,15 @@ int runCli(const std::vector<std::string>& argv) {
         if (!cfg) return cfg.error();
         return runTerminal(*cfg, opts);
     }
-    if (a.verb != "sync" && !a.positional.empty()) return usage("unexpected argument " + a.positional.front());
+    if (a.verb != "sync" && a.verb != "config" && !a.positional.empty())
+        return usage("unexpected argument " + a.positional.front());
     if (a.verb == "stats") return runStats(a);
     if (a.verb == "export") return runExport(a);
     if (a.verb == "demo-data") return runDemoData(a);
     if (a.verb == "set-pin") return runSetPin(a);
     if (a.verb == "sync") return runSync(a);
+    if (a.verb == "config") return runConfig(a);
+    if (a.verb == "enrol") return runEnrolVerb(a);
     return usage("unknown command \"" + a.verb + "\"");
 }
 

@@ -1,8 +1,10 @@
 #include "app/cli_terminal.hpp"
 
+#include <atomic>
 #include <iostream>
 #include <memory>
 
+#include "app/cli_config.hpp"
 #include "app/kiosk_app.hpp"
 #include "platform/system_clock.hpp"
 #include "store/database.hpp"
@@ -38,6 +40,11 @@ int runTerminal(const KioskConfig& cfg, const TerminalOptions& opts) {
     platform::SystemClock clock;
     std::unique_ptr<sync::SyncWorker> worker;
     if (cfg.sync.enabled) {
+        if (cfg.sync.token.empty()) {
+            std::cerr << "segue-kiosk: [sync] has no token and this terminal is not enrolled: run segue-kiosk enrol "
+                         "--code CODE (segue-hq device add --enrolment-code prints one), or set [sync] token\n";
+            return 2;
+        }
         sync::CurlOptions curl;
         curl.serverUrl = cfg.sync.serverUrl;
         curl.token = cfg.sync.token;
@@ -52,6 +59,11 @@ int runTerminal(const KioskConfig& cfg, const TerminalOptions& opts) {
         // The window's connection checks the file before the worker ever starts.
         wo.checkStore = false;
         wo.drain.deviceId = cfg.deviceId;
+        auto fetched = std::make_shared<std::atomic<bool>>(false);
+        wo.afterDrain = [options = configFetchOptions(cfg), fetched](store::Database& db) {
+            if (fetchAndRecord(db, options) == sync::ConfigFetch::Pending) fetched->store(true);
+        };
+        run.surveyFetched = [fetched] { return fetched->exchange(false); };
         worker = std::make_unique<sync::SyncWorker>(std::move(wo), std::move(*transport), clock);
         // The worker opens its own connection once the window's connection has opened, checked
         // and migrated the file, so the two never race to create the schema. If that first open

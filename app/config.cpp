@@ -1,6 +1,9 @@
 #include "app/config.hpp"
 
 #include <cstdio>
+
+#include "app/identity.hpp"
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -133,6 +136,8 @@ std::expected<KioskConfig, std::string> parseConfig(std::string_view text, const
                          "misuse_window_s", "target_csat", "data_dir", "theme"});
         r.string("store_id", cfg.storeId, plainId, "1-64 characters of A-Z a-z 0-9 . _ -");
         r.string("device_id", cfg.deviceId, plainId, "1-64 characters of A-Z a-z 0-9 . _ -");
+        cfg.given.storeId = kiosk->contains("store_id");
+        cfg.given.deviceId = kiosk->contains("device_id");
         r.string("language", cfg.language, [](const std::string& v) { return v == "zh-CN" || v == "en"; },
                  "\"zh-CN\" or \"en\"");
         r.string("timezone", cfg.timezone, knownTimezone, "an IANA time zone name such as \"Asia/Shanghai\"");
@@ -155,11 +160,13 @@ std::expected<KioskConfig, std::string> parseConfig(std::string_view text, const
                  [](const std::string& v) { return v.starts_with("https://") && v.size() > 8; },
                  "an https:// URL (TLS is always verified)");
         r.string("token", cfg.sync.token);
+        cfg.given.token = sync->contains("token");
         r.string("ca_file", cfg.sync.caFile);
         if (auto e = r.error()) return std::unexpected(*e);
-        if (cfg.sync.enabled && (cfg.sync.serverUrl.empty() || cfg.sync.token.empty()))
+        // The token may also come from enrolment (identity.json in the data directory).
+        if (cfg.sync.enabled && cfg.sync.serverUrl.empty())
             return std::unexpected(where(name, sync->source()) +
-                                   "[sync] enabled = true needs server_url and token");
+                                   "[sync] enabled = true needs server_url and token (or segue-kiosk enrol)");
         if (!cfg.sync.caFile.empty()) {
             std::filesystem::path ca = cfg.sync.caFile;
             if (ca.is_relative() && !name.empty() && name != "<defaults>")
@@ -191,11 +198,16 @@ std::expected<KioskConfig, std::string> loadConfig(const std::optional<std::file
     }
     if (dataDirOverride) cfg.dataDir = *dataDirOverride;
     if (cfg.dataDir.empty()) cfg.dataDir = defaultDataDir();
+    auto identity = loadIdentity(cfg.dataDir);
+    if (!identity) return std::unexpected(identity.error());
+    if (*identity)
+        if (auto agreed = applyIdentity(cfg, **identity); !agreed) return std::unexpected(agreed.error());
     return cfg;
 }
 
 std::optional<std::string> insecureConfigPermissions(const KioskConfig& cfg) {
-    if (cfg.configFile.empty() || cfg.sync.token.empty()) return std::nullopt;
+    // Only a token the file itself holds: an enrolled one lives in the data directory (0600).
+    if (cfg.configFile.empty() || cfg.sync.token.empty() || !cfg.given.token) return std::nullopt;
     struct stat st {};
     if (::stat(cfg.configFile.c_str(), &st) != 0) return std::nullopt;   // it was just read; gone since
     const unsigned mode = static_cast<unsigned>(st.st_mode) & 07777u;

@@ -28,6 +28,12 @@ struct KioskConfig {
     std::filesystem::path dataDir;         ///< resolved: --data-dir, [kiosk] data_dir, XDG default
     std::filesystem::path configFile;      ///< the file read, empty for embedded defaults
     SyncConfig sync;
+    /// Which identity keys the TOML file named (an enrolled terminal may leave them out).
+    struct Given {
+        bool storeId = false;
+        bool deviceId = false;
+        bool token = false;
+    } given;
 
     std::filesystem::path databasePath() const { return dataDir / "kiosk.sqlite"; }
     std::filesystem::path logPath() const { return dataDir / "kiosk.log"; }

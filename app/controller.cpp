@@ -10,9 +10,12 @@
 #include <spdlog/spdlog.h>
 
 #include "app/pin.hpp"
+#include "app/string_keys.hpp"
+#include "app/strings.hpp"
 #include "assets/assets.hpp"
 #include "core/time.hpp"
 #include "store/checkpoint.hpp"
+#include "store/config_store.hpp"
 #include "store/data_dir.hpp"
 #include "store/meta.hpp"
 #include "store/outbox.hpp"
@@ -30,6 +33,11 @@ constexpr int kTrendDays = 30;
 
 bool needsPinEntry(Kind k) {
     return k == Kind::Digit || k == Kind::PinDigit || k == Kind::PinDelete || k == Kind::Submit;
+}
+
+std::optional<std::string> findLabel(const std::map<std::string, std::string>& labels, const std::string& language) {
+    const auto it = labels.find(language);
+    return it == labels.end() ? std::nullopt : std::optional<std::string>(it->second);
 }
 
 std::string describe(const core::Response& r) {
@@ -59,9 +67,11 @@ core::FlowConfig flowConfigFor(const KioskConfig& cfg, core::Survey survey) {
     f.defaultLanguage = std::find(langs.begin(), langs.end(), cfg.language) != langs.end() || langs.empty()
                             ? cfg.language
                             : langs.front();
-    f.inactivityMs = static_cast<std::int64_t>(cfg.inactivityTimeoutS) * 1000;
-    f.thankYouMs = static_cast<std::int64_t>(cfg.thankYouS) * 1000;
-    f.misuseWindowMs = static_cast<std::int64_t>(cfg.misuseWindowS) * 1000;
+    // A definition from HQ may carry the timings; where it does not, the TOML file's stand.
+    const auto& set = survey.settings;
+    f.inactivityMs = static_cast<std::int64_t>(set.inactivityTimeoutS.value_or(cfg.inactivityTimeoutS)) * 1000;
+    f.thankYouMs = static_cast<std::int64_t>(set.thankYouS.value_or(cfg.thankYouS)) * 1000;
+    f.misuseWindowMs = static_cast<std::int64_t>(set.misuseWindowS.value_or(cfg.misuseWindowS)) * 1000;
     f.pinLength = kPinMinDigits;
     f.pinMaxDigits = kPinMaxDigits;
     f.pinMaxFailures = kPinFailuresPerLock;
@@ -76,6 +86,24 @@ std::expected<KioskController, std::string> KioskController::create(const KioskC
     auto survey = core::parseSurvey(*text);
     if (!survey) return std::unexpected(survey.error());
     return withSurvey(cfg, std::move(*survey), std::move(hooks));
+}
+
+std::expected<core::Survey, std::string> acceptSurvey(std::string_view definition) {
+    auto survey = core::parseSurvey(definition);
+    if (!survey) return std::unexpected(survey.error());
+    for (const auto& language : survey->languages)
+        if (!assets::find("translations/" + language + ".json"))
+            return std::unexpected("language " + language + " is not available on this terminal");
+    auto strings = Strings::loadEmbedded(survey->languages);
+    if (!strings) return std::unexpected(strings.error());
+    for (const auto& language : survey->languages)
+        for (const auto& tag : survey->tags) {
+            const auto own = survey->tagLabels.find(tag);
+            const bool labelled = own != survey->tagLabels.end() && own->second.contains(language);
+            if (!labelled && !strings->has(language, keys::tag(tag)))
+                return std::unexpected("tag " + tag + " has no label in " + language);
+        }
+    return survey;
 }
 
 KioskController KioskController::withSurvey(const KioskConfig& cfg, core::Survey survey, ControllerHooks hooks) {
@@ -134,6 +162,12 @@ bool KioskController::adopt(OpenResult opened) {
     m_db = std::move(*opened);
     m_pinLockLoaded = false;
     m_storeError.clear();
+    if (!m_storedSurveyLoaded) {
+        m_storedSurveyLoaded = true;
+        loadStoredSurvey(m_openedAt);
+    } else {
+        persistApplied();   // applied while the store was away
+    }
     m_staffAtMono.reset();
     m_checkpointDue = true;   // another process may have left commits in the WAL
     if (m_hooks.onStoreOpened) m_hooks.onStoreOpened();
@@ -188,6 +222,7 @@ bool KioskController::flushUnsaved() {
 
 void KioskController::start(const core::Now& now) {
     m_session = core::initialSession(m_flow, now);
+    m_openedAt = now;
     if (m_hooks.openInBackground) {
         m_opening = std::async(std::launch::async, openStore, m_cfg.dataDir, m_cfg.databasePath());
         m_nextRetryMono = now.monoMs + kOpenPollMs;
@@ -217,6 +252,7 @@ void KioskController::apply(core::Step step, const core::Now& now) {
         loadPinLock(now);
     }
     if (m_session.screen == Screen::Staff && before != Screen::Staff) m_staffAtMono.reset();
+    applyOfferedSurvey(now);
     if (step.verifyPin) {
         const int locksBefore = m_pinLock.locks;
         const bool ok = verifySubmittedPin(*step.verifyPin, now);
@@ -253,6 +289,7 @@ void KioskController::tick(const core::Now& now) {
             apply(core::reduce(m_session, Intent::of(Kind::StoreRecovered), now, m_flow), now);
         }
     }
+    if (m_hooks.surveyFetched && m_db && m_hooks.surveyFetched()) takeFetchedSurvey(now);
     if (const auto at = core::nextDeadline(m_session, m_flow); at && now.monoMs >= *at) {
         apply(core::reduce(m_session, Intent::tick(), now, m_flow), now);
         // A deadline the tick did not consume must not wake the loop again and again.
@@ -263,6 +300,89 @@ void KioskController::tick(const core::Now& now) {
         m_checkpointDue = false;   // a failure waits for the next customer rather than retrying every tick
         auto done = store::checkpointBetweenCustomers(*m_db);
         if (!done) spdlog::warn("checkpoint between customers: {}", done.error().message);
+    }
+}
+
+bool KioskController::betweenCustomers() const { return !m_session.draft; }
+
+void KioskController::offerSurvey(core::Survey survey, std::string definition, const core::Now& now) {
+    m_offered = OfferedSurvey{std::move(survey), std::move(definition)};
+    applyOfferedSurvey(now);
+}
+
+void KioskController::applyOfferedSurvey(const core::Now& now) {
+    // A response keeps the definition it started under: the flow's survey changes only while
+    // nobody is answering (the response in progress is saved with the old one first).
+    if (!m_offered || !betweenCustomers()) return;
+    OfferedSurvey offered = std::move(*m_offered);
+    m_offered.reset();
+    const int from = m_flow.survey.version;
+    const std::string fromId = m_flow.survey.id;
+    m_flow = flowConfigFor(m_cfg, std::move(offered.survey));
+    if (std::find(m_flow.survey.languages.begin(), m_flow.survey.languages.end(), m_session.language) ==
+        m_flow.survey.languages.end())
+        m_session.language = m_flow.defaultLanguage;
+    m_staffAtMono.reset();
+    spdlog::info("survey {} version {} applied (was {} version {})", m_flow.survey.id, m_flow.survey.version, fromId,
+                 from);
+    if (offered.definition.empty()) return;   // the built-in one: nothing to keep
+    // The definition applied before a restart keeps the time it was first applied.
+    const bool same = m_appliedDefinition == offered.definition;
+    m_appliedDefinition = offered.definition;
+    if (!same) m_appliedAtMs = now.utcMs;
+    persistApplied();
+}
+
+void KioskController::persistApplied() {
+    if (!m_appliedDefinition || !m_db) return;
+    auto saved = store::updateSurveyConfig(*m_db, [&](store::SurveyConfigState& state) {
+        state.applied = m_appliedDefinition;
+        state.appliedAtMs = m_appliedAtMs;
+        if (state.pending == m_appliedDefinition) state.pending.reset();
+    });
+    if (!saved) spdlog::error("cannot store the applied survey definition: {}", saved.error().message);
+}
+
+void KioskController::takeFetchedSurvey(const core::Now& now) {
+    auto state = store::loadSurveyConfig(*m_db);
+    if (!state) {
+        spdlog::error("cannot read the fetched survey definition: {}", state.error().message);
+        return;
+    }
+    if (!state->pending) return;
+    // Checked by the worker before it stored it; checked again, as a stored one is at start.
+    auto survey = acceptSurvey(*state->pending);
+    if (!survey) {
+        spdlog::error("the fetched survey definition is refused ({})", survey.error());
+        return;
+    }
+    spdlog::info("survey {} version {} fetched from HQ; applied between customers", survey->id, survey->version);
+    offerSurvey(std::move(*survey), *state->pending, now);
+}
+
+void KioskController::loadStoredSurvey(const core::Now& now) {
+    auto state = store::loadSurveyConfig(*m_db);
+    if (!state) {
+        spdlog::error("cannot read the stored survey definition ({}); running {} version {}", state.error().message,
+                      m_flow.survey.id, m_flow.survey.version);
+        return;
+    }
+    // A definition fetched while a customer was answering, and not applied before the terminal
+    // stopped, is newer than the applied one.
+    for (const auto* text : {&state->pending, &state->applied}) {
+        if (!*text) continue;
+        auto survey = acceptSurvey(**text);
+        if (!survey) {
+            spdlog::error("the stored survey definition is refused ({}); keeping {} version {}", survey.error(),
+                          m_flow.survey.id, m_flow.survey.version);
+            continue;
+        }
+        if (state->applied) {
+            m_appliedDefinition = state->applied;
+            m_appliedAtMs = state->appliedAtMs.value_or(now.utcMs);
+        }
+        offerSurvey(std::move(*survey), **text, now);
+        return;
     }
 }
 
@@ -361,7 +481,7 @@ void KioskController::refreshStaff(const core::Now& now) {
     vm.deviceId = m_cfg.deviceId;
     vm.date = date;
     vm.dayOffset = m_session.staffDayOffset;
-    vm.targetCsat = m_cfg.targetCsat;
+    vm.targetCsat = m_flow.survey.settings.targetCsat.value_or(m_cfg.targetCsat);
     vm.segueItems = m_flow.survey.items;
     vm.nowUtcMs = now.utcMs;
     vm.unsaved = m_unsaved.size();
@@ -419,6 +539,9 @@ FrameVM KioskController::viewModel(const core::Now& now) {
     case Screen::Reasons:
         for (const auto& tag : m_flow.survey.tags) {
             vm.reasons.tagIds.push_back(tag);
+            const auto labels = m_flow.survey.tagLabels.find(tag);
+            const auto label = labels == m_flow.survey.tagLabels.end() ? std::nullopt : findLabel(labels->second, s.language);
+            vm.reasons.tagLabels.push_back(label.value_or(""));
             vm.reasons.selected.push_back(s.draft && std::find(s.draft->tags.begin(), s.draft->tags.end(), tag) !=
                                                          s.draft->tags.end());
         }

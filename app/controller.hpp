@@ -32,6 +32,9 @@ struct ControllerHooks {
     /// A response finished before then waits for the open, still before the thank-you. The
     /// terminal sets this; tests that read the store right after start() leave it off.
     bool openInBackground = false;
+    /// True (once) when the sync worker has stored a new survey definition from HQ as pending:
+    /// tick() then reads it and applies it between customers. Called from the UI thread.
+    std::function<bool()> surveyFetched;
 };
 
 /// Logs (spdlog) what securing the data directory changed, one line each.
@@ -96,6 +99,14 @@ public:
     /// Closes the store (on exit). Anything still unsaved is written to the log in full.
     void closeStore();
 
+    /// A survey definition to run from the next customer on (`definition` is its JSON text as HQ
+    /// sent it, kept in the database once applied; empty for the built-in one). Applied at once
+    /// when nobody is answering, otherwise as soon as the response in progress is saved, which
+    /// keeps the version it started with. The caller has checked it (acceptSurvey).
+    void offerSurvey(core::Survey survey, std::string definition, const core::Now& now);
+    /// A survey offered and not yet applied.
+    bool surveyWaiting() const { return m_offered.has_value(); }
+
 private:
     KioskController(KioskConfig cfg, core::FlowConfig flow, ControllerHooks hooks);
     /// What opening the store gave: the connection, or why not (for the log and for the screens).
@@ -128,6 +139,14 @@ private:
     void showPinLock(const core::Now& now, bool justLocked);
     void refreshStaff(const core::Now& now);
     void apply(core::Step step, const core::Now& now);
+    bool betweenCustomers() const;
+    void applyOfferedSurvey(const core::Now& now);
+    /// Records the applied definition in the database (when it is open).
+    void persistApplied();
+    /// Offers the pending definition the sync worker stored.
+    void takeFetchedSurvey(const core::Now& now);
+    /// Runs the definition the database keeps (pending, else applied), once, when it first opens.
+    void loadStoredSurvey(const core::Now& now);
     /// When the attract screen will have been idle long enough to checkpoint, if one is due.
     std::optional<std::int64_t> checkpointAtMono() const;
 
@@ -149,6 +168,20 @@ private:
     std::optional<std::int64_t> m_staffAtMono;
     std::optional<std::int64_t> m_spentDeadline;
     bool m_checkpointDue = false;   ///< the WAL holds commits not yet checkpointed
+    struct OfferedSurvey {
+        core::Survey survey;
+        std::string definition;
+    };
+    std::optional<OfferedSurvey> m_offered;
+    std::optional<std::string> m_appliedDefinition;   ///< from HQ; none while the built-in one runs
+    std::int64_t m_appliedAtMs = 0;
+    bool m_storedSurveyLoaded = false;
+    core::Now m_openedAt{};
 };
+
+/// Parses a definition from HQ and checks that this terminal can show it: every language it
+/// lists has a translation here, and every tag a label in each (its own, or the built-in
+/// translation of a built-in tag). The error says why not.
+std::expected<core::Survey, std::string> acceptSurvey(std::string_view definition);
 
 } // namespace segue::app

@@ -110,7 +110,8 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
                                                     .onSyncNow = options.onSyncNow,
                                                     .onResponseSaved = options.onResponseSaved,
                                                     .onStoreOpened = options.onStoreOpened,
-                                                    .openInBackground = true});
+                                                    .openInBackground = true,
+                                                    .surveyFetched = options.surveyFetched});
     if (!controller) {
         spdlog::critical("{}", controller.error());
         return 1;

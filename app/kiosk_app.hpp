@@ -24,6 +24,8 @@ struct RunOptions {
     std::function<void()> onResponseSaved;
     /// The database is open (ControllerHooks::onStoreOpened).
     std::function<void()> onStoreOpened;
+    /// ControllerHooks::surveyFetched.
+    std::function<bool()> surveyFetched;
 };
 
 /// Runs the terminal until the window closes or SIGTERM/SIGINT. Returns the process exit code

@@ -56,7 +56,10 @@ core::Intent drawReasons(Ui& ui, const ReasonsVM& vm) {
             }
         }
         const float lx = check.right() + m.gap;
-        drawText(ui, {lx, chip.y, chip.right() - lx - m.gap, chip.h}, ui.tr(keys::tag(vm.tagIds[static_cast<std::size_t>(i)])),
+        const auto at = static_cast<std::size_t>(i);
+        const std::string_view label =
+            at < vm.tagLabels.size() && !vm.tagLabels[at].empty() ? std::string_view(vm.tagLabels[at]) : ui.tr(keys::tag(vm.tagIds[at]));
+        drawText(ui, {lx, chip.y, chip.right() - lx - m.gap, chip.h}, label,
                  {ui.fonts.body, m.fonts.body * 1.1f, ink, Align::Left, 2});
     }
 

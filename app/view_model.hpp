@@ -27,6 +27,9 @@ struct ItemVM {
 struct ReasonsVM {
     std::vector<std::string> tagIds;
     std::vector<bool> selected;
+    /// Per tag, the label the survey definition carries in the screen's language; empty where
+    /// it carries none (the translation of tag.<id> is shown).
+    std::vector<std::string> tagLabels;
 };
 
 struct PinPadVM {

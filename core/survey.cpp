@@ -1,5 +1,8 @@
 #include "core/survey.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 namespace segue::core {
@@ -7,6 +10,84 @@ namespace segue::core {
 std::optional<int> segueIndex(std::string_view key) {
     for (int i = 0; i < kSegueCount; ++i)
         if (kSegueKeys[static_cast<std::size_t>(i)] == key) return i;
+    return std::nullopt;
+}
+
+namespace {
+
+bool plainTagId(const std::string& id) {
+    if (id.empty() || id.size() > 64) return false;
+    for (const unsigned char c : id)
+        if (!std::isalnum(c) && c != '-' && c != '_' && c != '.') return false;
+    return true;
+}
+
+/// A tag is a bare id, or {"id": ID, "labels": {LANGUAGE: TEXT, ...}}.
+std::expected<void, std::string> parseTag(const nlohmann::json& t, Survey& s) {
+    const nlohmann::json* id = &t;
+    if (t.is_object()) {
+        if (!t.contains("id")) return std::unexpected("survey: a tag object needs an \"id\"");
+        id = &t["id"];
+    }
+    if (!id->is_string() || !plainTagId(id->get<std::string>()))
+        return std::unexpected("survey: tag ids must be 1-64 of [A-Za-z0-9._-]");
+    const std::string tagId = id->get<std::string>();
+    if (std::find(s.tags.begin(), s.tags.end(), tagId) != s.tags.end())
+        return std::unexpected("survey: tag listed twice: " + tagId);
+    s.tags.push_back(tagId);
+    if (!t.is_object() || !t.contains("labels")) return {};
+    const auto& labels = t["labels"];
+    if (!labels.is_object()) return std::unexpected("survey: \"labels\" of tag " + tagId + " must be an object");
+    auto& out = s.tagLabels[tagId];
+    for (const auto& [language, text] : labels.items()) {
+        if (!text.is_string() || text.get<std::string>().empty() || text.get<std::string>().size() > 200)
+            return std::unexpected("survey: label " + language + " of tag " + tagId + " must be 1-200 bytes of text");
+        out[language] = text.get<std::string>();
+    }
+    return {};
+}
+
+/// Reads an integer setting in [min, max] when present.
+std::optional<std::string> readSetting(const nlohmann::json& j, const char* key, int min, int max,
+                                       std::optional<int>& out) {
+    if (!j.contains(key)) return std::nullopt;
+    if (!j[key].is_number_integer() || j[key].get<long long>() < min || j[key].get<long long>() > max)
+        return "survey: settings." + std::string(key) + " must be an integer " + std::to_string(min) + ".." +
+               std::to_string(max);
+    out = j[key].get<int>();
+    return std::nullopt;
+}
+
+std::optional<std::string> parseSettings(const nlohmann::json& j, SurveySettings& out) {
+    if (!j.is_object()) return "survey: \"settings\" must be an object";
+    for (const auto& [key, value] : j.items())
+        if (key != "thank_you_s" && key != "inactivity_timeout_s" && key != "misuse_window_s" && key != "target_csat")
+            return "survey: unknown setting " + key;
+    if (auto e = readSetting(j, "thank_you_s", 1, 60, out.thankYouS)) return e;
+    if (auto e = readSetting(j, "inactivity_timeout_s", 5, 600, out.inactivityTimeoutS)) return e;
+    if (auto e = readSetting(j, "misuse_window_s", 0, 60, out.misuseWindowS)) return e;
+    if (j.contains("target_csat")) {
+        if (!j["target_csat"].is_number() || !(j["target_csat"].get<double>() > 0) || j["target_csat"].get<double>() > 1)
+            return "survey: settings.target_csat must be a number in (0, 1]";
+        out.targetCsat = j["target_csat"].get<double>();
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::optional<std::string> tagWithoutLabel(const Survey& s, std::string_view language) {
+    for (const auto& tag : s.tags) {
+        const auto it = s.tagLabels.find(tag);
+        if (it == s.tagLabels.end() || !it->second.contains(std::string(language))) return tag;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> publishableError(const Survey& s) {
+    for (const auto& language : s.languages)
+        if (const auto tag = tagWithoutLabel(s, language))
+            return "survey: tag " + *tag + " has no label in " + language;
     return std::nullopt;
 }
 
@@ -46,10 +127,12 @@ std::expected<Survey, std::string> parseSurvey(std::string_view text) {
         if (!j["tags"].is_array() || j["tags"].size() > 6)
             return std::unexpected("survey: \"tags\" must be an array of at most 6 tag ids");
         for (const auto& t : j["tags"]) {
-            if (!t.is_string() || t.get<std::string>().empty())
-                return std::unexpected("survey: tag ids must be non-empty strings");
-            s.tags.push_back(t.get<std::string>());
+            auto tag = parseTag(t, s);
+            if (!tag) return std::unexpected(tag.error());
         }
+    }
+    if (j.contains("settings")) {
+        if (auto e = parseSettings(j["settings"], s.settings)) return std::unexpected(*e);
     }
     return s;
 }

@@ -3,6 +3,7 @@
 #pragma once
 #include <array>
 #include <expected>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,16 @@ inline constexpr int kSegueCount = 5;
 /// Index of a SEGUE key, or nullopt for an unknown key.
 std::optional<int> segueIndex(std::string_view key);
 
+/// Timings and the dashboard target a definition may carry ("settings"). An absent key leaves
+/// the terminal's own configuration ([kiosk] in its TOML file) in force.
+struct SurveySettings {
+    std::optional<int> thankYouS;            ///< the thank-you screen shows this long
+    std::optional<int> inactivityTimeoutS;   ///< a survey idle this long is kept as a partial response
+    std::optional<int> misuseWindowS;        ///< a response started this soon after the last is misuse
+    std::optional<double> targetCsat;        ///< share of 4-5 stars a store should reach (0..1]
+    bool operator==(const SurveySettings&) const = default;
+};
+
 struct Survey {
     std::string id;                      ///< e.g. "segue-default"
     int version = 1;
@@ -25,9 +36,21 @@ struct Survey {
     std::vector<int> items;              ///< indices into kSegueKeys, in the order asked
     int reasonsMaxStars = 3;             ///< the reasons screen follows ratings of 1..this
     std::vector<std::string> tags;       ///< reason tag ids (max 6 shown)
+    /// Labels a definition carries for its tags: tag id -> language -> text. A tag given as a
+    /// bare id (the built-in definition) has none here; its words come from the translations.
+    std::map<std::string, std::map<std::string, std::string>> tagLabels;
+    SurveySettings settings;
 };
 
 /// Parses and validates a survey definition (JSON text). The error names the bad field.
 std::expected<Survey, std::string> parseSurvey(std::string_view json);
+
+/// The first tag of `s` that has no label in `language` (among the labels the definition
+/// carries), or nullopt when every tag has one.
+std::optional<std::string> tagWithoutLabel(const Survey& s, std::string_view language);
+
+/// What a definition needs besides parsing to be published from HQ: a label for every tag in
+/// every language it lists. nullopt when complete, else the reason.
+std::optional<std::string> publishableError(const Survey& s);
 
 } // namespace segue::core

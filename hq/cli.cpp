@@ -23,6 +23,7 @@
 #include "hq/server.hpp"
 #include "hq/service_watchdog.hpp"
 #include "hq/storage.hpp"
+#include "hq/surveys.hpp"
 #include "hq/system_clock.hpp"
 #include "hq/views.hpp"
 #include "service/journal_log.hpp"
@@ -42,11 +43,16 @@ Usage:
                  [--ops-listen HOST:PORT] [--metrics-token-file FILE]
                  [--max-connections N] [--max-connections-per-address N]
   segue-hq device add --db URL --store STORE --name NAME [--id ID] [--json]
+                     [--enrolment-code [--code-ttl-h HOURS]]
   segue-hq device list --db URL [--json]
   segue-hq device revoke --db URL ID
   segue-hq token add --db URL --role read [--json]
   segue-hq token list --db URL [--json]
   segue-hq token revoke --db URL ID
+  segue-hq survey publish --db URL --file FILE (--chain | --region ID | --store ID)
+  segue-hq survey assign --db URL --id SURVEY --version N (--chain | --region ID | --store ID)
+  segue-hq survey list --db URL [--json]
+  segue-hq survey show --db URL --id SURVEY --version N
   segue-hq init-demo --dir DIR [--port PORT]
   segue-hq --help | --version
 
@@ -67,6 +73,12 @@ standard output (and --port-file) tells which. Tokens are printed once; HQ store
 `token add` prints the token on standard output (with --json: {"id", "role", "token"}) and its
 id on standard error; `token list` shows id, role, created, last used (to the minute) and revoked,
 never a token; `token revoke ID` refuses that token from the next request on.
+--enrolment-code prints a one-time 12-digit code (1234-5678-9012, valid --code-ttl-h hours,
+default 72) instead of a token: the terminal trades it for its token (segue-kiosk enrol --code).
+survey publish validates FILE, stores it as the survey's next version (published versions never
+change) and assigns it; a terminal runs the most specific assignment of its store (store, then
+region, then chain; the built-in version 1 when none). survey assign assigns a version already
+published (a rollback); survey show prints a version's definition as terminals receive it.
 The dashboard is served at / (log in with a read token). --config names a TOML file with the
 dashboard's target and time zone ([dashboard]) and the alert rules and webhook ([alerts]).
 Exit status: 0 ok, 2 usage or configuration error, 1 any other failure.
@@ -327,14 +339,18 @@ int serve(const std::vector<std::string>& args) {
     return kExitOk;
 }
 
+int deviceAddWithCode(const Options& o, const std::string& store, const std::string& name);
+
 int deviceAdd(const std::vector<std::string>& args) {
-    auto o = Options::parse(args, 2, {"db", "store", "name", "id"}, {"json"});
+    auto o = Options::parse(args, 2, {"db", "store", "name", "id", "code-ttl-h"}, {"json", "enrolment-code"});
     if (!o) return fail(kExitUsage, o.error().message);
     if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
     const auto store = o->required("store");
     if (!store) return fail(kExitUsage, store.error().message);
     const auto name = o->required("name");
     if (!name) return fail(kExitUsage, name.error().message);
+    if (o->flag("enrolment-code")) return deviceAddWithCode(*o, *store, *name);
+    if (o->value("code-ttl-h")) return fail(kExitUsage, "--code-ttl-h goes with --enrolment-code");
     std::string url;
     auto storage = openDb(*o, url);
     if (!storage) return storageFailure(storage.error());
@@ -347,6 +363,154 @@ int deviceAdd(const std::vector<std::string>& args) {
         std::cout << "device_id: " << e->deviceId << "\nstore_id: " << e->storeId << "\ntoken: " << e->token << "\n";
         std::cerr << "The token is shown only this once; HQ keeps only its hash.\n";
     }
+    return kExitOk;
+}
+
+int deviceAddWithCode(const Options& o, const std::string& store, const std::string& name) {
+    int ttl = kDefaultCodeTtlH;
+    if (const auto v = o.value("code-ttl-h")) {
+        const auto n = parseNumber(*v, 1, kMaxCodeTtlH);
+        if (!n) return fail(kExitUsage, "--code-ttl-h must be 1.." + std::to_string(kMaxCodeTtlH));
+        ttl = static_cast<int>(*n);
+    }
+    std::string url;
+    auto storage = openDb(o, url);
+    if (!storage) return storageFailure(storage.error());
+    auto e = enrolDeviceWithCode(**storage, store, name, o.value("id"), ttl, nowMs());
+    if (!e) return storageFailure(e.error());
+    const std::string expires = core::formatUtc(e->expiresAtMs);
+    if (o.flag("json")) {
+        std::cout << nlohmann::json{{"device_id", e->deviceId}, {"store_id", e->storeId}, {"enrolment_code", e->code},
+                                    {"expires_at", expires}}
+                         .dump()
+                  << "\n";
+    } else {
+        std::cout << "device_id: " << e->deviceId << "\nstore_id: " << e->storeId << "\nenrolment_code: " << e->code
+                  << "\nexpires_at: " << expires << "\n";
+        std::cerr << "The code works once: on the terminal, segue-kiosk enrol --code " << e->code << "\n";
+    }
+    return kExitOk;
+}
+
+/// --chain, --region ID or --store ID: exactly one.
+std::expected<Scope, UsageError> scopeOption(const Options& o) {
+    const auto region = o.value("region");
+    const auto store = o.value("store");
+    const int given = (o.flag("chain") ? 1 : 0) + (region ? 1 : 0) + (store ? 1 : 0);
+    if (given != 1) return std::unexpected(UsageError{"give one of --chain, --region ID, --store ID"});
+    if (region) return Scope{ScopeKind::Region, *region};
+    if (store) return Scope{ScopeKind::Store, *store};
+    return Scope{ScopeKind::Chain, ""};
+}
+
+int surveyPublish(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"db", "file", "region", "store"}, {"chain"});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    const auto file = o->required("file");
+    if (!file) return fail(kExitUsage, file.error().message);
+    const auto scope = scopeOption(*o);
+    if (!scope) return fail(kExitUsage, scope.error().message);
+    std::ifstream in(*file, std::ios::binary);
+    if (!in) return fail(kExitUsage, "cannot read " + *file);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    auto version = publishSurvey(**storage, text, *scope, nowMs());
+    if (!version) return storageFailure(StorageError{version.error().kind, *file + ": " + version.error().message});
+    std::cout << *version << "\n";
+    return kExitOk;
+}
+
+std::expected<int, UsageError> versionOption(const Options& o) {
+    const auto v = o.required("version");
+    if (!v) return std::unexpected(v.error());
+    const auto n = parseNumber(*v, 1, 1'000'000'000);
+    if (!n) return std::unexpected(UsageError{"--version must be a positive integer"});
+    return static_cast<int>(*n);
+}
+
+int surveyAssign(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"db", "id", "version", "region", "store"}, {"chain"});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    const auto id = o->required("id");
+    if (!id) return fail(kExitUsage, id.error().message);
+    const auto version = versionOption(*o);
+    if (!version) return fail(kExitUsage, version.error().message);
+    const auto scope = scopeOption(*o);
+    if (!scope) return fail(kExitUsage, scope.error().message);
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    if (auto r = assignSurvey(**storage, *id, *version, *scope, nowMs()); !r) return storageFailure(r.error());
+    std::cout << *version << "\n";
+    return kExitOk;
+}
+
+int surveyList(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"db"}, {"json"});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    auto versions = (*storage)->listSurveyVersions();
+    if (!versions) return storageFailure(versions.error());
+    auto assignments = (*storage)->surveyAssignments();
+    if (!assignments) return storageFailure(assignments.error());
+    auto scopesOf = [&](const std::string& id, int version) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& a : *assignments)
+            if (a.surveyId == id && a.version == version)
+                out.push_back(a.scopeKind == ScopeKind::Chain ? std::string("chain")
+                                                               : std::string(scopeKindName(a.scopeKind)) + ":" + a.scopeId);
+        return out;
+    };
+    nlohmann::json list = nlohmann::json::array();
+    const auto& builtIn = builtInSurvey();
+    list.push_back({{"survey_id", builtIn.id}, {"version", builtIn.version}, {"published_at", nullptr},
+                    {"built_in", true}, {"assigned_to", scopesOf(builtIn.id, builtIn.version)}});
+    for (const auto& v : *versions)
+        list.push_back({{"survey_id", v.surveyId}, {"version", v.version}, {"published_at", core::formatUtc(v.publishedAtMs)},
+                        {"built_in", false}, {"assigned_to", scopesOf(v.surveyId, v.version)}});
+    if (o->flag("json")) {
+        std::cout << list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        return kExitOk;
+    }
+    std::printf("%-24s %7s %-24s %s\n", "SURVEY", "VERSION", "PUBLISHED", "ASSIGNED TO");
+    for (const auto& v : list) {
+        std::string scopes;
+        for (const auto& s : v["assigned_to"]) scopes += (scopes.empty() ? "" : " ") + s.get<std::string>();
+        std::printf("%-24s %7d %-24s %s\n", v["survey_id"].get<std::string>().c_str(), v["version"].get<int>(),
+                    v["built_in"].get<bool>() ? "built-in" : v["published_at"].get<std::string>().c_str(),
+                    scopes.empty() ? "-" : scopes.c_str());
+    }
+    return kExitOk;
+}
+
+int surveyShow(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"db", "id", "version"}, {});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    const auto id = o->required("id");
+    if (!id) return fail(kExitUsage, id.error().message);
+    const auto version = versionOption(*o);
+    if (!version) return fail(kExitUsage, version.error().message);
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    std::string text;
+    if (*id == builtInSurvey().id && *version == builtInSurvey().version) {
+        text = builtInSurveyText();
+    } else {
+        auto stored = (*storage)->surveyVersion(*id, *version);
+        if (!stored) return storageFailure(stored.error());
+        if (!*stored) return fail(kExitFailure, "no survey " + *id + " version " + std::to_string(*version));
+        text = (*stored)->definition;
+    }
+    std::cout << nlohmann::json::parse(text).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return kExitOk;
 }
 
@@ -516,7 +680,11 @@ int runCli(const std::vector<std::string>& args) {
     if (verb == "token" && sub == "add") return tokenAdd(args);
     if (verb == "token" && sub == "list") return tokenList(args);
     if (verb == "token" && sub == "revoke") return tokenRevoke(args);
-    if (verb == "device" || verb == "token") return fail(kExitUsage, "unknown command " + verb + " " + sub);
+    if (verb == "survey" && sub == "publish") return surveyPublish(args);
+    if (verb == "survey" && sub == "assign") return surveyAssign(args);
+    if (verb == "survey" && sub == "list") return surveyList(args);
+    if (verb == "survey" && sub == "show") return surveyShow(args);
+    if (verb == "device" || verb == "token" || verb == "survey") return fail(kExitUsage, "unknown command " + verb + " " + sub);
     return fail(kExitUsage, "unknown command " + verb);
 }
 

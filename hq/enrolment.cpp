@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include <sodium.h>
+
+#include "core/time.hpp"
 #include "hq/token.hpp"
 
 namespace segue::hq {
@@ -26,6 +29,78 @@ Result<Enrolment> enrolDevice(Storage& storage, const std::string& storeId, cons
     if (auto r = storage.addDevice({e.deviceId, storeId, name, hashToken(e.token), nowMs}); !r)
         return std::unexpected(r.error());
     return e;
+}
+
+namespace {
+
+constexpr std::size_t kCodeDigits = 12;
+
+std::string randomDigits(std::size_t n) {
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) out += static_cast<char>('0' + randombytes_uniform(10));
+    return out;
+}
+
+ApiError refused() {
+    return ApiError{401, "enrolment_refused", "the enrolment code is not valid (used, expired, revoked or unknown)", {}};
+}
+
+} // namespace
+
+std::optional<std::string> codeDigits(std::string_view typed) {
+    std::string digits;
+    for (const char c : typed) {
+        if (c >= '0' && c <= '9') digits += c;
+        else if (c != '-' && c != ' ') return std::nullopt;
+        if (digits.size() > kCodeDigits) return std::nullopt;
+    }
+    if (digits.size() != kCodeDigits) return std::nullopt;
+    return digits;
+}
+
+std::string formatCode(std::string_view d) {
+    return std::string(d.substr(0, 4)) + "-" + std::string(d.substr(4, 4)) + "-" + std::string(d.substr(8));
+}
+
+std::string hashCode(std::string_view digits) { return sha256Hex("segue-enrolment-code:" + std::string(digits)); }
+
+Result<CodeEnrolment> enrolDeviceWithCode(Storage& storage, const std::string& storeId, const std::string& name,
+                                          const std::optional<std::string>& deviceId, int ttlHours,
+                                          std::int64_t nowMs) {
+    using Kind = StorageError::Kind;
+    if (!isPlainId(storeId)) return std::unexpected(StorageError{Kind::Invalid, "store id must be 1-64 of [A-Za-z0-9._-]"});
+    if (deviceId && !isPlainId(*deviceId))
+        return std::unexpected(StorageError{Kind::Invalid, "device id must be 1-64 of [A-Za-z0-9._-]"});
+    if (name.empty() || name.size() > 200)
+        return std::unexpected(StorageError{Kind::Invalid, "device name must be 1-200 bytes"});
+    if (ttlHours < 1 || ttlHours > kMaxCodeTtlH)
+        return std::unexpected(StorageError{Kind::Invalid, "the code's lifetime must be 1.." + std::to_string(kMaxCodeTtlH) + " hours"});
+    const std::string digits = randomDigits(kCodeDigits);
+    CodeEnrolment e{deviceId.value_or("kiosk-" + randomHex(6)), storeId, formatCode(digits),
+                    nowMs + std::int64_t{ttlHours} * 3'600'000};
+    // Until the code is used the device's token is one nobody was shown: it cannot sync.
+    const NewDevice device{e.deviceId, storeId, name, hashToken(generateToken()), nowMs};
+    if (auto r = storage.addDeviceWithCode(device, {hashCode(digits), nowMs, e.expiresAtMs}); !r)
+        return std::unexpected(r.error());
+    return e;
+}
+
+std::expected<nlohmann::json, ApiError> enrolByCode(Storage& storage, std::string_view body, std::int64_t nowMs) {
+    const auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("code") || !j["code"].is_string())
+        return std::unexpected(ApiError::badRequest("the body must be {\"code\": \"1234-5678-9012\", \"app_version\": ...}"));
+    if (j.contains("app_version") && !j["app_version"].is_string())
+        return std::unexpected(ApiError::badRequest("app_version must be a string"));
+    const auto digits = codeDigits(j["code"].get<std::string>());
+    if (!digits) return std::unexpected(refused());
+    const std::string token = generateToken();
+    auto device = storage.redeemEnrolmentCode(hashCode(*digits), hashToken(token), nowMs);
+    if (!device) return std::unexpected(ApiError::internal("storage failure: " + device.error().message));
+    if (!*device) return std::unexpected(refused());
+    return nlohmann::json{{"device_id", (*device)->deviceId},
+                          {"store_id", (*device)->storeId},
+                          {"token", token},
+                          {"server_time", core::formatUtc(nowMs)}};
 }
 
 Result<std::string> issueReadToken(Storage& storage, std::int64_t nowMs) {

@@ -1,9 +1,15 @@
-// Enrolling devices and issuing read tokens: the only places a token exists in clear text.
+// Enrolling devices (with a token shown once, or with a one-time enrolment code the terminal
+// trades for its token) and issuing read tokens: the only places a token exists in clear text.
 #pragma once
 #include <cstdint>
+#include <expected>
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include <nlohmann/json.hpp>
+
+#include "hq/api_error.hpp"
 #include "hq/storage.hpp"
 
 namespace segue::hq {
@@ -22,6 +28,40 @@ bool isPlainId(const std::string& id);
 /// "kiosk-" + 12 random hex digits is made. Invalid ids or names are Invalid errors.
 Result<Enrolment> enrolDevice(Storage& storage, const std::string& storeId, const std::string& name,
                               const std::optional<std::string>& deviceId, std::int64_t nowMs);
+
+/// Hours an enrolment code stays valid unless told otherwise.
+inline constexpr int kDefaultCodeTtlH = 72;
+/// The most hours a code may be given.
+inline constexpr int kMaxCodeTtlH = 24 * 30;
+
+/// A device enrolled with a one-time code instead of a token.
+struct CodeEnrolment {
+    std::string deviceId;
+    std::string storeId;
+    std::string code;              ///< 12 digits as shown: "1234-5678-9012"
+    std::int64_t expiresAtMs = 0;
+};
+
+/// Enrols a device in `storeId` as enrolDevice() does, but with no usable token: instead a fresh
+/// 12-digit code valid for `ttlHours`, which the terminal trades once for its token.
+Result<CodeEnrolment> enrolDeviceWithCode(Storage& storage, const std::string& storeId, const std::string& name,
+                                          const std::optional<std::string>& deviceId, int ttlHours,
+                                          std::int64_t nowMs);
+
+/// The 12 digits of a code typed as "1234-5678-9012", "123456789012" or with spaces; nullopt
+/// when it is not 12 digits.
+std::optional<std::string> codeDigits(std::string_view typed);
+
+/// "1234-5678-9012" for 12 digits.
+std::string formatCode(std::string_view digits);
+
+/// What is stored for a code: hex SHA-256 of its digits.
+std::string hashCode(std::string_view digits);
+
+/// POST /api/v1/enrol: `body` is {"code","app_version"}. 200's body {"device_id","store_id",
+/// "token","server_time"}; a code used, expired, revoked (its device) or unknown is one answer,
+/// 401 enrolment_refused; a body that is not that object is 400.
+std::expected<nlohmann::json, ApiError> enrolByCode(Storage& storage, std::string_view body, std::int64_t nowMs);
 
 /// Issues a read token (role "read") for the read API and the dashboard.
 Result<std::string> issueReadToken(Storage& storage, std::int64_t nowMs);

@@ -126,14 +126,7 @@ public:
         SqlConnection& conn = **c;
         if (auto r = conn.begin(SqlConnection::Tx::Write); !r) return fail<void>("adding device", r.error());
         auto done = [&]() -> SqlResult<void> {
-            if (auto r = conn.send("INSERT INTO stores (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
-                                   {d.storeId, d.createdAtMs});
-                !r)
-                return r;
-            if (auto r = conn.send("INSERT INTO devices (id, store_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                                   {d.id, d.storeId, d.name, d.tokenHash, d.createdAtMs});
-                !r)
-                return r;
+            if (auto r = insertDevice(conn, d); !r) return r;
             return conn.commit();
         }();
         if (done) return {};
@@ -329,6 +322,139 @@ public:
         return collect<Alert>(rows, "listing alerts", readAlert);
     }
 
+    Result<void> addDeviceWithCode(const NewDevice& d, const NewEnrolmentCode& code) override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        SqlConnection& conn = **c;
+        if (auto r = conn.begin(SqlConnection::Tx::Write); !r) return fail<void>("adding device", r.error());
+        auto done = [&]() -> SqlResult<void> {
+            if (auto r = insertDevice(conn, d); !r) return r;
+            if (auto r = conn.send("INSERT INTO enrolment_codes (code_hash, device_id, created_at, expires_at) "
+                                   "VALUES (?, ?, ?, ?)",
+                                   {code.codeHash, d.id, code.createdAtMs, code.expiresAtMs});
+                !r)
+                return r;
+            return conn.commit();
+        }();
+        if (done) return {};
+        conn.rollback();
+        if (done.error().code == SqlError::Code::Constraint)
+            return std::unexpected(StorageError{Kind::Invalid, "a device with id " + d.id + " already exists"});
+        return fail<void>("adding device", done.error());
+    }
+
+    Result<std::optional<DeviceAuth>> redeemEnrolmentCode(const std::string& codeHash, const std::string& newTokenHash,
+                                                          std::int64_t nowMs) override {
+        using Out = std::optional<DeviceAuth>;
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        SqlConnection& conn = **c;
+        if (auto r = conn.begin(SqlConnection::Tx::Write); !r) return fail<Out>("using an enrolment code", r.error());
+        auto done = [&]() -> SqlResult<Out> {
+            // The one statement that decides: of concurrent uses, only one finds the row unused.
+            auto device = queryAll<std::string>(conn,
+                                                "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND "
+                                                "used_at IS NULL AND expires_at > ? RETURNING device_id",
+                                                {nowMs, codeHash, nowMs}, [](const SqlRows& s) { return s.text(0); });
+            if (!device) return std::unexpected(device.error());
+            if (device->empty()) return Out();
+            auto store = queryAll<std::string>(conn,
+                                               "UPDATE devices SET token_hash = ? WHERE id = ? AND NOT revoked "
+                                               "RETURNING store_id",
+                                               {newTokenHash, device->front()}, [](const SqlRows& s) { return s.text(0); });
+            if (!store) return std::unexpected(store.error());
+            if (store->empty()) return Out();
+            return Out(DeviceAuth{device->front(), store->front(), false});
+        }();
+        if (!done || !*done) {
+            conn.rollback();
+            if (!done) return fail<Out>("using an enrolment code", done.error());
+            return Out();
+        }
+        if (auto r = conn.commit(); !r) return fail<Out>("using an enrolment code", r.error());
+        return std::move(*done);
+    }
+
+    Result<int> publishSurvey(const std::string& surveyId, int floorVersion,
+                              const std::function<std::string(int)>& definitionAt, ScopeKind scope,
+                              const std::string& scopeId, std::int64_t nowMs) override {
+        // Two publishers may pick the same next version; the primary key refuses the second,
+        // which then tries again with the version after.
+        constexpr int kAttempts = 8;
+        for (int attempt = 1;; ++attempt) {
+            auto c = m_engine->connection();
+            if (!c) return std::unexpected(c.error());
+            SqlConnection& conn = **c;
+            if (auto r = conn.begin(SqlConnection::Tx::Write); !r) return fail<int>("publishing a survey", r.error());
+            auto done = [&]() -> SqlResult<int> {
+                auto top = queryAll<std::int64_t>(conn, "SELECT COALESCE(MAX(version), 0) FROM survey_versions WHERE survey_id = ?",
+                                                  {surveyId}, [](const SqlRows& s) { return s.integer(0); });
+                if (!top) return std::unexpected(top.error());
+                const int version = std::max(static_cast<int>(top->at(0)), floorVersion) + 1;
+                if (auto r = conn.send("INSERT INTO survey_versions (survey_id, version, definition, published_at) "
+                                       "VALUES (?, ?, ?, ?)",
+                                       {surveyId, std::int64_t{version}, definitionAt(version), nowMs});
+                    !r)
+                    return std::unexpected(r.error());
+                if (auto r = upsertAssignment(conn, {scope, scopeId, surveyId, version, nowMs}); !r)
+                    return std::unexpected(r.error());
+                if (auto r = conn.commit(); !r) return std::unexpected(r.error());
+                return version;
+            }();
+            if (done) return *done;
+            conn.rollback();
+            const bool again = done.error().code == SqlError::Code::Constraint || done.error().code == SqlError::Code::Retry;
+            if (!again || attempt == kAttempts) return fail<int>("publishing a survey", done.error());
+        }
+    }
+
+    Result<void> assignSurvey(const SurveyAssignment& a) override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        SqlConnection& conn = **c;
+        if (auto r = conn.begin(SqlConnection::Tx::Write); !r) return fail<void>("assigning a survey", r.error());
+        auto done = upsertAssignment(conn, a);
+        if (done) done = conn.commit();
+        if (done) return {};
+        conn.rollback();
+        return fail<void>("assigning a survey", done.error());
+    }
+
+    Result<std::vector<SurveyVersion>> listSurveyVersions() override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query("SELECT survey_id, version, definition, published_at FROM survey_versions "
+                                "ORDER BY survey_id, version",
+                                {});
+        return collect<SurveyVersion>(rows, "listing survey versions", readSurveyVersion);
+    }
+
+    Result<std::optional<SurveyVersion>> surveyVersion(const std::string& surveyId, int version) override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query("SELECT survey_id, version, definition, published_at FROM survey_versions "
+                                "WHERE survey_id = ? AND version = ?",
+                                {surveyId, std::int64_t{version}}, Reuse::Often);
+        auto all = collect<SurveyVersion>(rows, "reading a survey version", readSurveyVersion);
+        if (!all) return std::unexpected(all.error());
+        if (all->empty()) return std::optional<SurveyVersion>();
+        return std::optional<SurveyVersion>(std::move(all->front()));
+    }
+
+    Result<std::vector<SurveyAssignment>> surveyAssignments() override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query("SELECT scope_kind, scope_id, survey_id, version, assigned_at FROM survey_assignments "
+                                "ORDER BY scope_kind, scope_id",
+                                {}, Reuse::Often);
+        return collect<SurveyAssignment>(rows, "reading survey assignments", [](const SqlRows& s) {
+            const std::string kind = s.text(0);
+            return SurveyAssignment{kind == "store" ? ScopeKind::Store : kind == "region" ? ScopeKind::Region
+                                                                                            : ScopeKind::Chain,
+                                    s.text(1), s.text(2), static_cast<int>(s.integer(3)), s.integer(4)};
+        });
+    }
+
     Result<Counts> counts() override {
         auto c = m_engine->connection();
         if (!c) return std::unexpected(c.error());
@@ -378,6 +504,42 @@ private:
             if (!*more) return out;
             out.push_back(read(**rows));
         }
+    }
+
+    /// Every row of a query on a connection already in a transaction.
+    template <typename T, typename Read>
+    static SqlResult<std::vector<T>> queryAll(SqlConnection& c, std::string_view sql, SqlParams params, Read&& read) {
+        auto rows = c.query(sql, std::move(params));
+        if (!rows) return std::unexpected(rows.error());
+        std::vector<T> out;
+        for (;;) {
+            auto more = (*rows)->next();
+            if (!more) return std::unexpected(more.error());
+            if (!*more) return out;
+            out.push_back(read(**rows));
+        }
+    }
+
+    static SurveyVersion readSurveyVersion(const SqlRows& s) {
+        return SurveyVersion{s.text(0), static_cast<int>(s.integer(1)), s.text(2), s.integer(3)};
+    }
+
+    static SqlResult<void> upsertAssignment(SqlConnection& c, const SurveyAssignment& a) {
+        return c.send("INSERT INTO survey_assignments (scope_kind, scope_id, survey_id, version, assigned_at) "
+                      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope_kind, scope_id) DO UPDATE SET "
+                      "survey_id = excluded.survey_id, version = excluded.version, assigned_at = excluded.assigned_at",
+                      {std::string(scopeKindName(a.scopeKind)), a.scopeId, a.surveyId, std::int64_t{a.version},
+                       a.assignedAtMs});
+    }
+
+    /// The store (created if new) and the device row.
+    static SqlResult<void> insertDevice(SqlConnection& conn, const NewDevice& d) {
+        if (auto r = conn.send("INSERT INTO stores (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                               {d.storeId, d.createdAtMs});
+            !r)
+            return r;
+        return conn.send("INSERT INTO devices (id, store_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                         {d.id, d.storeId, d.name, d.tokenHash, d.createdAtMs});
     }
 
     /// Steps through a result nobody reads (an INSERT … RETURNING run for its effect).
@@ -698,9 +860,11 @@ std::vector<SqlMigration> parseMigrations(std::string_view dir) {
         out.push_back({version, name, text});
     }
     std::sort(out.begin(), out.end(), [](const SqlMigration& a, const SqlMigration& b) { return a.version < b.version; });
-    for (std::size_t i = 0; i < out.size(); ++i)
-        assert(out[i].version == static_cast<int>(i) + 1 && "migrations must be numbered 1, 2, 3, ...");
-    assert(static_cast<int>(out.size()) == kSchemaVersion && "every engine has a migration per schema version");
+    // Ascending without repeats, the last one kSchemaVersion. Gaps are allowed: branches number
+    // their migrations in ranges of their own, closed up when they merge.
+    for (std::size_t i = 1; i < out.size(); ++i)
+        assert(out[i - 1].version < out[i].version && "migrations must have distinct numbers");
+    assert(!out.empty() && out.back().version == kSchemaVersion && "the last migration is kSchemaVersion");
     return out;
 }
 

@@ -17,7 +17,7 @@ struct SqlMigration {
     std::string_view sql;
 };
 
-/// The migrations in hq/migrations/`dir`/, ascending and numbered 1..kSchemaVersion.
+/// The migrations in hq/migrations/`dir`/, ascending, the last numbered kSchemaVersion.
 const std::vector<SqlMigration>& sqlMigrations(std::string_view dir);
 
 /// Migrates the engine's database to kSchemaVersion and serves Storage over it.

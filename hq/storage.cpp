@@ -31,6 +31,15 @@ const char* alertStateName(AlertState s) {
     return "pending";
 }
 
+const char* scopeKindName(ScopeKind k) {
+    switch (k) {
+    case ScopeKind::Chain: return "chain";
+    case ScopeKind::Region: return "region";
+    case ScopeKind::Store: return "store";
+    }
+    return "chain";
+}
+
 std::string canonicalJson(const core::Response& r) {
     // nlohmann's object keeps keys sorted, so equal records always dump to equal text.
     return core::toJson(r).dump();

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -151,6 +152,36 @@ struct Alert : NewAlert {
     std::string lastError;
 };
 
+/// A one-time enrolment code of a device added with `device add --enrolment-code`; only the
+/// code's hash is kept.
+struct NewEnrolmentCode {
+    std::string codeHash;
+    std::int64_t createdAtMs = 0;
+    std::int64_t expiresAtMs = 0;
+};
+
+/// One published (immutable) version of a survey definition.
+struct SurveyVersion {
+    std::string surveyId;
+    int version = 0;
+    std::string definition;      ///< the JSON text terminals are sent, "version" set to `version`
+    std::int64_t publishedAtMs = 0;
+};
+
+/// Where a survey version is assigned: the whole chain, a region or a store.
+enum class ScopeKind { Chain, Region, Store };
+
+/// "chain" | "region" | "store".
+const char* scopeKindName(ScopeKind k);
+
+struct SurveyAssignment {
+    ScopeKind scopeKind = ScopeKind::Chain;
+    std::string scopeId;         ///< empty for the chain
+    std::string surveyId;
+    int version = 0;
+    std::int64_t assignedAtMs = 0;
+};
+
 /// (store-local date, its Tally) per date, ascending by date.
 using DayTallies = std::vector<std::pair<std::string, core::Tally>>;
 
@@ -223,6 +254,36 @@ public:
     /// The newest `limit` alerts, newest first.
     virtual Result<std::vector<Alert>> recentAlerts(int limit) = 0;
 
+    /// Enrols a device that has no usable token yet (its token hash is of a secret nobody was
+    /// shown) together with its one-time code, in one transaction.
+    virtual Result<void> addDeviceWithCode(const NewDevice& device, const NewEnrolmentCode& code) = 0;
+    /// Uses the code with hash `codeHash` once: a single UPDATE that succeeds only while the code is
+    /// unused and unexpired at `nowMs` (so of concurrent calls one wins), then gives its device, if
+    /// not revoked, `newTokenHash`. nullopt (and nothing changed) when the code is used, expired,
+    /// unknown or its device revoked.
+    virtual Result<std::optional<DeviceAuth>> redeemEnrolmentCode(const std::string& codeHash,
+                                                                  const std::string& newTokenHash,
+                                                                  std::int64_t nowMs) = 0;
+
+    /// Stores the next version of `surveyId` (one above the highest stored, and above
+    /// `floorVersion`: the built-in one's) with the text `definitionAt(version)` and assigns it
+    /// to the scope; returns the version.
+    virtual Result<int> publishSurvey(const std::string& surveyId, int floorVersion,
+                                      const std::function<std::string(int)>& definitionAt, ScopeKind scope,
+                                      const std::string& scopeId, std::int64_t nowMs) = 0;
+    /// Assigns a version already stored (or the built-in one) to a scope, replacing what it had.
+    virtual Result<void> assignSurvey(const SurveyAssignment& assignment) = 0;
+    /// Every stored version, by survey id then version.
+    virtual Result<std::vector<SurveyVersion>> listSurveyVersions() = 0;
+    virtual Result<std::optional<SurveyVersion>> surveyVersion(const std::string& surveyId, int version) = 0;
+    /// Every assignment.
+    virtual Result<std::vector<SurveyAssignment>> surveyAssignments() = 0;
+    /// The region of a store, or nullopt. HQ has no regions yet: until it does, every store has
+    /// none and region assignments resolve for no store.
+    virtual Result<std::optional<std::string>> storeRegion(const std::string& /*storeId*/) {
+        return std::optional<std::string>();
+    }
+
     /// Counts of the three kept tables (tests and the CLI).
     struct Counts { std::int64_t responses = 0, conflicts = 0, rejections = 0; };
     virtual Result<Counts> counts() = 0;
@@ -233,7 +294,7 @@ public:
 Result<std::unique_ptr<Storage>> openStorage(std::string_view url);
 
 /// The newest schema version this build knows (both back ends).
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 10;
 
 /// Classifies each record after the insert: inserted ids are Accepted, the others are compared
 /// with the stored copy. Shared by the back ends so they decide the same way.

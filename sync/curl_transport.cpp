@@ -11,6 +11,7 @@
 #include <fstream>
 #include <mutex>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -272,5 +273,110 @@ std::expected<wire::BatchAck, SendFailure> CurlTransport::send(const std::string
     else if (code >= 300 && code < 400) f.message = "HQ answered with a redirect; check server_url";
     return std::unexpected(std::move(f));
 }
+
+namespace {
+
+struct RequestState {
+    std::string reply;
+    std::string etag;
+    bool overflow = false;
+
+    static size_t onWrite(char* data, size_t size, size_t count, void* user) {
+        auto* self = static_cast<RequestState*>(user);
+        const size_t n = size * count;
+        if (self->reply.size() + n > kMaxReplyBytes) {
+            self->overflow = true;
+            return 0;
+        }
+        self->reply.append(data, n);
+        return n;
+    }
+    static size_t onHeader(char* data, size_t size, size_t count, void* user) {
+        auto* self = static_cast<RequestState*>(user);
+        const size_t n = size * count;
+        const std::string_view line(data, n);
+        const auto colon = line.find(':');
+        if (colon != std::string_view::npos && lowerAscii(trim(line.substr(0, colon))) == "etag")
+            self->etag = std::string(trim(line.substr(colon + 1)));
+        return n;
+    }
+};
+
+} // namespace
+
+std::expected<HttpsReply, SendFailure> httpsRequest(const HttpsRequest& r) {
+    auto refuse = [](std::string why) { return std::unexpected(SendFailure{SendError::Tls, std::move(why), {}, {}}); };
+    if (lowerAscii(r.serverUrl).rfind("https://", 0) != 0)
+        return refuse("server_url must start with https:// (got \"" + r.serverUrl + "\")");
+    if (!headerSafe(r.token.empty() ? "x" : r.token) || !headerSafe(r.ifNoneMatch.empty() ? "x" : r.ifNoneMatch))
+        return refuse("a header value holds spaces or control characters");
+    if (!r.caFile.empty() && !std::ifstream(r.caFile)) return refuse("ca_file " + r.caFile + " cannot be read");
+    std::call_once(g_curlInit, [] { g_curlInitResult = curl_global_init(CURL_GLOBAL_DEFAULT); });
+    if (g_curlInitResult != CURLE_OK)
+        return refuse(std::string("libcurl init failed: ") + curl_easy_strerror(g_curlInitResult));
+
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+    if (!curl) return refuse("curl_easy_init failed");
+    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, &curl_slist_free_all);
+    std::vector<std::string> lines = {"Accept: application/json", "Expect:"};
+    if (r.method == "POST") lines.push_back("Content-Type: application/json");
+    if (!r.token.empty()) lines.push_back("Authorization: Bearer " + r.token);
+    if (!r.ifNoneMatch.empty()) lines.push_back("If-None-Match: " + r.ifNoneMatch);
+    for (const auto& h : lines) {
+        curl_slist* next = curl_slist_append(headers.get(), h.c_str());
+        if (!next) return refuse("out of memory building headers");
+        headers.release();
+        headers.reset(next);
+    }
+    std::string base = r.serverUrl;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    const std::string url = base + r.path;
+    RequestState state;
+    char errorBuffer[CURL_ERROR_SIZE] = {};
+    CURL* c = curl.get();
+    CURLcode rc = CURLE_OK;
+    auto set = [&](CURLoption opt, auto value) {
+        if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, value);
+    };
+    set(CURLOPT_URL, url.c_str());
+    set(CURLOPT_PROTOCOLS_STR, "https");
+    set(CURLOPT_FOLLOWLOCATION, 0L);
+    set(CURLOPT_SSL_VERIFYPEER, 1L);
+    set(CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!r.caFile.empty()) set(CURLOPT_CAINFO, r.caFile.c_str());
+    set(CURLOPT_NOSIGNAL, 1L);
+    set(CURLOPT_CONNECTTIMEOUT, 5L);
+    set(CURLOPT_TIMEOUT, r.timeoutS);
+    set(CURLOPT_ACCEPT_ENCODING, "gzip");
+    set(CURLOPT_HTTPHEADER, headers.get());
+    set(CURLOPT_USERAGENT, "segue-kiosk");
+    set(CURLOPT_ERRORBUFFER, errorBuffer);
+    set(CURLOPT_WRITEFUNCTION, &RequestState::onWrite);
+    set(CURLOPT_WRITEDATA, static_cast<void*>(&state));
+    set(CURLOPT_HEADERFUNCTION, &RequestState::onHeader);
+    set(CURLOPT_HEADERDATA, static_cast<void*>(&state));
+    if (r.method == "POST") {
+        set(CURLOPT_POST, 1L);
+        set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+        set(CURLOPT_POSTFIELDS, r.body.c_str());
+    }
+    if (rc != CURLE_OK) return refuse(std::string("libcurl option refused: ") + curl_easy_strerror(rc));
+    rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+        if (rc == CURLE_WRITE_ERROR && state.overflow)
+            return std::unexpected(SendFailure{SendError::ServerError, "HQ's reply is larger than 16 MiB", {}, {}});
+        std::string message = errorBuffer[0] != '\0' ? std::string(errorBuffer) : curl_easy_strerror(rc);
+        SendError kind = classifyCurl(rc);
+        if (kind == SendError::Aborted) kind = SendError::Offline;
+        return std::unexpected(SendFailure{kind, std::move(message), {}, {}});
+    }
+    long status = 0;
+    if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+        return std::unexpected(SendFailure{SendError::ServerError, "no HTTP status in HQ's reply", {}, {}});
+    return HttpsReply{static_cast<int>(status), std::move(state.reply), std::move(state.etag)};
+}
+
+/// HQ's {"error","message"} body as one short text (for callers of httpsRequest).
+std::string replyErrorText(const std::string& body) { return errorBodyText(body); }
 
 } // namespace segue::sync

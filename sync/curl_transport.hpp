@@ -24,6 +24,33 @@ struct CurlOptions {
 /// The batches endpoint for a server URL: "https://hq:8443" -> "https://hq:8443/api/v1/batches".
 std::string batchesUrl(const std::string& serverUrl);
 
+/// One request to HQ outside the batch stream (enrolment, the terminal config), under the same
+/// TLS rules as CurlTransport: https only, peer and host always verified, no redirects.
+struct HttpsRequest {
+    std::string serverUrl;          ///< [sync] server_url
+    std::string caFile;             ///< [sync] ca_file; empty = system CAs
+    std::string method = "GET";     ///< "GET" or "POST" (a JSON body)
+    std::string path;               ///< e.g. "/api/v1/enrol"
+    std::string body;
+    std::string token;              ///< sent as a Bearer token when not empty
+    std::string ifNoneMatch;        ///< sent as If-None-Match when not empty
+    long timeoutS = 10;
+};
+
+/// HQ's answer, whatever its status.
+struct HttpsReply {
+    int status = 0;
+    std::string body;
+    std::string etag;               ///< the ETag header, as sent (quotes included)
+};
+
+/// Runs `request`. Transport failures (unreachable, timeout, TLS) are SendFailures classified as
+/// a batch's would be; every HTTP status is a reply. Never throws.
+std::expected<HttpsReply, SendFailure> httpsRequest(const HttpsRequest& request);
+
+/// HQ's {"error","message"} body as one short text ("error: message"); other bodies shortened.
+std::string replyErrorText(const std::string& body);
+
 class CurlTransport final : public Transport {
 public:
     /// Refuses anything but an https:// URL, a token with characters that cannot go in a

@@ -136,6 +136,7 @@ void SyncWorker::run() {
         // commit that rewinds the WAL, so no customer's commit has to. A failure here is not a
         // sync failure, and the next commit reports a database that really is in trouble.
         (void)store::checkpointPassive(*m_db);
+        if (m_options.afterDrain && plan.state != SyncState::Stopped) m_options.afterDrain(*m_db);
         deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(plan.waitMs);
         drainer.setSchedule(state, m_clock.now().utcMs + plan.waitMs);
         if (auto ok = drainer.save(); !ok) drainer.noteLocalError("the terminal's database: " + ok.error().message);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <expected>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -63,6 +64,10 @@ struct WorkerOptions {
     /// Run `PRAGMA quick_check` when opening (store::OpenOptions::check). The terminal turns it
     /// off: it starts the worker only after its own connection checked the same file.
     bool checkStore = true;
+    /// Runs on the worker thread after every drain attempt, on the worker's connection: the
+    /// terminal asks HQ for its configuration there (sync/config_fetch.hpp), so it does on every
+    /// sync cycle, and at least every idleRecheckMs (or slowRetryMs) while it runs.
+    std::function<void(store::Database&)> afterDrain;
 };
 
 class SyncWorker {

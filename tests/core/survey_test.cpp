@@ -34,3 +34,42 @@ TEST_CASE("a bad survey definition is refused with the field named") {
     CHECK_THAT(err(R"({"id":"x","version":0,"languages":["en"],"items":["genuine"]})"),
                Catch::Contains("version"));
 }
+
+TEST_CASE("a survey definition carries tag labels in every language and its settings") {
+    const auto s = parseSurvey(R"({"id":"x","version":2,"languages":["zh-CN","en"],"items":["effective","genuine"],
+        "tags":["wait_time",{"id":"queue","labels":{"zh-CN":"排队太久","en":"Queue too long"}}],
+        "settings":{"thank_you_s":2,"inactivity_timeout_s":45,"misuse_window_s":0,"target_csat":0.85}})");
+    REQUIRE(s.has_value());
+    CHECK(s->items == std::vector<int>{4, 2});
+    CHECK(s->tags == std::vector<std::string>{"wait_time", "queue"});
+    CHECK(s->tagLabels.at("queue").at("zh-CN") == "排队太久");
+    CHECK(s->settings.thankYouS == 2);
+    CHECK(s->settings.inactivityTimeoutS == 45);
+    CHECK(s->settings.misuseWindowS == 0);
+    CHECK(*s->settings.targetCsat == Approx(0.85));
+    // The bare id has no label of its own: not publishable from HQ.
+    CHECK(tagWithoutLabel(*s, "en") == std::optional<std::string>("wait_time"));
+    REQUIRE(publishableError(*s));
+    CHECK_THAT(*publishableError(*s), Catch::Contains("wait_time") && Catch::Contains("zh-CN"));
+
+    // Today's file is version 1 with the default settings.
+    const auto builtIn = parseSurvey(*segue::assets::find("survey/default.json"));
+    REQUIRE(builtIn.has_value());
+    CHECK(builtIn->settings == SurveySettings{});
+    CHECK(builtIn->tagLabels.empty());
+}
+
+TEST_CASE("bad tags and settings are refused with the field named") {
+    auto err = [](const std::string& extra) {
+        const auto s = parseSurvey(R"({"id":"x","version":1,"languages":["en"],"items":["genuine"],)" + extra + "}");
+        REQUIRE_FALSE(s.has_value());
+        return s.error();
+    };
+    CHECK_THAT(err(R"("tags":["a","a"])"), Catch::Contains("twice"));
+    CHECK_THAT(err(R"("tags":["a b"])"), Catch::Contains("tag ids"));
+    CHECK_THAT(err(R"("tags":[{"labels":{}}])"), Catch::Contains("\"id\""));
+    CHECK_THAT(err(R"("tags":[{"id":"a","labels":{"en":""}}])"), Catch::Contains("label en of tag a"));
+    CHECK_THAT(err(R"("settings":{"thank_you_s":0})"), Catch::Contains("thank_you_s"));
+    CHECK_THAT(err(R"("settings":{"target_csat":1.5})"), Catch::Contains("target_csat"));
+    CHECK_THAT(err(R"("settings":{"thanks":3})"), Catch::Contains("unknown setting thanks"));
+}

@@ -1,0 +1,27 @@
+// GET /api/v1/terminal/config: what a terminal runs (its store's current survey definition),
+// with an ETag so that a terminal asking every sync cycle is answered 304 while nothing changed.
+#pragma once
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "hq/api_error.hpp"
+#include "hq/storage.hpp"
+
+namespace segue::hq {
+
+struct TerminalConfigReply {
+    int status = 200;       ///< 200, or 304 when If-None-Match named the current ETag
+    std::string etag;       ///< quoted, e.g. "\"3f2a…\""
+    std::string body;       ///< 200: {"survey": DEFINITION, "survey_id", "survey_version", "assigned_by"}; 304: empty
+};
+
+/// The config of `device`'s store; `ifNoneMatch` is the request's If-None-Match header, if any.
+std::expected<TerminalConfigReply, ApiError> terminalConfig(Storage& storage, const DeviceAuth& device,
+                                                            const std::optional<std::string>& ifNoneMatch);
+
+/// Whether an If-None-Match header value ("\"a\", W/\"b\"" or "*") names `etag`.
+bool etagMatches(std::string_view ifNoneMatch, std::string_view etag);
+
+} // namespace segue::hq
