@@ -12,6 +12,8 @@
 #include "core/time.hpp"
 #include "hq/alerts.hpp"
 #include "hq/dashboard.hpp"
+#include "hq/enrolment.hpp"
+#include "hq/terminal_config.hpp"
 #include "hq/token.hpp"
 #include "hq/web_assets.hpp"
 #include "hq/views.hpp"
@@ -221,7 +223,8 @@ Router::Router(Storage& storage, const core::Clock& clock, RouterOptions options
       m_clock(clock),
       m_options(std::move(options)),
       m_ingest(storage, clock),
-      m_limiter(m_options.deviceRatePerS, m_options.deviceBurst, clock) {}
+      m_limiter(m_options.deviceRatePerS, m_options.deviceBurst, clock),
+      m_enrolLimiter(kEnrolPerMinute / 60.0, kEnrolPerMinute, clock, kEnrolAddressesKept) {}
 
 std::string Router::today() const {
     const core::Now now = m_clock.now();
@@ -243,6 +246,9 @@ std::span<const Route> Router::routes() {
               &Router::getStoreSummary},
         Route{"GET", "/api/v1/fleet", "/api/v1/fleet", Access::Read, false, &Router::getFleet},
         Route{"GET", "/api/v1/alerts", "/api/v1/alerts", Access::Read, false, &Router::getAlerts},
+        Route{"POST", "/api/v1/enrol", "/api/v1/enrol", Access::None, false, &Router::postEnrol},
+        Route{"GET", "/api/v1/terminal/config", "/api/v1/terminal/config", Access::Device, false,
+              &Router::getTerminalConfig},
         Route{"GET", "/", "/", Access::None, false, &Router::getWebFile},
         Route{"GET", "/static/{file*}", "/static", Access::None, false, &Router::getWebFile},
     };
@@ -347,25 +353,47 @@ void Router::sendError(HttpResponse& res, const ApiError& e) {
     res.setContent(errorBody(shown), "application/json");
 }
 
+std::expected<DeviceAuth, ApiError> Router::authDevice(const HttpRequest& req, HttpResponse& res) {
+    const auto token = bearerToken(req);
+    if (!token) return std::unexpected(ApiError::unauthorized("missing bearer token"));
+    auto found = m_storage.deviceByTokenHash(hashToken(*token));
+    if (!found) return std::unexpected(ApiError::internal("token lookup: " + found.error().message));
+    if (!*found) return std::unexpected(ApiError::unauthorized("unknown device token"));
+    res.device = (*found)->deviceId;
+    if ((*found)->revoked) return std::unexpected(ApiError::unauthorized("device " + (*found)->deviceId + " is revoked"));
+    return **found;
+}
+
+void Router::postEnrol(const HttpRequest& req, HttpResponse& res) {
+    if (const auto wait = m_enrolLimiter.take(req.remoteAddress)) return sendError(res, ApiError::rateLimited(*wait));
+    BodyRead body = readBody(req);
+    if (body.closeConnection) res.close = true;
+    if (body.error) return sendError(res, *body.error);
+    auto reply = enrolByCode(m_storage, body.text, m_clock.now().utcMs);
+    if (!reply) return sendError(res, reply.error());
+    res.device = reply->value("device_id", "");
+    sendJson(res, *reply);
+}
+
+void Router::getTerminalConfig(const HttpRequest& req, HttpResponse& res) {
+    auto device = authDevice(req, res);
+    if (!device) return sendError(res, device.error());
+    if (const auto wait = m_limiter.take(device->deviceId)) return sendError(res, ApiError::rateLimited(*wait));
+    std::optional<std::string> ifNoneMatch;
+    if (auto value = req.header("If-None-Match"); !value.empty()) ifNoneMatch = std::move(value);
+    auto reply = terminalConfig(m_storage, *device, ifNoneMatch);
+    if (!reply) return sendError(res, reply.error());
+    res.setHeader("ETag", reply->etag);
+    res.setHeader("Cache-Control", "no-cache");
+    res.status = reply->status;
+    if (reply->status == 200) res.setContent(std::move(reply->body), "application/json");
+}
+
 void Router::postBatch(const HttpRequest& req, HttpResponse& res) {
     const auto started = Clock::now();
-    std::optional<ApiError> refusal;
-    std::optional<DeviceAuth> device;
-    if (const auto token = bearerToken(req); !token) {
-        refusal = ApiError::unauthorized("missing bearer token");
-    } else if (auto found = m_storage.deviceByTokenHash(hashToken(*token)); !found) {
-        refusal = ApiError::internal("token lookup: " + found.error().message);
-    } else if (!*found) {
-        refusal = ApiError::unauthorized("unknown device token");
-    } else if ((*found)->revoked) {
-        res.device = (*found)->deviceId;
-        refusal = ApiError::unauthorized("device " + (*found)->deviceId + " is revoked");
-    } else {
-        device = **found;
-        res.device = device->deviceId;
-        if (const auto wait = m_limiter.take(device->deviceId)) refusal = ApiError::rateLimited(*wait);
-    }
-    if (refusal) return sendError(res, *refusal);
+    auto device = authDevice(req, res);
+    if (!device) return sendError(res, device.error());
+    if (const auto wait = m_limiter.take(device->deviceId)) return sendError(res, ApiError::rateLimited(*wait));
 
     BodyRead body = readBody(req);
     if (body.closeConnection) res.close = true;

@@ -44,6 +44,11 @@ enum class Access {
 
 class Router;
 
+/// Enrolment attempts a minute per client address (a 12-digit code must not be guessable).
+inline constexpr int kEnrolPerMinute = 10;
+/// Addresses the enrolment limiter remembers at most.
+inline constexpr std::size_t kEnrolAddressesKept = 100'000;
+
 /// One row of the route table: everything about a route, declared once.
 struct Route {
     const char* method;
@@ -92,9 +97,17 @@ private:
     /// The dashboard's page and its static files, compiled into the binary.
     void getWebFile(const HttpRequest& req, HttpResponse& res);
     void getMetrics(const HttpRequest& req, HttpResponse& res);
+    /// POST /api/v1/enrol: a one-time code for the device's token (at most kEnrolPerMinute a
+    /// minute per address).
+    void postEnrol(const HttpRequest& req, HttpResponse& res);
+    /// GET /api/v1/terminal/config: the device's store's survey definition, with an ETag.
+    void getTerminalConfig(const HttpRequest& req, HttpResponse& res);
     /// HQ's calendar date now.
     std::string today() const;
 
+    /// The live, unrevoked device behind the request's bearer token (its id goes to res for the
+    /// log), or the error to answer.
+    std::expected<DeviceAuth, ApiError> authDevice(const HttpRequest& req, HttpResponse& res);
     /// nullopt when the request may call a route of `access` (Device is checked by its handler).
     std::optional<ApiError> checkAccess(const HttpRequest& req, Access access);
     void sendError(HttpResponse& res, const ApiError& e);
@@ -104,6 +117,7 @@ private:
     RouterOptions m_options;
     Ingest m_ingest;
     RateLimiter m_limiter;
+    RateLimiter m_enrolLimiter;   ///< per client address
     Metrics m_metrics;
     RequestLog m_log;
 };
