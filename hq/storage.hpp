@@ -98,6 +98,7 @@ struct ExportFilter {
     std::optional<std::string> from;
     std::optional<std::string> to;
     std::optional<std::string> storeId;
+    std::optional<std::string> regionId = std::nullopt;   ///< only the stores of this region (a default: older callers name three fields)
 };
 
 /// Delivery state of an alert's webhook.
@@ -135,6 +136,8 @@ struct Alert : NewAlert {
 
 /// (store-local date, its Tally) per date, ascending by date.
 using DayTallies = std::vector<std::pair<std::string, core::Tally>>;
+
+class PeopleStorage;
 
 /// Every method is safe to call from many threads at once and never throws.
 class Storage {
@@ -199,6 +202,9 @@ public:
     /// The newest `limit` alerts, newest first.
     virtual Result<std::vector<Alert>> recentAlerts(int limit) = 0;
 
+    /// Users, sessions, regions, store names and regions, scoped tokens, the audit log.
+    virtual PeopleStorage& people() = 0;
+
     /// Counts of the three kept tables (tests and the CLI).
     struct Counts { std::int64_t responses = 0, conflicts = 0, rejections = 0; };
     virtual Result<Counts> counts() = 0;
@@ -209,7 +215,7 @@ public:
 Result<std::unique_ptr<Storage>> openStorage(std::string_view url);
 
 /// The newest schema version this build knows (both back ends).
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 6;
 
 /// Classifies each record after the insert: inserted ids are Accepted, the others are compared
 /// with the stored copy. Shared by the back ends so they decide the same way.
