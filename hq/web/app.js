@@ -959,7 +959,7 @@
   }
 
   async function showAdmin(tab) {
-    const title = t('nav.' + tab);
+    const title = () => t('nav.' + tab);   // read at each render: the language may have switched
     let data = null;
     const load = async () => {
       const regions = tab === 'audit' ? null : (await api('/api/v1/regions?period=today')).regions;
@@ -976,9 +976,9 @@
     const reload = () => showAdmin(tab);
     const view = {
       render() {
-        if (!data) return loadingView(title);
+        if (!data) return loadingView(title());
         const parts = { users: usersPage, places: placesPage, tokens: tokensPage, audit: auditPage }[tab](data, reload);
-        setMain(pageHead(title, t('admin.hint.' + tab), null), ...parts);
+        setMain(pageHead(title(), t('admin.hint.' + tab), null), ...parts);
       },
     };
     state.view = view;
@@ -987,7 +987,7 @@
       data = await load();
       if (state.view === view) view.render();
     } catch (e) {
-      if (state.view === view) errorView(title, e, reload);
+      if (state.view === view) errorView(title(), e, reload);
     }
   }
 

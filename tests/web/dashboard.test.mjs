@@ -510,6 +510,7 @@ describe('HQ dashboard: people, roles and regions', () => {
 
     await page.click('[data-lang="en"]');
     await page.waitForFunction(() => document.documentElement.lang === 'en');
+    assert.equal(await page.textContent('#page-title'), 'Audit log');
     await shot('admin-audit-en');
     await page.click('a[data-tab="users"]');
     await page.waitForSelector('#users-table tbody tr');
