@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <set>
 
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 #include "core/uuid.hpp"
 #include "core/version.hpp"
 #include "platform/system_clock.hpp"
+#include "store/data_dir.hpp"
 #include "store/meta.hpp"
 #include "store/responses.hpp"
 #include "store/stats.hpp"
@@ -40,7 +43,7 @@ struct Args {
 const std::set<std::string> kValueOptions = {"--config", "--data-dir", "--window", "--date", "--from",
                                              "--to",     "--format",   "--count",  "--days"};
 const std::set<std::string> kFlagOptions = {"--fullscreen", "--json", "--once", "--help", "--version",
-                                            "--print-default-config"};
+                                            "--print-default-config", "--allow-insecure-config-permissions"};
 
 struct UsageError {
     std::string message;
@@ -78,7 +81,7 @@ std::expected<Args, UsageError> parseArgs(const std::vector<std::string>& argv) 
 }
 
 std::optional<std::string> onlyOptions(const Args& a, std::set<std::string> allowed) {
-    allowed.insert({"--config", "--data-dir"});
+    allowed.insert({"--config", "--data-dir", "--allow-insecure-config-permissions"});
     for (const auto& [k, v] : a.values)
         if (!allowed.count(k)) return k + " does not apply to " + (a.verb.empty() ? "the terminal" : a.verb);
     for (const auto& f : a.flags)
@@ -102,9 +105,18 @@ std::optional<std::filesystem::path> pathOption(const Args& a, const char* name)
     return std::filesystem::path(it->second);
 }
 
-std::expected<KioskConfig, int> configFor(const Args& a) {
+/// What a command does with the sync token of the config file.
+enum class TokenUse { None, Sends };
+
+std::expected<KioskConfig, int> configFor(const Args& a, TokenUse tokenUse = TokenUse::None) {
     auto cfg = loadConfig(pathOption(a, "--config"), pathOption(a, "--data-dir"));
     if (!cfg) return std::unexpected(usage(cfg.error()));
+    // Those that send the token (the terminal, sync --once) refuse a file others can read.
+    if (tokenUse == TokenUse::Sends && !a.flags.count("--allow-insecure-config-permissions"))
+        if (const auto why = insecureConfigPermissions(*cfg)) {
+            std::cerr << "segue-kiosk: " << *why << "\n";
+            return std::unexpected(kExitUsage);
+        }
     if (!platform::setProcessTimezone(cfg->timezone))
         return std::unexpected(usage("unknown time zone \"" + cfg->timezone + "\""));
     return std::move(*cfg);
@@ -365,10 +377,15 @@ int runSetPin(const Args& a) {
     if (auto bad = onlyOptions(a, {})) return usage(*bad);
     auto cfg = configFor(a);
     if (!cfg) return cfg.error();
-    const auto pin = readSecretLine("New staff PIN (4-8 digits): ");
+    const auto pin = readSecretLine("New staff PIN (6-8 digits; 4-5 accepted but weak): ");
     if (!pin) return usage("set-pin reads the PIN from standard input; none was given");
-    if (pin->size() < 4 || pin->size() > 8 || pin->find_first_not_of("0123456789") != std::string::npos)
-        return usage("the PIN must be 4 to 8 digits");
+    if (!isValidPin(*pin))
+        return usage("the PIN must be " + std::to_string(kPinMinDigits) + " to " + std::to_string(kPinMaxDigits) +
+                     " digits");
+    if (static_cast<int>(pin->size()) < kPinRecommendedDigits)
+        std::cerr << "segue-kiosk: warning: a PIN of " << pin->size() << " digits is weak (anyone who copies "
+                  << "kiosk.sqlite can try every one offline in minutes); use " << kPinRecommendedDigits << " to "
+                  << kPinMaxDigits << " digits\n";
     if (::isatty(STDIN_FILENO) == 1) {
         const auto again = readSecretLine("Repeat the PIN: ");
         if (!again || *again != *pin) return usage("the two PINs differ; nothing was changed");
@@ -387,7 +404,7 @@ int runSetPin(const Args& a) {
 
 int runSync(const Args& a) {
     if (auto bad = onlyOptions(a, {"--once", "--json"})) return usage(*bad);
-    auto cfg = configFor(a);
+    auto cfg = configFor(a, a.flags.count("--once") ? TokenUse::Sends : TokenUse::None);
     if (!cfg) return cfg.error();
     if (a.positional.empty()) {
         if (!a.flags.count("--once")) return usage("sync needs --once, or: sync status [--json]");
@@ -396,6 +413,30 @@ int runSync(const Args& a) {
     if (a.positional.size() == 1 && a.positional[0] == "status" && !a.flags.count("--once"))
         return runSyncStatus(*cfg, a.flags.count("--json") > 0);
     return usage("sync needs --once, or: sync status [--json]");
+}
+
+/// The data directory 0700 and its files 0600, as at the terminal's start. A command's
+/// standard error belongs to its caller, so what changed goes to kiosk.log, as the terminal's
+/// own lines do. A directory that cannot be made is left to the open to report.
+void secureForCommand(const std::filesystem::path& dir) {
+    const auto report = store::secureDataDir(dir);
+    if (!report || (report->tightened.empty() && report->problems.empty())) return;
+    std::ofstream log(dir / "kiosk.log", std::ios::app);
+    const auto now = platform::SystemClock().now();
+    const std::time_t secs = static_cast<std::time_t>(now.utcMs / 1000);
+    std::tm local{};
+    localtime_r(&secs, &local);
+    char stamp[40];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &local);
+    char zone[8];
+    std::strftime(zone, sizeof zone, "%z", &local);
+    char millis[8];
+    std::snprintf(millis, sizeof millis, ".%03d", static_cast<int>(now.utcMs % 1000));
+    for (const auto& change : report->tightened)
+        log << stamp << millis << zone << " warning tightened permissions (group and others had access): "
+            << store::describe(change) << " (segue-kiosk command)\n";
+    for (const auto& problem : report->problems)
+        log << stamp << millis << zone << " warning cannot tighten permissions: " << problem << " (segue-kiosk command)\n";
 }
 
 } // namespace
@@ -413,7 +454,8 @@ Usage:
   segue-kiosk demo-data [--data-dir DIR] --count N [--days D]
         Add N synthetic responses spread over the last D days (default 30), marked synthetic.
   segue-kiosk set-pin [--config FILE] [--data-dir DIR]
-        Set the staff PIN (4-8 digits) from standard input; only an Argon2id hash is kept.
+        Set the staff PIN from standard input; only an Argon2id hash is kept. 6-8 digits;
+        4-5 are accepted with a warning that they are weak.
   segue-kiosk sync --once [--config FILE]
         Send everything pending to HQ now. Exit 0 when nothing is left pending, 3 when HQ is
         offline or failed, 4 on a token or TLS configuration error.
@@ -423,17 +465,25 @@ Usage:
 
 Every verb takes --config FILE and --data-dir DIR. Configuration is TOML; see
 --print-default-config. The data directory defaults to $XDG_DATA_HOME/segue-kiosk
-(or ~/.local/share/segue-kiosk) and holds kiosk.sqlite and kiosk.log.
+(or ~/.local/share/segue-kiosk) and holds kiosk.sqlite and kiosk.log. It is made mode 0700 and
+those files 0600; wider ones are tightened at start (a line in kiosk.log says so).
+
+A config file holding the sync token must be readable by its owner only: the terminal and
+sync --once refuse (exit 2) one that group or others may read or write, and say the
+chmod 600 FILE to run. --allow-insecure-config-permissions (any verb) lets them use it anyway.
 
 Exit codes: 0 ok, 2 usage or configuration error, 1 other failure (one line on stderr).
 )";
 }
 
 std::expected<store::Database, std::string> openForCommand(const std::filesystem::path& file, StoreAccess access) {
+    const auto dir = file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
+    secureForCommand(dir);
     store::OpenOptions options;
     options.recoverCorrupt = false;
     options.check = access == StoreAccess::Write;
     auto db = store::Database::open(file, options);
+    secureForCommand(dir);   // a -wal or -shm SQLite has just made
     if (db) return std::move(*db);
     std::string why = "cannot open " + file.string() + ": " + db.error().message;
     if (db.error().kind == store::ErrorKind::Corrupt)
@@ -443,6 +493,9 @@ std::expected<store::Database, std::string> openForCommand(const std::filesystem
 }
 
 int runCli(const std::vector<std::string>& argv) {
+    // Everything the terminal and its verbs create (the data directory, kiosk.sqlite and its
+    // -wal/-shm, kiosk.log) is for this user alone.
+    ::umask(0077);
     const auto parsed = parseArgs(argv);
     if (!parsed) return usage(parsed.error().message);
     const Args& a = *parsed;
@@ -471,7 +524,7 @@ int runCli(const std::vector<std::string>& argv) {
             opts.height = height;
         }
         opts.fullscreen = a.flags.count("--fullscreen") > 0;
-        auto cfg = configFor(a);
+        auto cfg = configFor(a, TokenUse::Sends);
         if (!cfg) return cfg.error();
         return runTerminal(*cfg, opts);
     }

@@ -1,9 +1,11 @@
 #include "app/config.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
 #include <toml++/toml.h>
 
 namespace segue::app {
@@ -190,6 +192,19 @@ std::expected<KioskConfig, std::string> loadConfig(const std::optional<std::file
     if (dataDirOverride) cfg.dataDir = *dataDirOverride;
     if (cfg.dataDir.empty()) cfg.dataDir = defaultDataDir();
     return cfg;
+}
+
+std::optional<std::string> insecureConfigPermissions(const KioskConfig& cfg) {
+    if (cfg.configFile.empty() || cfg.sync.token.empty()) return std::nullopt;
+    struct stat st {};
+    if (::stat(cfg.configFile.c_str(), &st) != 0) return std::nullopt;   // it was just read; gone since
+    const unsigned mode = static_cast<unsigned>(st.st_mode) & 07777u;
+    if ((mode & 0066u) == 0) return std::nullopt;
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "%04o", mode);
+    const std::string file = cfg.configFile.string();
+    return file + " holds the sync token but group or others may read or change it (mode " + octal +
+           "); run: chmod 600 " + file + " (or pass --allow-insecure-config-permissions)";
 }
 
 std::string defaultConfigText() {

@@ -41,6 +41,11 @@ std::expected<KioskConfig, std::string> loadConfig(const std::optional<std::file
 /// Parses TOML text (tests; `name` appears in errors).
 std::expected<KioskConfig, std::string> parseConfig(std::string_view toml, const std::string& name);
 
+/// Why the config file must not be used as it is: it holds the sync token and group or others
+/// may read or write it (mode & 0066). nullopt when it holds no token, is owner-only, or was
+/// not read from a file. The text names the file, its mode and the `chmod 600 FILE` to run.
+std::optional<std::string> insecureConfigPermissions(const KioskConfig& cfg);
+
 /// The documented default file, as printed by --print-default-config.
 std::string defaultConfigText();
 

@@ -13,6 +13,7 @@
 #include "assets/assets.hpp"
 #include "core/time.hpp"
 #include "store/checkpoint.hpp"
+#include "store/data_dir.hpp"
 #include "store/meta.hpp"
 #include "store/outbox.hpp"
 #include "store/responses.hpp"
@@ -37,6 +38,19 @@ std::string describe(const core::Response& r) {
 
 } // namespace
 
+void logDataDirReport(const std::filesystem::path& dir, const store::DataDirReport& report) {
+    if (report.created) spdlog::info("created the data directory {} (mode 0700)", dir.string());
+    for (const auto& change : report.tightened)
+        spdlog::warn("tightened permissions (group and others had access): {}", store::describe(change));
+    for (const auto& problem : report.problems) spdlog::warn("cannot tighten permissions: {}", problem);
+}
+
+std::expected<store::DataDirReport, store::Error> secureDataDir(const std::filesystem::path& dir) {
+    auto report = store::secureDataDir(dir);
+    if (report) logDataDirReport(dir, *report);
+    return report;
+}
+
 core::FlowConfig flowConfigFor(const KioskConfig& cfg, core::Survey survey) {
     core::FlowConfig f;
     f.storeId = cfg.storeId;
@@ -50,6 +64,8 @@ core::FlowConfig flowConfigFor(const KioskConfig& cfg, core::Survey survey) {
     f.misuseWindowMs = static_cast<std::int64_t>(cfg.misuseWindowS) * 1000;
     f.pinLength = kPinMinDigits;
     f.pinMaxDigits = kPinMaxDigits;
+    f.pinMaxFailures = kPinFailuresPerLock;
+    f.pinLockMs = kPinFirstLockMs;   // the controller replaces it with the persisted, doubling lock
     f.survey = std::move(survey);
     return f;
 }
@@ -82,18 +98,20 @@ void KioskController::closeStore() {
 
 KioskController::OpenResult KioskController::openStore(const std::filesystem::path& dataDir,
                                                       const std::filesystem::path& file) {
-    std::error_code ec;
-    std::filesystem::create_directories(dataDir, ec);
-    if (ec) {
-        const std::string why = "cannot create " + dataDir.string() + ": " + ec.message();
-        return std::unexpected(OpenFailure{why, why});
-    }
+    // 0700 before anything is written in it; then once more after the open, for a -wal or -shm
+    // file SQLite has just made beside a database that was wider.
+    if (auto secured = secureDataDir(dataDir); !secured)
+        return std::unexpected(OpenFailure{"cannot create " + dataDir.string() + ": " + secured.error().message,
+                                           secured.error().message});
     // The customers' taps commit on this connection: no checkpoint inside them, one between
     // customers instead (tick()).
     store::OpenOptions options;
     options.checkpoints = store::Checkpoints::Deferred;
     auto db = store::Database::open(file, options);
-    if (!db) return std::unexpected(OpenFailure{"cannot open the database: " + db.error().message, db.error().message});
+    if (!db)
+        return std::unexpected(OpenFailure{"cannot open the database: " + db.error().message, db.error().message,
+                                           db.error().kind == store::ErrorKind::Schema});
+    (void)secureDataDir(dataDir);
     return std::move(*db);
 }
 
@@ -101,15 +119,20 @@ bool KioskController::adopt(OpenResult opened) {
     if (!opened) {
         if (opened.error().storeError != m_storeError) spdlog::error("{}", opened.error().logLine);
         m_storeError = opened.error().storeError;
+        if (opened.error().fatal) m_fatalStoreError = opened.error().storeError;
         return false;
     }
     const store::OpenReport& report = opened->report();
     if (report.recreated)
         spdlog::error("the database failed its integrity check ({}); it was moved to {} and a fresh one started",
                       report.reason, report.movedAsidePath);
+    if (report.migratedFrom > 0 && report.migratedFrom < report.schemaVersion)
+        spdlog::info("database {} migrated from schema {} to {} in {} ms", m_cfg.databasePath().string(),
+                     report.migratedFrom, report.schemaVersion, report.migrationMs);
     spdlog::info("database {} open (schema {} from {})", m_cfg.databasePath().string(), report.schemaVersion,
                  report.migratedFrom);
     m_db = std::move(*opened);
+    m_pinLockLoaded = false;
     m_storeError.clear();
     m_staffAtMono.reset();
     m_checkpointDue = true;   // another process may have left commits in the WAL
@@ -189,13 +212,16 @@ void KioskController::apply(core::Step step, const core::Now& now) {
     }
     m_session = std::move(step.next);
     if (failed) m_session = core::reduce(m_session, Intent::of(Kind::StoreFailed), now, m_flow).next;
-    if (m_session.screen == Screen::PinPad && before != Screen::PinPad) refreshPinHash();
+    if (m_session.screen == Screen::PinPad && before != Screen::PinPad) {
+        refreshPinHash();
+        loadPinLock(now);
+    }
     if (m_session.screen == Screen::Staff && before != Screen::Staff) m_staffAtMono.reset();
     if (step.verifyPin) {
-        const bool ok = checkPin(*step.verifyPin);
-        if (!ok) spdlog::warn("a wrong staff PIN was entered");
-        else spdlog::info("staff screen opened");
+        const int locksBefore = m_pinLock.locks;
+        const bool ok = verifySubmittedPin(*step.verifyPin, now);
         apply(core::reduce(m_session, Intent::of(Kind::PinResult, ok ? 1 : 0), now, m_flow), now);
+        showPinLock(now, !ok && m_pinLock.locks > locksBefore);
     }
 }
 
@@ -267,6 +293,52 @@ void KioskController::refreshPinHash() {
         return;
     }
     if (*hash && !(*hash)->empty()) m_pinHash = **hash;
+}
+
+void KioskController::loadPinLock(const core::Now& now) {
+    if (m_pinLockLoaded || !m_db) return;
+    auto lock = store::loadPinLock(*m_db);
+    if (!lock) {
+        spdlog::error("cannot read the staff PIN lockout: {}", lock.error().message);
+        return;
+    }
+    m_pinLockLoaded = true;
+    m_pinLock = *lock;
+    const std::int64_t left = pinLockRemainingMs(m_pinLock, now.utcMs);
+    m_session.pinFailures = m_pinLock.failures;
+    m_session.pinLockedUntilMono = left > 0 ? now.monoMs + left : 0;
+    if (left > 0) spdlog::warn("the staff PIN pad stays locked for {} s (lock {} since the last correct PIN)",
+                               (left + 999) / 1000, m_pinLock.locks);
+}
+
+bool KioskController::verifySubmittedPin(const std::string& pin, const core::Now& now) {
+    const store::PinLock before = m_pinLock;
+    m_pinLock = afterPinFailure(m_pinLock, now.utcMs);
+    if (m_db)
+        if (auto saved = store::savePinLock(*m_db, m_pinLock); !saved)
+            spdlog::error("cannot store the failed PIN count: {}", saved.error().message);
+    const bool ok = checkPin(pin);
+    if (ok) {
+        spdlog::info("staff screen opened");
+        m_pinLock = {};
+        if (m_db)   // the attempt was stored as a failure above
+            if (auto saved = store::savePinLock(*m_db, m_pinLock); !saved)
+                spdlog::error("cannot clear the failed PIN count: {}", saved.error().message);
+    } else if (m_pinLock.locks > before.locks) {
+        spdlog::warn("a wrong staff PIN was entered; the PIN pad is locked for {} s (lock {})",
+                     pinLockDurationMs(m_pinLock.locks) / 1000, m_pinLock.locks);
+    } else {
+        spdlog::warn("a wrong staff PIN was entered ({} of {} before the pad locks)", m_pinLock.failures,
+                     kPinFailuresPerLock);
+    }
+    return ok;
+}
+
+void KioskController::showPinLock(const core::Now& now, bool justLocked) {
+    m_session.pinFailures = m_pinLock.failures;
+    // A PIN is only checked while the pad is not locked: either this attempt locked it, or it
+    // stays unlocked (whatever flat lock the flow itself would have set).
+    m_session.pinLockedUntilMono = justLocked ? now.monoMs + pinLockDurationMs(m_pinLock.locks) : 0;
 }
 
 bool KioskController::checkPin(const std::string& pin) {

@@ -14,7 +14,9 @@
 #include "app/view_model.hpp"
 #include "core/flow.hpp"
 #include "core/uuid.hpp"
+#include "store/data_dir.hpp"
 #include "store/database.hpp"
+#include "store/pin_lock.hpp"
 
 namespace segue::app {
 
@@ -31,6 +33,11 @@ struct ControllerHooks {
     /// terminal sets this; tests that read the store right after start() leave it off.
     bool openInBackground = false;
 };
+
+/// Logs (spdlog) what securing the data directory changed, one line each.
+void logDataDirReport(const std::filesystem::path& dir, const store::DataDirReport& report);
+/// store::secureDataDir with each change logged: the terminal's start.
+std::expected<store::DataDirReport, store::Error> secureDataDir(const std::filesystem::path& dir);
 
 /// The flow configuration for a kiosk config and a survey.
 core::FlowConfig flowConfigFor(const KioskConfig& cfg, core::Survey survey);
@@ -81,6 +88,9 @@ public:
     bool storeOpening() const { return m_opening.valid(); }
     std::size_t unsavedCount() const { return m_unsaved.size(); }
     const std::string& lastStoreError() const { return m_storeError; }
+    /// Set when the database cannot be this program's at all (a newer schema): retrying cannot
+    /// help, so the terminal stops instead of taking answers it cannot keep.
+    const std::optional<std::string>& fatalStoreError() const { return m_fatalStoreError; }
     /// The open database (tests read rows through it), or nullptr.
     store::Database* database() { return m_db ? &*m_db : nullptr; }
     /// Closes the store (on exit). Anything still unsaved is written to the log in full.
@@ -92,6 +102,7 @@ private:
     struct OpenFailure {
         std::string logLine;
         std::string storeError;
+        bool fatal = false;   ///< a newer schema: retrying cannot help
     };
     using OpenResult = std::expected<store::Database, OpenFailure>;
     /// Creates the data directory and opens the screens' connection. Touches no member: it may
@@ -106,6 +117,15 @@ private:
     bool flushUnsaved();
     void refreshPinHash();
     bool checkPin(const std::string& pin);
+    /// Reads the persisted lockout once per opened store and puts it on the session (the lock
+    /// is then timed on the monotonic clock).
+    void loadPinLock(const core::Now& now);
+    /// Checks a PIN the flow submitted. The attempt is stored as a failure before the hash is
+    /// checked (a power cut during the check cannot save a guess from counting) and cleared
+    /// when it was right. Returns whether it was right.
+    bool verifySubmittedPin(const std::string& pin, const core::Now& now);
+    /// The persisted count and lock onto the session after the flow took the PinResult.
+    void showPinLock(const core::Now& now, bool justLocked);
     void refreshStaff(const core::Now& now);
     void apply(core::Step step, const core::Now& now);
     /// When the attract screen will have been idle long enough to checkpoint, if one is due.
@@ -120,8 +140,11 @@ private:
     std::future<OpenResult> m_opening;   ///< the background open, until adopted
     std::deque<core::Response> m_unsaved;
     std::string m_storeError;
+    std::optional<std::string> m_fatalStoreError;
     std::int64_t m_nextRetryMono = 0;
     std::optional<std::string> m_pinHash;
+    store::PinLock m_pinLock;              ///< the lockout as stored (kept here if the store fails)
+    bool m_pinLockLoaded = false;          ///< read from the store opened now
     StaffVM m_staff;
     std::optional<std::int64_t> m_staffAtMono;
     std::optional<std::int64_t> m_spentDeadline;

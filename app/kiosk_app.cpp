@@ -24,6 +24,9 @@
 #include "platform/fonts.hpp"
 #include "platform/system_clock.hpp"
 #include "platform/window.hpp"
+#include "service/journal_log.hpp"
+#include "service/sd_notify.hpp"
+#include "store/data_dir.hpp"
 
 namespace segue::app {
 namespace {
@@ -36,20 +39,26 @@ constexpr std::int64_t kHeldTickMs = 100;  // while a finger is down (the 3 s lo
 
 void setupLogging(const KioskConfig& cfg) {
     std::vector<spdlog::sink_ptr> sinks;
-    sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    auto stderrSink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    sinks.push_back(stderrSink);
     std::string fileProblem;
+    // The data directory is made (or tightened to) 0700 before the log file is created in it;
+    // what changed is logged once the logger exists.
+    const auto secured = store::secureDataDir(cfg.dataDir);
     try {
-        std::error_code ec;
-        std::filesystem::create_directories(cfg.logPath().parent_path(), ec);
         sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(cfg.logPath().string()));
     } catch (const std::exception& e) {
         fileProblem = e.what();   // the terminal still runs; the log goes to stderr only
     }
     auto logger = std::make_shared<spdlog::logger>("segue-kiosk", sinks.begin(), sinks.end());
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+    const std::string pattern = "%Y-%m-%dT%H:%M:%S.%e%z %l %v";
+    logger->set_pattern(pattern);
+    stderrSink->set_formatter(service::stderrFormatter(pattern));   // under systemd: the journal's lines
     logger->flush_on(spdlog::level::info);
     spdlog::set_default_logger(logger);
     if (!fileProblem.empty()) spdlog::warn("cannot write the log file {}: {}", cfg.logPath().string(), fileProblem);
+    if (secured) logDataDirReport(cfg.dataDir, *secured);
+    else spdlog::error("{}", secured.error().message);
 }
 
 const char* screenName(core::Screen s) {
@@ -158,6 +167,11 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
     std::string lastShot, pendingShot;
     int pendingShotFrames = 0;
 
+    // Under systemd (cage's child, so WATCHDOG_PID may name cage): pinged from this loop, which
+    // wakes at least every kIdleTickMs also when idle.
+    service::WatchdogPinger watchdog(service::watchdogInterval(true));
+    if (watchdog.enabled()) spdlog::info("systemd watchdog: a ping at most every {} ms", watchdog.everyMs());
+
     FrameState frameState;
     int framesLeft = 2;
     bool firstFrame = true;
@@ -174,6 +188,7 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
         platform::PumpResult events = win.waitEvents(timeoutMs);
         if (events.quit) break;
         now = clock.now();
+        watchdog.tick(now.monoMs);
         if (events.activity) framesLeft = std::max(framesLeft, kFramesAfterInput);
         if (win.pointerHeld()) framesLeft = std::max(framesLeft, 1);
         if (events.resized) {
@@ -198,6 +213,11 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
         controller->tick(now);
         // The open's thread is done: what its check of the file used goes back to the system.
         if (opening && !controller->storeOpening()) (void)malloc_trim(0);
+        if (const auto& fatal = controller->fatalStoreError()) {
+            spdlog::critical("{}", *fatal);
+            controller->closeStore();   // anything unsaved goes to the log in full
+            return 1;
+        }
         if (!(before == controller->session())) framesLeft = std::max(framesLeft, 2);
         // Screens with a live clock (staff figures, the PIN lock countdown) redraw once a second.
         const core::Screen screen = controller->session().screen;
@@ -238,12 +258,14 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
                          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count(),
                          platform::msSinceProcessStart().value_or(-1), win.width(), win.height(), fontAtlas.TexWidth,
                          fontAtlas.TexHeight);
+            service::notifyReady();
         }
         if (intent.kind != core::Intent::Kind::None) {
             controller->dispatch(intent, clock.now());
             framesLeft = std::max(framesLeft, 2);
         }
     }
+    service::notifyStopping();
     spdlog::info("segue-kiosk exiting");
     controller->closeStore();
     return 0;

@@ -15,6 +15,28 @@ bool sodiumReady() {
 
 } // namespace
 
+std::int64_t pinLockDurationMs(int lockNumber) {
+    std::int64_t ms = kPinFirstLockMs;
+    for (int i = 1; i < lockNumber && ms < kPinMaxLockMs; ++i) ms *= 2;
+    return std::min(ms, kPinMaxLockMs);
+}
+
+store::PinLock afterPinFailure(store::PinLock lock, std::int64_t nowUtcMs) {
+    if (++lock.failures < kPinFailuresPerLock) return lock;
+    lock.failures = 0;
+    ++lock.locks;
+    lock.lockedAtUtcMs = nowUtcMs;
+    lock.lockedUntilUtcMs = nowUtcMs + pinLockDurationMs(lock.locks);
+    return lock;
+}
+
+std::int64_t pinLockRemainingMs(const store::PinLock& lock, std::int64_t nowUtcMs) {
+    if (lock.lockedUntilUtcMs <= 0) return 0;
+    // A length beyond the cap (a value edited by hand) counts as the cap.
+    const std::int64_t length = std::clamp<std::int64_t>(lock.lockedUntilUtcMs - lock.lockedAtUtcMs, 0, kPinMaxLockMs);
+    return std::clamp<std::int64_t>(lock.lockedUntilUtcMs - nowUtcMs, 0, length);
+}
+
 bool isValidPin(std::string_view pin) {
     return static_cast<int>(pin.size()) >= kPinMinDigits && static_cast<int>(pin.size()) <= kPinMaxDigits &&
            std::all_of(pin.begin(), pin.end(), [](char c) { return c >= '0' && c <= '9'; });

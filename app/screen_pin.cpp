@@ -10,6 +10,9 @@ namespace {
 
 using core::Intent;
 
+/// A lock with more left than this is shown in whole minutes (rounded up), else in seconds.
+constexpr int kSecondsShownUpTo = 90;
+
 /// 1 2 3 / 4 5 6 / 7 8 9 / Delete 0 OK
 Intent drawKeypad(Ui& ui, const PinPadVM& vm, float x0, float y0, float key) {
     const Metrics& m = ui.m;
@@ -65,6 +68,9 @@ Intent drawPinPad(Ui& ui, const PinPadVM& vm) {
     if (!vm.configured) {
         message = std::string(ui.tr(keys::kPinNotSet));
         messageInk = t.text;
+    } else if (vm.lockedSeconds > kSecondsShownUpTo) {
+        // The doubled locks last up to an hour: "in 57 min" reads better than "in 3412 s".
+        message = formatText(ui.tr(keys::kPinLockedMinutes), {{"minutes", std::to_string((vm.lockedSeconds + 59) / 60)}});
     } else if (vm.lockedSeconds > 0) {
         message = formatText(ui.tr(keys::kPinLocked), {{"seconds", std::to_string(vm.lockedSeconds)}});
     } else if (vm.failures > 0) {

@@ -30,6 +30,7 @@ inline constexpr std::string_view kPinTitle = "pin.title";
 inline constexpr std::string_view kPinHint = "pin.hint";
 inline constexpr std::string_view kPinWrong = "pin.wrong";              // {left}
 inline constexpr std::string_view kPinLocked = "pin.locked";            // {seconds}
+inline constexpr std::string_view kPinLockedMinutes = "pin.locked_minutes"; // {minutes}: the longer locks
 inline constexpr std::string_view kPinNotSet = "pin.not_set";
 inline constexpr std::string_view kPinOk = "button.ok";
 inline constexpr std::string_view kPinDelete = "button.delete";
@@ -78,7 +79,7 @@ inline constexpr std::array kStatic = {
     kStars[0], kStars[1], kStars[2], kStars[3], kStars[4],
     kReasonsTitle, kReasonsHint, kSkip, kSubmit, kBack, kDone,
     kThanksTitle, kThanksBody, kUnavailableTitle, kUnavailableBody,
-    kPinTitle, kPinHint, kPinWrong, kPinLocked, kPinNotSet, kPinOk, kPinDelete, kCancel,
+    kPinTitle, kPinHint, kPinWrong, kPinLocked, kPinLockedMinutes, kPinNotSet, kPinOk, kPinDelete, kCancel,
     kStaffTitle, kStaffStore, kStaffToday, kStaffResponses, kStaffMeanStars, kStaffCsat,
     kStaffTarget, kStaffSegue, kStaffByHour, kStaffTrend, kStaffTrendDaily, kStaffTrend7,
     kStaffTrend30, kStaffTags, kStaffNoData, kStaffNotScored, kStaffRecovered,

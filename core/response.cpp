@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/response_fields.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
 
@@ -74,28 +75,24 @@ std::optional<std::string> validate(const Response& r, const Survey* survey) {
 }
 
 nlohmann::json toJson(const Response& r) {
-    nlohmann::json segue = nlohmann::json::object();
-    for (std::size_t i = 0; i < r.segue.size(); ++i)
-        segue[std::string(kSegueKeys[i])] = r.segue[i] ? nlohmann::json(*r.segue[i]) : nlohmann::json();
-    return {
-        {"id", r.id},
-        {"store_id", r.storeId},
-        {"device_id", r.deviceId},
-        {"survey_id", r.surveyId},
-        {"survey_version", r.surveyVersion},
-        {"language", r.language},
-        {"created_at", formatUtc(r.createdAtMs)},
-        {"local_date", r.localDate},
-        {"local_hour", r.localHour},
-        {"utc_offset_min", r.utcOffsetMin},
-        {"stars", r.stars},
-        {"segue", segue},
-        {"tags", r.tags},
-        {"complete", r.complete},
-        {"misuse", r.misuse},
-        {"synthetic", r.synthetic},
-        {"duration_ms", r.durationMs},
-    };
+    nlohmann::json j = nlohmann::json::object();
+    for (const ResponseField& f : kResponseFields) {
+        nlohmann::json& v = j[std::string(f.key)];
+        switch (f.type) {
+        case FieldType::Text: v = r.*f.text; break;
+        case FieldType::Int: v = r.*f.small; break;
+        case FieldType::Int64: v = r.*f.large; break;
+        case FieldType::Timestamp: v = formatUtc(r.*f.large); break;
+        case FieldType::Bool: v = r.*f.flag; break;
+        case FieldType::Segue:
+            v = nlohmann::json::object();
+            for (std::size_t i = 0; i < r.segue.size(); ++i)
+                v[std::string(kSegueKeys[i])] = r.segue[i] ? nlohmann::json(*r.segue[i]) : nlohmann::json();
+            break;
+        case FieldType::Tags: v = r.tags; break;
+        }
+    }
+    return j;
 }
 
 void appendJsonString(std::string& out, std::string_view s, BadUtf8 bad) {
@@ -123,66 +120,65 @@ void appendInt(std::string& out, std::int64_t v) {
     out.append(buf, end);
 }
 
-/// The SEGUE keys in the order a JSON object (std::map) keeps them.
-std::array<std::size_t, kSegueCount> sortedSegueOrder() {
-    std::array<std::size_t, kSegueCount> order{};
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [](std::size_t a, std::size_t b) { return kSegueKeys[a] < kSegueKeys[b]; });
+/// Indices in the order a JSON object (std::map) keeps its keys: byte order.
+template <std::size_t N>
+std::array<std::size_t, N> keyOrder(const std::array<std::string_view, N>& keys) {
+    std::array<std::size_t, N> order{};
+    for (std::size_t i = 0; i < N; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
     return order;
+}
+
+std::array<std::string_view, kResponseFields.size()> fieldKeys() {
+    std::array<std::string_view, kResponseFields.size()> keys{};
+    for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = kResponseFields[i].key;
+    return keys;
 }
 
 } // namespace
 
 void appendJson(std::string& out, const Response& r) {
-    static const auto segueOrder = sortedSegueOrder();
-    bool first = true;
+    static const auto fieldOrder = keyOrder(fieldKeys());
+    static const auto segueOrder = keyOrder(kSegueKeys);
     auto key = [&](std::string_view k) {
-        if (!first) out += ',';
-        first = false;
         out += '"';
         out += k;
         out += "\":";
     };
-    auto str = [&](std::string_view k, std::string_view v) { key(k); appendJsonString(out, v); };
-    auto integer = [&](std::string_view k, std::int64_t v) { key(k); appendInt(out, v); };
-    auto boolean = [&](std::string_view k, bool v) { key(k); out += v ? "true" : "false"; };
-
-    // Keys in byte order, as nlohmann's object (a std::map) dumps them.
     out += '{';
-    boolean("complete", r.complete);
-    str("created_at", formatUtc(r.createdAtMs));
-    str("device_id", r.deviceId);
-    integer("duration_ms", r.durationMs);
-    str("id", r.id);
-    str("language", r.language);
-    str("local_date", r.localDate);
-    integer("local_hour", r.localHour);
-    boolean("misuse", r.misuse);
-    key("segue");
-    out += '{';
-    first = true;
-    for (const std::size_t i : segueOrder) {
-        if (r.segue[i]) {
-            integer(kSegueKeys[i], *r.segue[i]);
-        } else {
-            key(kSegueKeys[i]);
-            out += "null";
+    bool first = true;
+    for (const std::size_t index : fieldOrder) {
+        const ResponseField& f = kResponseFields[index];
+        if (!first) out += ',';
+        first = false;
+        key(f.key);
+        switch (f.type) {
+        case FieldType::Text: appendJsonString(out, r.*f.text); break;
+        case FieldType::Int: appendInt(out, r.*f.small); break;
+        case FieldType::Int64: appendInt(out, r.*f.large); break;
+        case FieldType::Timestamp: appendJsonString(out, formatUtc(r.*f.large)); break;
+        case FieldType::Bool: out += r.*f.flag ? "true" : "false"; break;
+        case FieldType::Segue:
+            out += '{';
+            for (std::size_t n = 0; n < segueOrder.size(); ++n) {
+                const std::size_t i = segueOrder[n];
+                if (n) out += ',';
+                key(kSegueKeys[i]);
+                if (r.segue[i]) appendInt(out, *r.segue[i]);
+                else out += "null";
+            }
+            out += '}';
+            break;
+        case FieldType::Tags:
+            out += '[';
+            for (std::size_t i = 0; i < r.tags.size(); ++i) {
+                if (i) out += ',';
+                appendJsonString(out, r.tags[i]);
+            }
+            out += ']';
+            break;
         }
     }
-    out += '}';
-    integer("stars", r.stars);
-    str("store_id", r.storeId);
-    str("survey_id", r.surveyId);
-    integer("survey_version", r.surveyVersion);
-    boolean("synthetic", r.synthetic);
-    key("tags");
-    out += '[';
-    for (std::size_t i = 0; i < r.tags.size(); ++i) {
-        if (i) out += ',';
-        appendJsonString(out, r.tags[i]);
-    }
-    out += ']';
-    integer("utc_offset_min", r.utcOffsetMin);
     out += '}';
 }
 
@@ -192,59 +188,56 @@ std::optional<Response> fromJson(const nlohmann::json& j, std::string* error) {
         return std::nullopt;
     };
     if (!j.is_object()) return fail("record is not an object");
-    auto str = [&](const char* key, std::string& out) {
-        const auto it = j.find(key);
-        if (it == j.end() || !it->is_string()) return false;
-        out = it->get<std::string>();
-        return true;
-    };
-    auto integer = [&](const char* key, auto& out) {
-        const auto it = j.find(key);
-        return it != j.end() && readInteger(*it, out);
-    };
-    auto boolean = [&](const char* key, bool& out) {
-        const auto it = j.find(key);
-        if (it == j.end() || !it->is_boolean()) return false;
-        out = it->get<bool>();
-        return true;
-    };
     Response r;
-    std::string created;
-    if (!str("id", r.id)) return fail("id: missing or not a string");
-    if (!str("store_id", r.storeId)) return fail("store_id: missing or not a string");
-    if (!str("device_id", r.deviceId)) return fail("device_id: missing or not a string");
-    if (!str("survey_id", r.surveyId)) return fail("survey_id: missing or not a string");
-    if (!integer("survey_version", r.surveyVersion)) return fail("survey_version: missing or not an integer");
-    if (!str("language", r.language)) return fail("language: missing or not a string");
-    if (!str("created_at", created)) return fail("created_at: missing or not a string");
-    const auto ms = parseUtc(created);
-    if (!ms) return fail("created_at: not an RFC 3339 timestamp");
-    r.createdAtMs = *ms;
-    if (!str("local_date", r.localDate)) return fail("local_date: missing or not a string");
-    if (!integer("local_hour", r.localHour)) return fail("local_hour: missing or not an integer");
-    if (!integer("utc_offset_min", r.utcOffsetMin)) return fail("utc_offset_min: missing or not an integer");
-    if (!integer("stars", r.stars)) return fail("stars: missing or not an integer");
-    const auto seg = j.find("segue");
-    if (seg == j.end() || !seg->is_object()) return fail("segue: missing or not an object");
-    for (const auto& [key, value] : seg->items()) {
-        const auto idx = segueIndex(key);
-        if (!idx) return fail("segue: unknown key \"" + key + "\"");
-        if (value.is_null()) continue;
-        int v = 0;
-        if (!readInteger(value, v)) return fail("segue." + key + ": not an integer or null");
-        r.segue[static_cast<std::size_t>(*idx)] = v;
+    for (const ResponseField& f : kResponseFields) {
+        const std::string name(f.key);
+        const auto it = j.find(name);
+        if (it == j.end() && !f.required) continue;
+        // A required field is "missing or not …"; an optional one that is there is "not …".
+        const std::string wrong = name + (f.required ? ": missing or not " : ": not ");
+        const bool present = it != j.end();
+        switch (f.type) {
+        case FieldType::Text:
+            if (!present || !it->is_string()) return fail(wrong + "a string");
+            r.*f.text = it->get<std::string>();
+            break;
+        case FieldType::Int:
+            if (!present || !readInteger(*it, r.*f.small)) return fail(wrong + "an integer");
+            break;
+        case FieldType::Int64:
+            if (!present || !readInteger(*it, r.*f.large)) return fail(wrong + "an integer");
+            break;
+        case FieldType::Timestamp: {
+            if (!present || !it->is_string()) return fail(wrong + "a string");
+            const auto ms = parseUtc(it->get_ref<const std::string&>());
+            if (!ms) return fail(name + ": not an RFC 3339 timestamp");
+            r.*f.large = *ms;
+            break;
+        }
+        case FieldType::Bool:
+            if (!present || !it->is_boolean()) return fail(wrong + "a boolean");
+            r.*f.flag = it->get<bool>();
+            break;
+        case FieldType::Segue:
+            if (!present || !it->is_object()) return fail(wrong + "an object");
+            for (const auto& [key, value] : it->items()) {
+                const auto idx = segueIndex(key);
+                if (!idx) return fail(name + ": unknown key \"" + key + "\"");
+                if (value.is_null()) continue;
+                int v = 0;
+                if (!readInteger(value, v)) return fail(name + "." + key + ": not an integer or null");
+                r.segue[static_cast<std::size_t>(*idx)] = v;
+            }
+            break;
+        case FieldType::Tags:
+            if (!present || !it->is_array()) return fail(wrong + "an array");
+            for (const auto& t : *it) {
+                if (!t.is_string()) return fail(name + ": not all strings");
+                r.tags.push_back(t.get<std::string>());
+            }
+            break;
+        }
     }
-    const auto tags = j.find("tags");
-    if (tags == j.end() || !tags->is_array()) return fail("tags: missing or not an array");
-    for (const auto& t : *tags) {
-        if (!t.is_string()) return fail("tags: not all strings");
-        r.tags.push_back(t.get<std::string>());
-    }
-    if (!boolean("complete", r.complete)) return fail("complete: missing or not a boolean");
-    if (!boolean("misuse", r.misuse)) return fail("misuse: missing or not a boolean");
-    if (j.contains("synthetic") && !boolean("synthetic", r.synthetic)) return fail("synthetic: not a boolean");
-    if (j.contains("duration_ms") && !integer("duration_ms", r.durationMs))
-        return fail("duration_ms: not an integer");
     return r;
 }
 

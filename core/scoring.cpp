@@ -4,6 +4,10 @@
 
 namespace segue::core {
 
+std::string satisfiedSql(std::string_view starsColumn) {
+    return std::string(starsColumn) + " >= " + std::to_string(kSatisfiedMinStars);
+}
+
 void Tally::add(const Response& r) {
     if (r.misuse) {
         ++misuse;
@@ -11,7 +15,7 @@ void Tally::add(const Response& r) {
     }
     ++counted;
     starSum += r.stars;
-    if (r.stars >= 4) ++satisfied;
+    if (isSatisfied(r.stars)) ++satisfied;
     if (!r.complete) ++partial;
     for (std::size_t i = 0; i < r.segue.size(); ++i) {
         if (!r.segue[i]) continue;

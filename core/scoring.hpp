@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -14,12 +15,20 @@
 
 namespace segue::core {
 
+/// A counted response is "satisfied" at 4 or 5 stars; csat is their share. The one definition:
+/// Tally::add uses isSatisfied(), SQL that sums it uses satisfiedSql() (tests/store checks the
+/// terminal's migrations against it).
+inline constexpr int kSatisfiedMinStars = 4;
+constexpr bool isSatisfied(int stars) { return stars >= kSatisfiedMinStars; }
+/// The rule as an SQL condition on a stars column: satisfiedSql("NEW.stars") is "NEW.stars >= 4".
+std::string satisfiedSql(std::string_view starsColumn);
+
 /// Additive raw counts over a set of responses. `counted` responses are those not flagged
 /// misuse (complete and partial alike); every score is over counted responses only.
 struct Tally {
     std::int64_t counted = 0;
     std::int64_t starSum = 0;
-    std::int64_t satisfied = 0;                         ///< counted with 4 or 5 stars
+    std::int64_t satisfied = 0;                         ///< counted and isSatisfied()
     std::array<std::int64_t, kSegueCount> segueSum{};   ///< over counted, answered items
     std::array<std::int64_t, kSegueCount> segueCount{};
     std::int64_t partial = 0;                           ///< counted and not complete

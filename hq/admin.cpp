@@ -104,14 +104,14 @@ Result<void> setStore(Storage& storage, const std::string& id, const std::option
     return record(storage, actor, "store_set", id, {{"name", orNull(name)}, {"region", orNull(region)}}, nowMs);
 }
 
-Result<std::string> issueScopedToken(Storage& storage, const Scope& scope, const Actor& actor, std::int64_t nowMs) {
+Result<IssuedToken> issueScopedToken(Storage& storage, const Scope& scope, const Actor& actor, std::int64_t nowMs) {
     std::string token = generateToken();
-    if (auto r = storage.people().addScopedToken(hashToken(token), "read", scope, nowMs); !r)
-        return std::unexpected(r.error());
+    auto id = storage.people().addScopedToken(hashToken(token), "read", scope, nowMs);
+    if (!id) return std::unexpected(id.error());
     const char* kind = scope.kind == Scope::Kind::Region ? "region" : scope.kind == Scope::Kind::Store ? "store" : "chain";
-    if (auto r = record(storage, actor, "token_add", "read", {{"scope", kind}, {"id", scope.id}}, nowMs); !r)
+    if (auto r = record(storage, actor, "token_add", std::to_string(*id), {{"scope", kind}, {"id", scope.id}}, nowMs); !r)
         return std::unexpected(r.error());
-    return token;
+    return IssuedToken{*id, token};
 }
 
 } // namespace segue::hq

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "hq/enrolment.hpp"
 #include "hq/people.hpp"
 #include "hq/storage.hpp"
 
@@ -45,7 +46,7 @@ Result<void> addRegion(Storage& storage, const std::string& id, const std::strin
 Result<void> setStore(Storage& storage, const std::string& id, const std::optional<std::string>& name,
                       const std::optional<std::string>& region, const Actor& actor, std::int64_t nowMs);
 
-/// Issues a read token limited to `scope`; returns the token, shown once.
-Result<std::string> issueScopedToken(Storage& storage, const Scope& scope, const Actor& actor, std::int64_t nowMs);
+/// Issues a read token limited to `scope`; returns it (shown once) and its id.
+Result<IssuedToken> issueScopedToken(Storage& storage, const Scope& scope, const Actor& actor, std::int64_t nowMs);
 
 } // namespace segue::hq

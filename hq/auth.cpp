@@ -131,6 +131,11 @@ std::expected<Principal, AuthError> Auth::session(const std::string& sessionToke
 
 std::expected<Principal, AuthError> Auth::token(const std::string& bearer) {
     if (bearer.empty()) return unauthorized();
+    // tokenRole is the storage's live-token check (it also notes the token's last use); the scope
+    // is read beside it.
+    auto role = m_storage.tokenRole(hashToken(bearer));
+    if (!role) return internal(role.error());
+    if (!*role) return unauthorized();
     auto found = m_storage.people().readToken(hashToken(bearer));
     if (!found) return internal(found.error());
     if (!*found || (*found)->role != "read") return unauthorized();

@@ -1,5 +1,6 @@
 #include "hq/cli.hpp"
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -23,9 +24,11 @@
 #include "hq/demo.hpp"
 #include "hq/enrolment.hpp"
 #include "hq/server.hpp"
+#include "hq/service_watchdog.hpp"
 #include "hq/storage.hpp"
 #include "hq/system_clock.hpp"
 #include "hq/views.hpp"
+#include "service/journal_log.hpp"
 
 #ifndef SEGUE_VERSION
 #define SEGUE_VERSION "0.0.0"
@@ -44,7 +47,9 @@ Usage:
   segue-hq device add --db URL --store STORE --name NAME [--id ID] [--json]
   segue-hq device list --db URL [--json]
   segue-hq device revoke --db URL ID
-  segue-hq token add --db URL --role read [--region ID | --store ID]
+  segue-hq token add --db URL --role read [--region ID | --store ID] [--json]
+  segue-hq token list --db URL [--json]
+  segue-hq token revoke --db URL ID
   segue-hq user add --db URL --email EMAIL --role admin|region|store|viewer [--region ID] [--store ID]
                     --password-stdin
   segue-hq user list --db URL [--json]
@@ -77,6 +82,9 @@ user or setting their password ends their sessions. --region "" in store set tak
 of its region. Every user, region, store and token change is recorded in the audit log.
 PORT 0 for serve lets the system pick a free port; the line "segue-hq listening on URL" on
 standard output (and --port-file) tells which. Tokens are printed once; HQ stores only hashes.
+`token add` prints the token on standard output (with --json: {"id", "role", "token"}) and its
+id on standard error; `token list` shows id, role, created, last used (to the minute) and revoked,
+never a token; `token revoke ID` refuses that token from the next request on.
 The dashboard is served at / (log in with email and password, or a read token). --config names a
 TOML file with the dashboard's target and time zone ([dashboard]) and the alert rules and webhook
 ([alerts]).
@@ -318,6 +326,9 @@ int serve(const std::vector<std::string>& args) {
         spdlog::info("alert rules on; webhook to {}:{}", target ? target->host : "?", target ? target->port : 0);
     }
 
+    // systemd: READY now that it listens; watchdog pings while /healthz answers.
+    std::optional<ServiceWatchdog> watchdog(std::in_place, options.host, *bound, options.certFile.has_value());
+
     std::atomic<bool> serverEnded{false};
     std::thread waiter([&] {
         int sig = 0;
@@ -327,6 +338,7 @@ int serve(const std::vector<std::string>& args) {
         server.stop();
     });
     const bool ok = server.run();
+    watchdog.reset();   // STOPPING=1
     serverEnded = true;
     pthread_kill(waiter.native_handle(), SIGTERM);   // wakes the waiter if no signal came
     waiter.join();
@@ -404,7 +416,7 @@ int deviceRevoke(const std::vector<std::string>& args) {
 }
 
 int tokenAdd(const std::vector<std::string>& args) {
-    auto o = Options::parse(args, 2, {"db", "role", "region", "store"}, {});
+    auto o = Options::parse(args, 2, {"db", "role", "region", "store"}, {"json"});
     if (!o) return fail(kExitUsage, o.error().message);
     if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
     const auto role = o->required("role");
@@ -421,7 +433,61 @@ int tokenAdd(const std::vector<std::string>& args) {
     if (!storage) return storageFailure(storage.error());
     auto token = issueScopedToken(**storage, scope, kCliActor, nowMs());
     if (!token) return storageFailure(token.error());
-    std::cout << *token << "\n";
+    if (o->flag("json")) {
+        std::cout << nlohmann::json{{"id", token->id}, {"role", *role}, {"token", token->token}}.dump() << "\n";
+        return kExitOk;
+    }
+    std::cout << token->token << "\n";
+    std::cerr << "token id: " << token->id << " (token list, token revoke ID). The token is shown only this once.\n";
+    return kExitOk;
+}
+
+int tokenList(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"db"}, {"json"});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    auto tokens = (*storage)->listTokens();
+    if (!tokens) return storageFailure(tokens.error());
+    if (o->flag("json")) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& t : *tokens)
+            list.push_back({{"id", t.id},
+                            {"role", t.role},
+                            {"created_at", core::formatUtc(t.createdAtMs)},
+                            {"last_used_at", t.lastUsedMs ? nlohmann::json(core::formatUtc(*t.lastUsedMs)) : nullptr},
+                            {"revoked", t.revoked}});
+        std::cout << list.dump(2) << "\n";
+        return kExitOk;
+    }
+    std::printf("%-8s %-6s %-24s %-24s %-7s\n", "ID", "ROLE", "CREATED", "LAST USED", "REVOKED");
+    for (const auto& t : *tokens)
+        std::printf("%-8lld %-6s %-24s %-24s %-7s\n", static_cast<long long>(t.id), t.role.c_str(),
+                    core::formatUtc(t.createdAtMs).c_str(), t.lastUsedMs ? core::formatUtc(*t.lastUsedMs).c_str() : "never",
+                    t.revoked ? "yes" : "no");
+    return kExitOk;
+}
+
+int tokenRevoke(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"db"}, {});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (o->positionals().size() != 1) return fail(kExitUsage, "token revoke takes one token id (see token list)");
+    const std::string text = o->positionals().front();
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc() || end != text.data() + text.size() || id <= 0)
+        return fail(kExitUsage, "token id must be a positive number (see token list): " + text.substr(0, 40));
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    auto revoked = (*storage)->revokeToken(id);
+    if (!revoked) return storageFailure(revoked.error());
+    if (!*revoked) return fail(kExitFailure, "no token with id " + text);
+    if (auto r = (*storage)->people().audit({0, nowMs(), kCliActor.name, "token_revoke", text, "", "{}"}); !r)
+        return storageFailure(r.error());
+    std::cout << "revoked token " << id << "\n";
     return kExitOk;
 }
 
@@ -652,7 +718,7 @@ int initDemoVerb(const std::vector<std::string>& args) {
 int runCli(const std::vector<std::string>& args) {
     // Log lines go to stderr; stdout carries only what a script reads (ids, tokens, the port).
     auto logger = spdlog::stderr_logger_mt("segue-hq");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+    logger->set_formatter(service::stderrFormatter("%Y-%m-%dT%H:%M:%S.%e %l %v"));
     spdlog::set_default_logger(logger);
 
     if (args.empty()) return fail(kExitUsage, "no command given");
@@ -686,6 +752,8 @@ int runCli(const std::vector<std::string>& args) {
     if (verb == "store" && sub == "set") return storeSet(args);
     if (verb == "store" && sub == "list") return storeList(args);
     if (verb == "audit") return auditVerb(args);
+    if (verb == "token" && sub == "list") return tokenList(args);
+    if (verb == "token" && sub == "revoke") return tokenRevoke(args);
     if (verb == "device" || verb == "token" || verb == "user" || verb == "region" || verb == "store")
         return fail(kExitUsage, "unknown command " + verb + " " + sub);
     return fail(kExitUsage, "unknown command " + verb);

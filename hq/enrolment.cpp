@@ -29,9 +29,16 @@ Result<Enrolment> enrolDevice(Storage& storage, const std::string& storeId, cons
 }
 
 Result<std::string> issueReadToken(Storage& storage, std::int64_t nowMs) {
+    auto issued = issueReadTokenWithId(storage, nowMs);
+    if (!issued) return std::unexpected(issued.error());
+    return std::move(issued->token);
+}
+
+Result<IssuedToken> issueReadTokenWithId(Storage& storage, std::int64_t nowMs) {
     std::string token = generateToken();
-    if (auto r = storage.addToken(hashToken(token), "read", nowMs); !r) return std::unexpected(r.error());
-    return token;
+    auto id = storage.addToken(hashToken(token), "read", nowMs);
+    if (!id) return std::unexpected(id.error());
+    return IssuedToken{*id, std::move(token)};
 }
 
 } // namespace segue::hq

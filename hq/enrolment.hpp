@@ -26,4 +26,11 @@ Result<Enrolment> enrolDevice(Storage& storage, const std::string& storeId, cons
 /// Issues a read token (role "read") for the read API and the dashboard.
 Result<std::string> issueReadToken(Storage& storage, std::int64_t nowMs);
 
+/// A read token and its id (what `token list` and `token revoke` name it by).
+struct IssuedToken {
+    std::int64_t id = 0;
+    std::string token;
+};
+Result<IssuedToken> issueReadTokenWithId(Storage& storage, std::int64_t nowMs);
+
 } // namespace segue::hq

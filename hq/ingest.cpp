@@ -4,7 +4,26 @@
 
 #include <nlohmann/json.hpp>
 
+#include "assets/assets.hpp"
+
 namespace segue::hq {
+
+Ingest::Ingest(Storage& storage, const core::Clock& clock) : m_storage(storage), m_clock(clock) {
+    // Published survey versions come later; today HQ knows the one compiled in. A record naming
+    // a version HQ does not know is accepted with its tags unchecked (a newer terminal must not
+    // have its answers refused for HQ being behind).
+    if (const auto text = assets::find("survey/default.json"))
+        if (auto survey = core::parseSurvey(*text)) m_surveys.push_back(std::move(*survey));
+}
+
+const char* Ingest::refusal(const core::Response& r, std::int64_t nowMs, std::int64_t offsetMs) const {
+    for (const auto& survey : m_surveys)
+        if (survey.id == r.surveyId && survey.version == r.surveyVersion && core::validate(r, &survey))
+            return kReasonUnknownTag;   // the record passed core::validate without a survey: only tags are left
+    // The terminal stamped created_at on its own clock, `offsetMs` ahead of ours.
+    if (r.createdAtMs - offsetMs > nowMs + kMaxAheadMs) return kReasonFutureTimestamp;
+    return nullptr;
+}
 
 std::string errorBody(const ApiError& e) {
     const nlohmann::json j = {{"error", e.code}, {"message", e.message}};
@@ -38,6 +57,9 @@ std::expected<wire::BatchAck, ApiError> Ingest::handle(const DeviceAuth& device,
     // A terminal that does not report its offset still shows a skew: its send time against ours
     // (late by the transfer time, which is small against the minutes that matter).
     req.clockOffsetMs = batch.clockOffsetMs ? *batch.clockOffsetMs : batch.sentAtMs - now;
+    // The future check trusts only an offset the terminal measured and reported: sent_at is
+    // whatever the sender wrote (a replayed or hand-made body), not a measurement.
+    const std::int64_t reportedOffset = batch.clockOffsetMs.value_or(0);
 
     wire::BatchAck ack;
     auto refuse = [&](std::string id, std::string reason, std::string json) {
@@ -56,6 +78,10 @@ std::expected<wire::BatchAck, ApiError> Ingest::handle(const DeviceAuth& device,
         }
         if (r.deviceId != device.deviceId) {
             refuse(r.id, kReasonWrongDevice, canonicalJson(r));
+            continue;
+        }
+        if (const char* why = refusal(r, now, reportedOffset)) {
+            refuse(r.id, why, canonicalJson(r));
             continue;
         }
         const auto [it, fresh] = firstById.emplace(r.id, req.records.size());

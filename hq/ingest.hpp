@@ -1,8 +1,12 @@
 // Turns one batch body from an authenticated device into stored rows and the reply: envelope
-// checks, per-record refusals (invalid, wrong store, wrong device), dedup through Storage.
+// checks, per-record refusals (invalid, wrong store, wrong device, a tag the survey does not
+// have, a time too far ahead), dedup through Storage.
 #pragma once
 #include <expected>
 #include <string_view>
+#include <vector>
+
+#include "core/survey.hpp"
 
 #include "core/time.hpp"
 #include "hq/api_error.hpp"
@@ -15,17 +19,30 @@ namespace segue::hq {
 inline constexpr const char* kReasonConflict = "conflict";
 inline constexpr const char* kReasonWrongStore = "wrong store";
 inline constexpr const char* kReasonWrongDevice = "wrong device";
+/// A tag that is not in the survey version the record names (checked for the versions HQ knows).
+inline constexpr const char* kReasonUnknownTag = "unknown_tag";
+/// created_at more than kMaxAheadMs ahead of HQ's time, after the terminal's reported offset.
+inline constexpr const char* kReasonFutureTimestamp = "future_timestamp";
 
 class Ingest {
 public:
-    Ingest(Storage& storage, const core::Clock& clock) : m_storage(storage), m_clock(clock) {}
+    /// How far ahead of HQ's time (on HQ's clock) a record may be stamped: 7 days.
+    static constexpr std::int64_t kMaxAheadMs = 7LL * 24 * 3600 * 1000;
+
+    /// Checks tags against the survey built into this binary (assets/survey/default.json).
+    Ingest(Storage& storage, const core::Clock& clock);
 
     /// The 200 reply for `body`, or the whole-request error (400, 409, 413, 500).
     std::expected<wire::BatchAck, ApiError> handle(const DeviceAuth& device, std::string_view body);
 
 private:
+    /// The reason HQ refuses `r` on its survey or its time, or nullptr. `offsetMs` is the
+    /// terminal's reported clock offset (its clock minus HQ's).
+    const char* refusal(const core::Response& r, std::int64_t nowMs, std::int64_t offsetMs) const;
+
     Storage& m_storage;
     const core::Clock& m_clock;
+    std::vector<core::Survey> m_surveys;   ///< the survey versions HQ knows
 };
 
 } // namespace segue::hq

@@ -25,6 +25,16 @@ void Metrics::observeIngest(double seconds) {
     ++m_latencyCount;
 }
 
+void Metrics::countConnection(const char* outcome) {
+    std::lock_guard lock(m_mutex);
+    ++m_connections[outcome];
+}
+
+void Metrics::addOpenConnections(int delta) {
+    std::lock_guard lock(m_mutex);
+    m_openConnections += delta;
+}
+
 std::string Metrics::render() const {
     std::lock_guard lock(m_mutex);
     std::string out;
@@ -53,6 +63,17 @@ std::string Metrics::render() const {
     std::snprintf(sum, sizeof sum, "%.6f", m_latencySum);
     out += "segue_hq_ingest_seconds_sum " + std::string(sum) + "\n";
     out += "segue_hq_ingest_seconds_count " + std::to_string(m_latencyCount) + "\n";
+    out += "# HELP segue_hq_connections_total Connections to the main listener by outcome.\n";
+    out += "# TYPE segue_hq_connections_total counter\n";
+    for (const char* outcome : {"accepted", "refused_per_address", "refused_total", "closed_idle_for_new",
+                                "header_deadline", "body_too_slow"}) {
+        const auto it = m_connections.find(outcome);
+        out += "segue_hq_connections_total{outcome=\"" + std::string(outcome) + "\"} " +
+               std::to_string(it == m_connections.end() ? 0 : it->second) + "\n";
+    }
+    out += "# HELP segue_hq_connections_open Connections open on the main listener.\n";
+    out += "# TYPE segue_hq_connections_open gauge\n";
+    out += "segue_hq_connections_open " + std::to_string(m_openConnections) + "\n";
     return out;
 }
 

@@ -1,5 +1,5 @@
 // Counters for GET /metrics in the Prometheus text format: requests by route and status,
-// records by result, and a histogram of batch ingest latency.
+// records by result, a histogram of batch ingest latency, and the server's connections.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -20,6 +20,11 @@ public:
     void countRequest(const std::string& route, int status);
     void countResponses(std::int64_t accepted, std::int64_t duplicates, std::int64_t rejected);
     void observeIngest(double seconds);
+    /// A connection event of the server: "accepted", "refused_per_address", "refused_total",
+    /// "closed_idle_for_new", "header_deadline", "body_too_slow" (a bounded set).
+    void countConnection(const char* outcome);
+    /// Connections open now, changed by `delta`.
+    void addOpenConnections(int delta);
 
     std::string render() const;
 
@@ -30,6 +35,8 @@ private:
     std::array<std::int64_t, kLatencyBuckets.size() + 1> m_buckets{};
     double m_latencySum = 0;
     std::int64_t m_latencyCount = 0;
+    std::map<std::string, std::int64_t> m_connections;
+    std::int64_t m_openConnections = 0;
 };
 
 } // namespace segue::hq

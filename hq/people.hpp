@@ -145,7 +145,8 @@ public:
                                                                      const std::string& to) = 0;
 
     /// A read token limited to `scope` (Chain: the whole chain, as `Storage::addToken`).
-    virtual Result<void> addScopedToken(const std::string& tokenHash, const std::string& role, const Scope& scope,
+    /// Returns the token's id (as Storage::addToken does).
+    virtual Result<std::int64_t> addScopedToken(const std::string& tokenHash, const std::string& role, const Scope& scope,
                                         std::int64_t createdAtMs) = 0;
     /// The role and scope of a live (not revoked) token, or nullopt.
     virtual Result<std::optional<ReadTokenInfo>> readToken(const std::string& tokenHash) = 0;

@@ -234,7 +234,7 @@ ApiResult PeopleApi::addToken(const Principal& by, const std::string& body, cons
     if (*store) scope = Scope::store(**store);
     auto token = issueScopedToken(m_storage, scope, actorOf(by, address), nowMs);
     if (!token) return failed(token.error());
-    return ApiReply{201, {{"token", *token}}, {}};
+    return ApiReply{201, {{"id", token->id}, {"role", "read"}, {"token", token->token}}, {}};
 }
 
 ApiResult PeopleApi::audit(const std::optional<std::string>& from, const std::optional<std::string>& to) {

@@ -68,7 +68,7 @@ public:
     /// PATCH /api/v1/stores/{store} {"name"?, "region"? (null: out of its region)} → 200 {"id","name","region"}.
     ApiResult setStore(const Principal& by, const std::string& store, const std::string& body,
                        const std::string& address, std::int64_t nowMs);
-    /// POST /api/v1/tokens {"role":"read","region"?|"store"?} → 201 {"token"} (shown once).
+    /// POST /api/v1/tokens {"role":"read","region"?|"store"?} → 201 {"id","role","token"} (shown once).
     ApiResult addToken(const Principal& by, const std::string& body, const std::string& address, std::int64_t nowMs);
     /// GET /api/v1/audit?from=&to= → auditJson (newest first, at most 1000).
     ApiResult audit(const std::optional<std::string>& from, const std::optional<std::string>& to);

@@ -76,6 +76,7 @@ public:
     void flushLog(std::int64_t nowMs) { m_log.flush(nowMs); }
 
     const Metrics& metrics() const { return m_metrics; }
+    Metrics& metrics() { return m_metrics; }
     /// The route table.
     static std::span<const Route> routes();
     /// The table's label for a method and path ("other" when no route matches).

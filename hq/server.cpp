@@ -136,7 +136,13 @@ public:
 /// Open connections by address, with the caps; thread-safe.
 class Registry {
 public:
-    Registry(int maxTotal, int maxPerAddress) : m_maxTotal(maxTotal), m_maxPerAddress(maxPerAddress) {}
+    Registry(int maxTotal, int maxPerAddress, Metrics* metrics)
+        : m_maxTotal(maxTotal), m_maxPerAddress(maxPerAddress), m_metrics(metrics) {}
+
+    /// Counts a connection event in /metrics (the main listener's only).
+    void count(const char* outcome) {
+        if (m_metrics) m_metrics->countConnection(outcome);
+    }
 
     /// Admits a new connection from `address`, closing the longest-idle kept-alive one if the
     /// total is reached; false: refuse it.
@@ -146,7 +152,7 @@ public:
         auto& perAddress = m_byAddress[address];
         if (m_maxPerAddress > 0 && perAddress >= m_maxPerAddress) {
             if (perAddress == 0) m_byAddress.erase(address);
-            ++m_refusedPerAddress;
+            count("refused_per_address");
             return false;
         }
         if (m_total - m_evicting >= m_maxTotal) {
@@ -157,16 +163,18 @@ public:
                     oldest = c;
             if (!oldest) {
                 if (perAddress == 0) m_byAddress.erase(address);
-                ++m_refusedTotal;
+                count("refused_total");
                 return false;
             }
             oldest->evicting = true;
             ++m_evicting;
-            ++m_evicted;
+            count("closed_idle_for_new");
             oldest->closeSoon();
         }
         ++perAddress;
         ++m_total;
+        count("accepted");
+        if (m_metrics) m_metrics->addOpenConnections(1);
         return true;
     }
     void add(ConnectionBase* c) {
@@ -179,6 +187,7 @@ public:
         if (c->evicting) --m_evicting;
         if (--m_byAddress[c->address] <= 0) m_byAddress.erase(c->address);
         --m_total;
+        if (m_metrics) m_metrics->addOpenConnections(-1);
         if (m_total == 0) m_empty.notify_all();
     }
     /// Closes every connection that has no request in flight; the rest close after their reply.
@@ -206,7 +215,7 @@ private:
     std::map<std::string, int> m_byAddress;
     int m_total = 0, m_evicting = 0;
     bool m_stopping = false;
-    std::int64_t m_refusedPerAddress = 0, m_refusedTotal = 0, m_evicted = 0;
+    Metrics* m_metrics;
 };
 
 /// What every connection of one listener shares.
@@ -256,6 +265,7 @@ private:
     }
 
     void onHandshake(beast::error_code ec) {
+        if (ec == beast::error::timeout) m_listener.registry.count("header_deadline");
         if (ec) return closeNow();
         readHeader();
     }
@@ -296,6 +306,7 @@ private:
         m_request.opsListener = m_listener.ops;
         if (ec == http::error::header_limit) return refuse(431, "the request headers are larger than " +
                                                                     std::to_string(m_listener.limits.maxHeaderBytes) + " bytes");
+        if (ec == beast::error::timeout) m_listener.registry.count("header_deadline");
         if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::eof ||
             ec == net::error::connection_reset || ec == net::error::operation_aborted || ec == net::error::bad_descriptor ||
             ec == ssl::error::stream_truncated)
@@ -345,6 +356,7 @@ private:
 
     void onBody(beast::error_code ec, std::size_t) {
         if (ec == http::error::need_buffer) ec = {};
+        if (ec == beast::error::timeout) m_listener.registry.count("body_too_slow");
         if (ec) {
             if (ec == beast::error::timeout || ec == net::error::eof || ec == http::error::end_of_stream ||
                 ec == net::error::connection_reset || ec == net::error::operation_aborted ||
@@ -383,7 +395,7 @@ private:
         m_version = 11;
         HttpResponse res = m_listener.router.refuse(status, message);
         m_listener.router.log(m_request, res, elapsedMs(), monotonicMs());
-        write(std::move(res), false);
+        write(std::move(res));
     }
 
     double elapsedMs() const {
@@ -398,10 +410,17 @@ private:
         m_listener.pool.post([self = this->shared_from_this()] {
             HttpResponse res = self->m_listener.router.handle(self->m_request);
             self->m_listener.router.log(self->m_request, res, self->elapsedMs(), monotonicMs());
-            const bool gzip = acceptsGzip(self->m_request);
+            // Compressed here, on the handler thread, as httplib did for clients that accept it.
+            if (acceptsGzip(self->m_request) && !res.stream && !res.body.empty() &&
+                self->m_request.method != "HEAD" && compressible(res.header("Content-Type"))) {
+                if (auto packed = wire::gzip(res.body)) {
+                    res.body = std::move(*packed);
+                    res.setHeader("Content-Encoding", "gzip");
+                }
+            }
             std::string().swap(self->m_request.body);
-            net::post(self->lowest().get_executor(), [self, res = std::move(res), gzip]() mutable {
-                self->write(std::move(res), gzip);
+            net::post(self->lowest().get_executor(), [self, res = std::move(res)]() mutable {
+                self->write(std::move(res));
             });
         });
     }
@@ -412,21 +431,18 @@ private:
         m.version(m_version);
         for (const auto& [k, v] : res.headers) m.insert(k, v);
         m.keep_alive(keepAlive);
+        if (keepAlive && m_version == 11)
+            m.set(http::field::keep_alive, "timeout=" + std::to_string(kKeepAliveS) + ", max=" +
+                                               std::to_string(kMaxRequestsPerConnection - m_served));
     }
 
-    void write(HttpResponse res, bool gzip) {
+    void write(HttpResponse res) {
         ++m_served;
         const bool keepAlive = m_keepAlive && !res.close && m_served < kMaxRequestsPerConnection &&
                                !m_listener.registry.stopping();
         lowest().expires_after(std::chrono::seconds(m_listener.limits.writeTimeoutS));
-        if (res.stream) return writeStreamed(std::move(res), keepAlive, gzip);
+        if (res.stream) return writeStreamed(std::move(res), keepAlive);
         const bool head = m_request.method == "HEAD";
-        if (gzip && !res.body.empty() && compressible(res.header("Content-Type"))) {
-            if (auto packed = wire::gzip(res.body)) {
-                res.body = std::move(*packed);
-                res.setHeader("Content-Encoding", "gzip");
-            }
-        }
         auto reply = std::make_shared<http::response<http::string_body>>();
         setHeaders(*reply, res, keepAlive);
         const std::size_t length = res.body.size();
@@ -448,7 +464,7 @@ private:
 
     /// A chunked reply whose pieces a handler thread makes one at a time: flat memory however
     /// long, and the I/O thread never waits on storage.
-    void writeStreamed(HttpResponse res, bool keepAlive, bool) {
+    void writeStreamed(HttpResponse res, bool keepAlive) {
         auto reply = std::make_shared<http::response<http::empty_body>>();
         setHeaders(*reply, res, keepAlive);
         reply->chunked(true);
@@ -513,8 +529,8 @@ std::string addressOf(const tcp::endpoint& e) {
 struct HqServer::Impl {
     Impl(Router& router, const ServerOptions& options)
         : options(options),
-          registry(options.limits.maxConnections, options.limits.maxPerAddress),
-          opsRegistry(kOpsMaxConnections, 0),
+          registry(options.limits.maxConnections, options.limits.maxPerAddress, &router.metrics()),
+          opsRegistry(kOpsMaxConnections, 0, nullptr),
           main{router, pool, registry, options.limits, false},
           ops{router, opsPool, opsRegistry, options.limits, true} {}
 

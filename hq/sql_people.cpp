@@ -314,7 +314,7 @@ Result<std::map<std::string, core::Tally>> SqlPeople::periodTallies(const StoreF
     return out;
 }
 
-Result<void> SqlPeople::addScopedToken(const std::string& tokenHash, const std::string& role, const Scope& scope,
+Result<std::int64_t> SqlPeople::addScopedToken(const std::string& tokenHash, const std::string& role, const Scope& scope,
                                        std::int64_t createdAtMs) {
     if (role != "read") return std::unexpected(StorageError{Kind::Invalid, "token refused (role must be read)"});
     std::optional<std::string> region, store;
@@ -335,10 +335,19 @@ Result<void> SqlPeople::addScopedToken(const std::string& tokenHash, const std::
     if (!c) return std::unexpected(c.error());
     SqlConnection& conn = **c;
     if (auto b = conn.begin(SqlConnection::Tx::Write); !b) return std::unexpected(storageError("adding a token", b.error()));
+    std::int64_t id = 0;
     auto done = [&]() -> SqlResult<void> {
-        if (auto r = conn.send("INSERT INTO tokens (token_hash, role, created_at) VALUES (?, ?, ?)", {tokenHash, role, createdAtMs});
-            !r)
-            return r;
+        {
+            auto r = conn.query("INSERT INTO tokens (token_hash, role, created_at) VALUES (?, ?, ?) RETURNING id",
+                                {tokenHash, role, createdAtMs});
+            if (!r) return std::unexpected(r.error());
+            for (;;) {
+                auto more = (*r)->next();
+                if (!more) return std::unexpected(more.error());
+                if (!*more) break;
+                id = (*r)->integer(0);
+            }
+        }
         if (region || store)
             if (auto r = conn.send("INSERT INTO token_scopes (token_hash, region_id, store_id) VALUES (?, ?, ?)",
                                    {tokenHash, sqlOptional(region), sqlOptional(store)});
@@ -346,7 +355,7 @@ Result<void> SqlPeople::addScopedToken(const std::string& tokenHash, const std::
                 return r;
         return conn.commit();
     }();
-    if (done) return {};
+    if (done) return id;
     conn.rollback();
     return std::unexpected(storageError("adding a token", done.error()));
 }

@@ -32,7 +32,7 @@ public:
     Result<bool> storeInScope(const std::string& store, const Scope& scope) override;
     Result<std::map<std::string, core::Tally>> periodTallies(const StoreFilter& filter, const std::string& from,
                                                              const std::string& to) override;
-    Result<void> addScopedToken(const std::string& tokenHash, const std::string& role, const Scope& scope,
+    Result<std::int64_t> addScopedToken(const std::string& tokenHash, const std::string& role, const Scope& scope,
                                 std::int64_t createdAtMs) override;
     Result<std::optional<ReadTokenInfo>> readToken(const std::string& tokenHash) override;
     Result<void> audit(const AuditEntry& entry) override;

@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cassert>
 #include <charconv>
+#include <chrono>
 #include <map>
+#include <mutex>
 #include <numeric>
+#include <unordered_map>
 
+#include "core/time.hpp"
 #include "hq/day_sums.hpp"
 #include "hq/sql_people.hpp"
 #include "hq/sql_response.hpp"
@@ -148,7 +152,8 @@ public:
         auto rows = (*c)->query("SELECT d.id, d.store_id, d.name, d.revoked, d.last_seen, d.last_pending, d.app_version, "
                                 "d.clock_offset_ms, d.created_at, "
                                 "(SELECT COUNT(*) FROM rejections r WHERE r.device_id = d.id) + "
-                                "(SELECT COUNT(*) FROM conflicts c WHERE c.device_id = d.id) "
+                                "(SELECT COUNT(*) FROM conflicts c WHERE c.device_id = d.id) + "
+                                "(SELECT COALESCE(SUM(f.dropped), 0) FROM refusal_days f WHERE f.device_id = d.id) "
                                 "FROM devices d ORDER BY d.store_id, d.id",
                                 {});
         return collect<DeviceInfo>(rows, "listing devices", [](const SqlRows& s) {
@@ -183,26 +188,49 @@ public:
         return std::optional<DeviceAuth>(std::move(all->front()));
     }
 
-    Result<void> addToken(const std::string& hash, const std::string& role, std::int64_t createdAtMs) override {
+    Result<std::int64_t> addToken(const std::string& hash, const std::string& role, std::int64_t createdAtMs) override {
         auto c = m_engine->connection();
         if (!c) return std::unexpected(c.error());
-        auto r = (*c)->query("INSERT INTO tokens (token_hash, role, created_at) VALUES (?, ?, ?) RETURNING id",
-                             {hash, role, createdAtMs});
-        if (r) r = drain(std::move(*r));
-        if (r) return {};
-        if (r.error().code == SqlError::Code::Constraint)
-            return std::unexpected(StorageError{Kind::Invalid, "token refused (role must be read): " + r.error().message});
-        return fail<void>("adding token", r.error());
+        auto rows = (*c)->query("INSERT INTO tokens (token_hash, role, created_at) VALUES (?, ?, ?) RETURNING id",
+                                {hash, role, createdAtMs});
+        // SQLite refuses the row when it is stepped, PostgreSQL when it is sent.
+        auto first = rows ? (*rows)->next() : SqlResult<bool>(std::unexpected(rows.error()));
+        if (first && *first) return (*rows)->integer(0);
+        if (!first && first.error().code == SqlError::Code::Constraint)
+            return std::unexpected(StorageError{Kind::Invalid, "token refused (role must be read): " + first.error().message});
+        return fail<std::int64_t>("adding token", first ? SqlError{SqlError::Code::Other, "no id returned"} : first.error());
     }
 
     Result<std::optional<std::string>> tokenRole(const std::string& hash) override {
-        auto c = m_engine->connection(SqlEngine::Purpose::Auth);
+        std::vector<std::pair<std::int64_t, std::string>> found;
+        {
+            auto c = m_engine->connection(SqlEngine::Purpose::Auth);
+            if (!c) return std::unexpected(c.error());
+            auto rows = (*c)->query("SELECT id, role FROM tokens WHERE token_hash = ? AND NOT revoked", {hash},
+                                    Reuse::Often);
+            auto all = collect<std::pair<std::int64_t, std::string>>(
+                rows, "looking up token", [](const SqlRows& s) { return std::pair(s.integer(0), s.text(1)); });
+            if (!all) return std::unexpected(all.error());
+            found = std::move(*all);
+        }
+        if (found.empty()) return std::optional<std::string>();
+        noteTokenUse(found.front().first);
+        return std::optional<std::string>(std::move(found.front().second));
+    }
+
+    Result<std::vector<TokenInfo>> listTokens() override {
+        auto c = m_engine->connection();
         if (!c) return std::unexpected(c.error());
-        auto rows = (*c)->query("SELECT role FROM tokens WHERE token_hash = ? AND NOT revoked", {hash}, Reuse::Often);
-        auto all = collect<std::string>(rows, "looking up token", [](const SqlRows& s) { return s.text(0); });
-        if (!all) return std::unexpected(all.error());
-        if (all->empty()) return std::optional<std::string>();
-        return std::optional<std::string>(std::move(all->front()));
+        auto rows = (*c)->query("SELECT t.id, t.role, t.created_at, u.last_used_at, t.revoked FROM tokens t "
+                                "LEFT JOIN token_use u ON u.token_id = t.id ORDER BY t.id",
+                                {});
+        return collect<TokenInfo>(rows, "listing tokens", [](const SqlRows& s) {
+            return TokenInfo{s.integer(0), s.text(1), s.integer(2), s.optInteger(3), s.flag(4)};
+        });
+    }
+
+    Result<bool> revokeToken(std::int64_t id) override {
+        return anyRow("revoking token", "UPDATE tokens SET revoked = TRUE WHERE id = ? RETURNING id", {id});
     }
 
     Result<std::vector<Outcome>> ingest(const IngestRequest& req) override {
@@ -321,6 +349,29 @@ public:
     }
 
 private:
+    /// Writes a token's last use, at most once a minute per token and never waiting for a busy
+    /// writer (it is tried again on a later request): a read request costs no write of its own.
+    void noteTokenUse(std::int64_t id) {
+        const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+        {
+            std::lock_guard lock(m_useMutex);
+            auto& last = m_useWritten[id];
+            if (last != 0 && now - last < kTokenUseWriteEveryMs) return;
+            last = now;
+        }
+        auto c = m_engine->connection(SqlEngine::Purpose::General, SqlEngine::Wait::No);
+        const bool written = c && (*c)->send("INSERT INTO token_use (token_id, last_used_at) VALUES (?, ?) "
+                                             "ON CONFLICT (token_id) DO UPDATE SET last_used_at = excluded.last_used_at",
+                                             {id, now})
+                                      .has_value();
+        if (!written) {
+            std::lock_guard lock(m_useMutex);
+            m_useWritten[id] = 0;
+        }
+    }
+
     /// Reads every row of `rows` with `read`.
     template <typename T, typename Read>
     static Result<std::vector<T>> collect(SqlResult<std::unique_ptr<SqlRows>>& rows, const std::string& what,
@@ -403,6 +454,66 @@ private:
         return spec;
     }
 
+    /// What is kept of a refused or conflicting record: its first kKeptRecordBytes, cut before a
+    /// character that would not fit whole (so the text stays UTF-8 if it was).
+    static std::string keptPart(const std::string& json) {
+        if (json.size() <= kKeptRecordBytes) return json;
+        std::size_t n = kKeptRecordBytes;
+        while (n > 0 && (static_cast<unsigned char>(json[n]) & 0xC0) == 0x80) --n;
+        return json.substr(0, n);
+    }
+
+    /// The refused and conflicting records a device may still keep today (kKeptRefusalsPerDay),
+    /// read when a batch first has one to keep; past it a record is only counted.
+    class RefusalBudget {
+    public:
+        RefusalBudget(const IngestRequest& req, std::string day) : m_req(req), m_day(std::move(day)) {}
+
+        /// Runs `insert` (… RETURNING id) if the budget allows, and notes the full length of a
+        /// record that was cut in `lengths` ("table (id column"); counts the record either way.
+        SqlResult<void> keep(SqlConnection& c, std::string_view insert, SqlParams params, std::string_view lengths,
+                             std::size_t fullBytes) {
+            if (!m_left) {
+                // An upsert, not a SELECT: on PostgreSQL it locks the device's day until the commit,
+                // so two batches of one device cannot both spend the last of it.
+                auto rows = c.query("INSERT INTO refusal_days (device_id, day, kept, dropped) VALUES (?, ?, 0, 0) "
+                                    "ON CONFLICT (device_id, day) DO UPDATE SET kept = refusal_days.kept RETURNING kept",
+                                    {m_req.deviceId, m_day}, Reuse::Often);
+                if (!rows) return std::unexpected(rows.error());
+                auto more = (*rows)->next();
+                if (!more) return std::unexpected(more.error());
+                m_left = kKeptRefusalsPerDay - (*more ? (*rows)->integer(0) : 0);
+            }
+            if (*m_left <= 0) {
+                ++m_dropped;
+                return {};
+            }
+            auto rows = c.query(insert, std::move(params), Reuse::Often);
+            if (!rows) return std::unexpected(rows.error());
+            auto inserted = (*rows)->next();   // no row: the same record is kept already
+            if (!inserted) return std::unexpected(inserted.error());
+            if (!*inserted) return {};
+            --*m_left;
+            ++m_kept;
+            if (fullBytes <= kKeptRecordBytes) return {};
+            return c.send("INSERT INTO " + std::string(lengths) + ", record_bytes) VALUES (?, ?)",
+                          {(*rows)->integer(0), static_cast<std::int64_t>(fullBytes)}, Reuse::Often);
+        }
+
+        /// Adds what this batch kept and dropped to the device's day.
+        SqlResult<void> record(SqlConnection& c) {
+            if (m_kept == 0 && m_dropped == 0) return {};
+            return c.send("UPDATE refusal_days SET kept = kept + ?, dropped = dropped + ? WHERE device_id = ? AND day = ?",
+                          {m_kept, m_dropped, m_req.deviceId, m_day}, Reuse::Often);
+        }
+
+    private:
+        const IngestRequest& m_req;
+        std::string m_day;
+        std::optional<std::int64_t> m_left;
+        std::int64_t m_kept = 0, m_dropped = 0;
+    };
+
     /// One batch, inside the write transaction the engine opened (see Storage::ingest).
     static Result<std::vector<Outcome>> ingestBatch(SqlConnection& c, const IngestRequest& req) {
         if (auto r = c.send(updateDeviceSql(),
@@ -410,11 +521,15 @@ private:
                             Reuse::Often);
             !r)
             return fail<std::vector<Outcome>>("updating device status", r.error());
+        RefusalBudget budget{req, core::localDate(req.receivedAtMs, 0)};
         for (const auto& r : req.refused)
-            if (auto s = c.send("INSERT INTO rejections (response_id, device_id, batch_id, reason, record, record_hash, "
-                                "received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, record_hash) DO NOTHING",
-                                {r.id, req.deviceId, req.batchId, r.reason, r.json, sha256Hex(r.json), req.receivedAtMs},
-                                Reuse::Often);
+            if (auto s = budget.keep(c,
+                                     "INSERT INTO rejections (response_id, device_id, batch_id, reason, record, "
+                                     "record_hash, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                                     "ON CONFLICT (device_id, record_hash) DO NOTHING RETURNING id",
+                                     {r.id, req.deviceId, req.batchId, r.reason, keptPart(r.json), sha256Hex(r.json),
+                                      req.receivedAtMs},
+                                     "rejection_lengths (rejection_id", r.json.size());
                 !s)
                 return fail<std::vector<Outcome>>("storing a refused record", s.error());
         // In id order: two transactions inserting overlapping ids then wait on each other's keys in
@@ -443,15 +558,19 @@ private:
 
         auto keep = [&](const core::Response& r) {
             const std::string json = canonicalJson(r);
-            return c.send("INSERT INTO conflicts (response_id, device_id, batch_id, record, record_hash, received_at) "
-                          "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (response_id, record_hash) DO NOTHING",
-                          {r.id, req.deviceId, req.batchId, json, sha256Hex(json), req.receivedAtMs}, Reuse::Often);
+            return budget.keep(c,
+                               "INSERT INTO conflicts (response_id, device_id, batch_id, record, record_hash, "
+                               "received_at) VALUES (?, ?, ?, ?, ?, ?) "
+                               "ON CONFLICT (response_id, record_hash) DO NOTHING RETURNING id",
+                               {r.id, req.deviceId, req.batchId, keptPart(json), sha256Hex(json), req.receivedAtMs},
+                               "conflict_lengths (conflict_id", json.size());
         };
         for (std::size_t i = 0; i < req.records.size(); ++i)
             if ((*outcomes)[i] == Outcome::Conflict)
                 if (auto r = keep(req.records[i]); !r) return fail<std::vector<Outcome>>("storing a conflict", r.error());
         for (const auto& cr : req.conflicts)
             if (auto r = keep(cr); !r) return fail<std::vector<Outcome>>("storing a conflict", r.error());
+        if (auto r = budget.record(c); !r) return fail<std::vector<Outcome>>("counting refused records", r.error());
         // Last, so that the rows every batch of the store's day adds to stay locked only briefly.
         if (auto r = addDaySums(c, sumAccepted(req.records, *outcomes)); !r)
             return fail<std::vector<Outcome>>("adding to the day sums", r.error());
@@ -566,6 +685,8 @@ private:
     }
 
     std::unique_ptr<SqlEngine> m_engine;
+    std::mutex m_useMutex;
+    std::unordered_map<std::int64_t, std::int64_t> m_useWritten;   ///< token id → when its use was last written
     SqlPeople m_people;
 };
 

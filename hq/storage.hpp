@@ -58,7 +58,7 @@ struct DeviceInfo {
     std::optional<std::string> appVersion;
     std::optional<std::int64_t> clockOffsetMs;    ///< terminal clock minus HQ clock
     std::int64_t createdAtMs = 0;
-    std::int64_t rejected = 0;                    ///< refused records and conflicts it sent
+    std::int64_t rejected = 0;                    ///< refused records and conflicts it sent (kept or only counted)
 };
 
 /// A record refused before storage (invalid, wrong store, ...), kept with its reason.
@@ -67,6 +67,24 @@ struct RefusedRecord {
     std::string reason;
     std::string json;      ///< the record as received
 };
+
+/// A refused or conflicting record is kept as its first kKeptRecordBytes (cut at a character
+/// boundary) with its full length and the SHA-256 of all of it. Accepted records are kept whole.
+inline constexpr std::size_t kKeptRecordBytes = 4096;
+/// Refused and conflicting records kept per device and HQ day (UTC); past it they are counted
+/// only (DeviceInfo::rejected still includes them).
+inline constexpr std::int64_t kKeptRefusalsPerDay = 1000;
+
+/// A read token as `segue-hq token list` shows it: never the token or its hash.
+struct TokenInfo {
+    std::int64_t id = 0;
+    std::string role;
+    std::int64_t createdAtMs = 0;
+    std::optional<std::int64_t> lastUsedMs;   ///< to within a minute: written at most once a minute
+    bool revoked = false;
+};
+/// How often a token's last use is written at most.
+inline constexpr std::int64_t kTokenUseWriteEveryMs = 60'000;
 
 /// One received batch, already authenticated and validated.
 struct IngestRequest {
@@ -158,10 +176,16 @@ public:
     virtual Result<bool> revokeDevice(const std::string& id) = 0;
     virtual Result<std::optional<DeviceAuth>> deviceByTokenHash(const std::string& tokenHash) = 0;
 
-    virtual Result<void> addToken(const std::string& tokenHash, const std::string& role,
-                                  std::int64_t createdAtMs) = 0;
-    /// The role of a live (not revoked) token, or nullopt.
+    /// Stores a token's hash; returns the token's id. A role other than "read" is Invalid.
+    virtual Result<std::int64_t> addToken(const std::string& tokenHash, const std::string& role,
+                                          std::int64_t createdAtMs) = 0;
+    /// The role of a live (not revoked) token, or nullopt. Looked up on every call (no cache, so a
+    /// revocation holds at once); notes the token's last use at most once a minute.
     virtual Result<std::optional<std::string>> tokenRole(const std::string& tokenHash) = 0;
+    /// Every token, ascending by id.
+    virtual Result<std::vector<TokenInfo>> listTokens() = 0;
+    /// False when no token has this id.
+    virtual Result<bool> revokeToken(std::int64_t id) = 0;
 
     /// Stores a batch in one transaction: device status, refused records, the records (insert
     /// with ON CONFLICT DO NOTHING; an id that did not insert is compared with what is stored:

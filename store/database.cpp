@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "core/time.hpp"
+#include "core/version.hpp"
 #include "store/meta.hpp"
 #include "store/migrations.hpp"
 #include "store/sqlite_support.hpp"
@@ -137,6 +138,34 @@ std::expected<int, Error> readUserVersion(sqlite3* db) {
     return static_cast<int>(st->columnInt(0));
 }
 
+/// The program version a migration records in the header's application_id (a.b.c as
+/// a*1 000 000 + b*1 000 + c): an older program can then name the version to install.
+int encodeVersion(std::string_view v) {
+    int parts[3] = {0, 0, 0};
+    int i = 0;
+    for (const char c : v) {
+        if (c == '.') {
+            if (++i == 3) break;
+        } else if (c >= '0' && c <= '9') {
+            parts[i] = std::min(parts[i] * 10 + (c - '0'), 999);
+        } else {
+            break;   // "0.2.0~rc1": the numeric part
+        }
+    }
+    return std::min(parts[0], 2000) * 1'000'000 + parts[1] * 1'000 + parts[2];
+}
+
+/// The version recorded by the program that last migrated the file, or nullopt (none recorded).
+std::optional<std::string> readWriterVersion(sqlite3* db) {
+    auto st = Statement::prepare(db, "PRAGMA application_id", "reading the writer's version");
+    if (!st) return std::nullopt;
+    auto row = st->step();
+    if (!row || !*row) return std::nullopt;
+    const auto id = st->columnInt(0);
+    if (id <= 0) return std::nullopt;
+    return std::to_string(id / 1'000'000) + "." + std::to_string(id / 1'000 % 1'000) + "." + std::to_string(id % 1'000);
+}
+
 struct Probe {
     int version = 0;
     std::optional<std::string> corruptReason;   ///< set when the file must be moved aside
@@ -157,10 +186,12 @@ std::expected<Probe, Error> probe(sqlite3* db, bool check) {
     }
     p.version = *version;
     if (p.version > latestSchemaVersion() || p.version < 0) {
+        const auto writer = readWriterVersion(db);
         return std::unexpected(makeError(
-            ErrorKind::Schema, "the database has schema version " + std::to_string(p.version) +
-                                   ", newer than this build knows (" +
-                                   std::to_string(latestSchemaVersion()) + "); it was left untouched"));
+            ErrorKind::Schema, "database schema " + std::to_string(p.version) + " is newer than this program (" +
+                                   std::to_string(latestSchemaVersion()) + "); install segue-kiosk " +
+                                   (writer ? "\u2265 " + *writer : "newer than " + std::string(kVersion)) +
+                                   "; the file was left untouched"));
     }
     if (!check) {
         // Only the header and the schema: reading them is what any statement needs first.
@@ -253,6 +284,8 @@ std::expected<void, Error> migrate(sqlite3* db, int found, int target) {
         // The version is a number from this build, never data: formatting it is safe.
         const std::string bump = "PRAGMA user_version = " + std::to_string(m.version);
         if (auto r = execSql(db, bump.c_str(), doing + " (recording the version)"); !r) return r;
+        const std::string writer = "PRAGMA application_id = " + std::to_string(encodeVersion(kVersion));
+        if (auto r = execSql(db, writer.c_str(), doing + " (recording the program)"); !r) return r;
         if (auto r = tx->commit(); !r) return r;
     }
     return {};
@@ -396,7 +429,11 @@ std::expected<Opened, Error> openConnection(const std::filesystem::path& file, c
         return std::unexpected(sqlError(db->get(), cfg, "configuring " + file.string()));
 
     if (auto r = configure(db->get(), file, options.checkpoints); !r) return std::unexpected(std::move(r.error()));
+    const auto migrationStart = std::chrono::steady_clock::now();
     if (auto r = migrate(db->get(), found->version, targetVersion); !r) return std::unexpected(std::move(r.error()));
+    if (found->version < targetVersion)
+        out.report.migrationMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - migrationStart).count();
     auto now = readUserVersion(db->get());
     if (!now) return std::unexpected(std::move(now.error()));
     out.report.schemaVersion = *now;

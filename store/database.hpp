@@ -33,6 +33,7 @@ struct OpenReport {
     std::string reason;                 ///< integrity_check output or the open error
     int migratedFrom = 0;               ///< schema version found (0 = new file)
     int schemaVersion = 0;              ///< schema version now
+    std::int64_t migrationMs = 0;       ///< time the migrations took (0 when none ran)
 };
 
 /// Who copies the WAL back into the database file.

@@ -6,17 +6,15 @@
 #include <string>
 
 #include "core/response.hpp"
+#include "core/response_fields.hpp"
 #include "core/scoring.hpp"
 #include "store/sqlite_support.hpp"
 
 namespace segue::store::detail {
 
-/// The responses columns in the order readResponse() expects, prefixed with "r.".
-inline constexpr const char* kResponseColumns =
-    "r.id, r.store_id, r.device_id, r.survey_id, r.survey_version, r.language, r.created_at_ms, "
-    "r.local_date, r.local_hour, r.utc_offset_min, r.stars, r.segue_satisfactory, "
-    "r.segue_efficient, r.segue_genuine, r.segue_understanding, r.segue_effective, r.complete, "
-    "r.misuse, r.synthetic, r.duration_ms";
+/// The responses columns in the order readResponse() expects, prefixed with "r." (from
+/// core::kResponseFields).
+inline const std::string kResponseColumns = core::sqlColumnList(core::SqlTable::Kiosk, "r.");
 
 /// Reads the kResponseColumns of the current row, without tags.
 core::Response readResponse(const Statement& st);

@@ -16,22 +16,18 @@ namespace detail {
 
 core::Response readResponse(const Statement& st) {
     core::Response r;
-    r.id = st.columnText(0);
-    r.storeId = st.columnText(1);
-    r.deviceId = st.columnText(2);
-    r.surveyId = st.columnText(3);
-    r.surveyVersion = static_cast<int>(st.columnInt(4));
-    r.language = st.columnText(5);
-    r.createdAtMs = st.columnInt(6);
-    r.localDate = st.columnText(7);
-    r.localHour = static_cast<int>(st.columnInt(8));
-    r.utcOffsetMin = static_cast<int>(st.columnInt(9));
-    r.stars = static_cast<int>(st.columnInt(10));
-    for (int i = 0; i < core::kSegueCount; ++i) r.segue[static_cast<std::size_t>(i)] = st.columnOptionalInt(11 + i);
-    r.complete = st.columnInt(16) != 0;
-    r.misuse = st.columnInt(17) != 0;
-    r.synthetic = st.columnInt(18) != 0;
-    r.durationMs = st.columnInt(19);
+    struct Read {
+        const Statement& st;
+        bool operator()(int col, std::string& out) const { out = st.columnText(col); return true; }
+        bool operator()(int col, std::int64_t& out) const { out = st.columnInt(col); return true; }
+        bool operator()(int col, bool& out) const { out = st.columnInt(col) != 0; return true; }
+        bool operator()(int col, std::optional<std::int64_t>& out) const {
+            out = st.columnIsNull(col) ? std::nullopt : std::optional<std::int64_t>(st.columnInt(col));
+            return true;
+        }
+        bool operator()(int, std::vector<std::string>&) const { return false; }   // not a column here
+    };
+    core::readSqlValues(r, core::SqlTable::Kiosk, Read{st});
     return r;
 }
 
@@ -63,12 +59,13 @@ std::expected<void, Error> checkDate(const std::string& date, const char* what) 
 namespace {
 
 // Sums per date and hour kept by the triggers of migration 0005: a range reads at most 24 rows
-// a day, however many responses the terminal holds.
-constexpr const char* kTallySql =
-    "SELECT local_date, local_hour, counted, star_sum, satisfied,"
-    " satisfactory_sum, satisfactory_n, efficient_sum, efficient_n, genuine_sum, genuine_n,"
-    " understanding_sum, understanding_n, effective_sum, effective_n, partial, misuse"
-    " FROM day_hour_tallies WHERE local_date BETWEEN ?1 AND ?2";
+// a day, however many responses the terminal holds. The SEGUE columns are named after
+// core::kSegueKeys (a missing one fails to prepare, in every stats test).
+std::string tallySql() {
+    std::string sql = "SELECT local_date, local_hour, counted, star_sum, satisfied";
+    for (const auto key : core::kSegueKeys) sql += ", " + std::string(key) + "_sum, " + std::string(key) + "_n";
+    return sql + ", partial, misuse FROM day_hour_tallies WHERE local_date BETWEEN ?1 AND ?2";
+}
 
 constexpr const char* kTagTallySql =
     "SELECT local_date, tag, n FROM day_tag_counts WHERE local_date BETWEEN ?1 AND ?2";
@@ -77,6 +74,7 @@ constexpr const char* kTagTallySql =
 std::expected<std::map<std::string, core::Tally>, Error>
 tallyByDate(sqlite3* db, const std::string& from, const std::string& to) {
     std::map<std::string, core::Tally> out;
+    static const std::string kTallySql = tallySql();
     auto sums = Statement::prepare(db, kTallySql, "computing scores for " + from + ".." + to);
     if (!sums) return std::unexpected(std::move(sums.error()));
     sums->bind(1, from).bind(2, to);
@@ -94,8 +92,9 @@ tallyByDate(sqlite3* db, const std::string& from, const std::string& to) {
             t.segueSum[static_cast<std::size_t>(i)] += sums->columnInt(5 + 2 * i);
             t.segueCount[static_cast<std::size_t>(i)] += sums->columnInt(6 + 2 * i);
         }
-        t.partial += sums->columnInt(15);
-        t.misuse += sums->columnInt(16);
+        constexpr int kAfterSegue = 5 + 2 * core::kSegueCount;
+        t.partial += sums->columnInt(kAfterSegue);
+        t.misuse += sums->columnInt(kAfterSegue + 1);
         // The schema's CHECK keeps local_hour in 0..23.
         if (hour >= 0 && hour < 24) t.byHour[static_cast<std::size_t>(hour)] += counted;
     }
@@ -133,15 +132,13 @@ struct Inserter {
     Statement outbox;
 
     static std::expected<Inserter, Error> prepare(sqlite3* db) {
-        auto response = Statement::prepare(
-            db,
-            "INSERT INTO responses (id, store_id, device_id, survey_id, survey_version, language,"
-            " created_at_ms, local_date, local_hour, utc_offset_min, stars, segue_satisfactory,"
-            " segue_efficient, segue_genuine, segue_understanding, segue_effective, complete, misuse,"
-            " synthetic, duration_ms)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-            " ?19, ?20)",
-            "preparing to save responses");
+        static const std::string kInsert = [] {
+            const auto columns = core::sqlColumns(core::SqlTable::Kiosk);
+            std::string sql = "INSERT INTO responses (" + core::sqlColumnList(core::SqlTable::Kiosk) + ") VALUES (";
+            for (std::size_t i = 1; i <= columns.size(); ++i) sql += (i > 1 ? ", ?" : "?") + std::to_string(i);
+            return sql + ")";
+        }();
+        auto response = Statement::prepare(db, kInsert, "preparing to save responses");
         if (!response) return std::unexpected(std::move(response.error()));
         auto tag = Statement::prepare(
             db, "INSERT INTO response_tags (response_id, position, tag) VALUES (?1, ?2, ?3)",
@@ -157,22 +154,19 @@ struct Inserter {
     std::expected<void, Error> insert(const core::Response& r) {
         const std::string what = "saving response " + r.id;
         response.reset();
-        response.bind(1, r.id)
-            .bind(2, r.storeId)
-            .bind(3, r.deviceId)
-            .bind(4, r.surveyId)
-            .bind(5, std::int64_t{r.surveyVersion})
-            .bind(6, r.language)
-            .bind(7, r.createdAtMs)
-            .bind(8, r.localDate)
-            .bind(9, std::int64_t{r.localHour})
-            .bind(10, std::int64_t{r.utcOffsetMin})
-            .bind(11, std::int64_t{r.stars});
-        for (int i = 0; i < core::kSegueCount; ++i) response.bind(12 + i, r.segue[static_cast<std::size_t>(i)]);
-        response.bind(17, std::int64_t{r.complete ? 1 : 0})
-            .bind(18, std::int64_t{r.misuse ? 1 : 0})
-            .bind(19, std::int64_t{r.synthetic ? 1 : 0})
-            .bind(20, r.durationMs);
+        struct Bind {
+            Statement& st;
+            int index = 1;
+            void operator()(std::string_view v) { st.bind(index++, v); }
+            void operator()(std::int64_t v) { st.bind(index++, v); }
+            void operator()(bool v) { st.bind(index++, std::int64_t{v ? 1 : 0}); }
+            void operator()(const std::optional<std::int64_t>& v) {
+                if (v) st.bind(index++, *v);
+                else st.bindNull(index++);
+            }
+            void operator()(const std::vector<std::string>&) {}   // tags: the table response_tags
+        };
+        core::bindSqlValues(r, core::SqlTable::Kiosk, Bind{response});
         if (auto done = response.run(); !done) return withContext(std::move(done.error()), what);
 
         for (std::size_t i = 0; i < r.tags.size(); ++i) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/response_fields.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
 
@@ -20,18 +21,28 @@ enum class TopKey { Protocol, BatchId, DeviceId, SentAt, Pending, AppVersion, Cl
 constexpr std::array<std::string_view, 8> kTopKeys = {"protocol", "batch_id",    "device_id",       "sent_at",
                                                       "pending",  "app_version", "clock_offset_ms", "responses"};
 
-enum class RecordKey {
-    Id, StoreId, DeviceId, SurveyId, SurveyVersion, Language, CreatedAt, LocalDate, LocalHour,
-    UtcOffset, Stars, Segue, Tags, Complete, Misuse, Synthetic, Duration, Unknown
-};
-constexpr std::array<std::string_view, 17> kRecordKeys = {
-    "id",         "store_id",       "device_id", "survey_id", "survey_version", "language",
-    "created_at", "local_date",     "local_hour", "utc_offset_min", "stars",    "segue",
-    "tags",       "complete",       "misuse",     "synthetic",      "duration_ms"};
-/// Every key but synthetic and duration_ms must be there (core::fromJson).
-constexpr std::uint32_t kRequiredRecordKeys =
-    ((1u << kRecordKeys.size()) - 1) & ~(1u << static_cast<int>(RecordKey::Synthetic)) &
-    ~(1u << static_cast<int>(RecordKey::Duration));
+/// A record's keys are core::kResponseFields' (by index); kUnknownField for any other.
+constexpr std::size_t kUnknownField = core::kResponseFields.size();
+static_assert(core::kResponseFields.size() < 32, "the seen-keys masks are 32 bits");
+/// The record keys packed together, for the lookup of every key of every record.
+constexpr auto kRecordKeys = [] {
+    std::array<std::string_view, core::kResponseFields.size()> keys{};
+    for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = core::kResponseFields[i].key;
+    return keys;
+}();
+/// Every key core::fromJson requires.
+constexpr std::uint32_t kRequiredRecordKeys = [] {
+    std::uint32_t mask = 0;
+    for (std::size_t i = 0; i < core::kResponseFields.size(); ++i)
+        if (core::kResponseFields[i].required) mask |= 1u << i;
+    return mask;
+}();
+
+std::size_t lookupRecordKey(std::string_view key) {
+    for (std::size_t i = 0; i < kRecordKeys.size(); ++i)
+        if (kRecordKeys[i] == key) return i;
+    return kUnknownField;
+}
 
 template <typename Key, std::size_t N>
 Key lookup(const std::array<std::string_view, N>& names, std::string_view key) {
@@ -55,7 +66,7 @@ public:
         case Where::Top:
             if (m_top == TopKey::Unknown) return true;
             return m_top == TopKey::ClockOffset;   // null is "not measured"
-        case Where::Record: return m_key == RecordKey::Unknown;
+        case Where::Record: return m_key == kUnknownField;
         case Where::Segue: return true;           // unanswered
         default: return false;
         }
@@ -65,13 +76,11 @@ public:
         if (m_skip) return true;
         if (m_where == Where::Top) return m_top == TopKey::Unknown;
         if (m_where != Where::Record) return false;
-        switch (m_key) {
-        case RecordKey::Complete: m_record.complete = value; return true;
-        case RecordKey::Misuse: m_record.misuse = value; return true;
-        case RecordKey::Synthetic: m_record.synthetic = value; return true;
-        case RecordKey::Unknown: return true;
-        default: return false;
-        }
+        if (m_key == kUnknownField) return true;
+        const core::ResponseField& f = core::kResponseFields[m_key];
+        if (f.type != core::FieldType::Bool) return false;
+        m_record.*f.flag = value;
+        return true;
     }
 
     bool number_integer(number_integer_t value) override { return integer(value); }
@@ -106,21 +115,16 @@ public:
             return true;
         }
         if (m_where != Where::Record) return false;
-        core::Response& r = m_record;
-        switch (m_key) {
-        case RecordKey::Id: r.id = std::move(value); return true;
-        case RecordKey::StoreId: r.storeId = std::move(value); return true;
-        case RecordKey::DeviceId: r.deviceId = std::move(value); return true;
-        case RecordKey::SurveyId: r.surveyId = std::move(value); return true;
-        case RecordKey::Language: r.language = std::move(value); return true;
-        case RecordKey::LocalDate: r.localDate = std::move(value); return true;
-        case RecordKey::CreatedAt: {
+        if (m_key == kUnknownField) return true;
+        const core::ResponseField& f = core::kResponseFields[m_key];
+        switch (f.type) {
+        case core::FieldType::Text: m_record.*f.text = std::move(value); return true;
+        case core::FieldType::Timestamp: {
             const auto ms = core::parseUtc(value);
             if (!ms) return false;
-            r.createdAtMs = *ms;
+            m_record.*f.large = *ms;
             return true;
         }
-        case RecordKey::Unknown: return true;
         default: return false;
         }
     }
@@ -140,8 +144,8 @@ public:
             m_where = Where::Record;
             return true;
         case Where::Record:
-            if (m_key == RecordKey::Unknown) return startSkip();
-            if (m_key != RecordKey::Segue) return false;
+            if (m_key == kUnknownField) return startSkip();
+            if (core::kResponseFields[m_key].type != core::FieldType::Segue) return false;
             m_segueKeys = 0;
             m_where = Where::Segue;
             return true;
@@ -157,8 +161,8 @@ public:
             return m_top == TopKey::Unknown || firstTime(m_topKeys, static_cast<int>(m_top));
         }
         case Where::Record:
-            m_key = lookup<RecordKey>(kRecordKeys, name);
-            return m_key == RecordKey::Unknown || firstTime(m_recordKeys, static_cast<int>(m_key));
+            m_key = lookupRecordKey(name);
+            return m_key == kUnknownField || firstTime(m_recordKeys, static_cast<int>(m_key));
         case Where::Segue: {
             const auto index = core::segueIndex(name);
             if (!index) return false;
@@ -190,8 +194,8 @@ public:
             m_where = Where::Records;
             return true;
         case Where::Record:
-            if (m_key == RecordKey::Unknown) return startSkip();
-            if (m_key != RecordKey::Tags) return false;
+            if (m_key == kUnknownField) return startSkip();
+            if (core::kResponseFields[m_key].type != core::FieldType::Tags) return false;
             m_where = Where::Tags;
             return true;
         default: return false;
@@ -235,7 +239,7 @@ private:
     /// A value this reader has no use for: fine under an unknown key, a give-up anywhere else.
     bool unknownValue() const {
         return (m_where == Where::Top && m_top == TopKey::Unknown) ||
-               (m_where == Where::Record && m_key == RecordKey::Unknown);
+               (m_where == Where::Record && m_key == kUnknownField);
     }
 
     /// The checks and conversions of core::fromJson's readInteger and wire's readInt64.
@@ -262,14 +266,11 @@ private:
             return true;
         }
         if (m_where != Where::Record) return false;
-        core::Response& r = m_record;
-        switch (m_key) {
-        case RecordKey::SurveyVersion: return asInt(value, r.surveyVersion);
-        case RecordKey::LocalHour: return asInt(value, r.localHour);
-        case RecordKey::UtcOffset: return asInt(value, r.utcOffsetMin);
-        case RecordKey::Stars: return asInt(value, r.stars);
-        case RecordKey::Duration: r.durationMs = value; return true;
-        case RecordKey::Unknown: return true;
+        if (m_key == kUnknownField) return true;
+        const core::ResponseField& f = core::kResponseFields[m_key];
+        switch (f.type) {
+        case core::FieldType::Int: return asInt(value, m_record.*f.small);
+        case core::FieldType::Int64: m_record.*f.large = value; return true;
         default: return false;
         }
     }
@@ -295,7 +296,7 @@ private:
     int m_depth = 0;
     int m_skip = 0;   // > 0: inside a container under an unknown key, this many levels deep
     TopKey m_top = TopKey::Unknown;
-    RecordKey m_key = RecordKey::Unknown;
+    std::size_t m_key = kUnknownField;   // index into core::kResponseFields
     std::uint32_t m_topKeys = 0, m_recordKeys = 0, m_segueKeys = 0;
     std::size_t m_segueItem = 0;
     std::int64_t m_protocol = 0;

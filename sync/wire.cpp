@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include "core/response_fields.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
 #include "sync/batch_reader.hpp"
@@ -310,22 +311,24 @@ std::string csvField(std::string_view text) {
     return out;
 }
 
+std::string csvTextField(std::string_view text) {
+    if (text.empty() || std::string_view("=+-@\t\r").find(text.front()) == std::string_view::npos)
+        return csvField(text);
+    return csvField("'" + std::string(text));
+}
+
 std::string csvHeader(bool receivedAt) {
-    std::string h = "id,store_id,device_id,survey_id,survey_version,language,created_at,local_date,"
-                    "local_hour,utc_offset_min,stars";
-    for (const auto key : core::kSegueKeys) h += ",segue_" + std::string(key);
-    h += ",tags,complete,misuse,synthetic,duration_ms";
+    std::string h;
+    for (const auto& column : core::csvColumns()) {
+        if (!h.empty()) h += ',';
+        h += column;
+    }
     if (receivedAt) h += ",received_at";
     h += "\r\n";
     return h;
 }
 
 std::string csvRow(const core::Response& r, std::optional<std::int64_t> receivedAtMs) {
-    std::string tags;
-    for (std::size_t i = 0; i < r.tags.size(); ++i) {
-        if (i) tags += '|';
-        tags += r.tags[i];
-    }
     std::string row;
     row.reserve(256);
     bool first = true;
@@ -334,23 +337,32 @@ std::string csvRow(const core::Response& r, std::optional<std::int64_t> received
         first = false;
         row += csvField(field);
     };
-    add(r.id);
-    add(r.storeId);
-    add(r.deviceId);
-    add(r.surveyId);
-    add(std::to_string(r.surveyVersion));
-    add(r.language);
-    add(core::formatUtc(r.createdAtMs));
-    add(r.localDate);
-    add(std::to_string(r.localHour));
-    add(std::to_string(r.utcOffsetMin));
-    add(std::to_string(r.stars));
-    for (const auto& s : r.segue) add(s ? std::to_string(*s) : std::string());
-    add(tags);
-    add(boolText(r.complete));
-    add(boolText(r.misuse));
-    add(boolText(r.synthetic));
-    add(std::to_string(r.durationMs));
+    auto addText = [&](std::string_view field) {
+        if (!first) row += ',';
+        first = false;
+        row += csvTextField(field);
+    };
+    for (const core::ResponseField& f : core::kResponseFields) {
+        switch (f.type) {
+        case core::FieldType::Text: addText(r.*f.text); break;
+        case core::FieldType::Int: add(std::to_string(r.*f.small)); break;
+        case core::FieldType::Int64: add(std::to_string(r.*f.large)); break;
+        case core::FieldType::Timestamp: add(core::formatUtc(r.*f.large)); break;
+        case core::FieldType::Bool: add(boolText(r.*f.flag)); break;
+        case core::FieldType::Segue:
+            for (const auto& s : r.segue) add(s ? std::to_string(*s) : std::string());
+            break;
+        case core::FieldType::Tags: {
+            std::string tags;
+            for (std::size_t i = 0; i < r.tags.size(); ++i) {
+                if (i) tags += '|';
+                tags += r.tags[i];
+            }
+            addText(tags);
+            break;
+        }
+        }
+    }
     if (receivedAtMs) add(core::formatUtc(*receivedAtMs));
     row += "\r\n";
     return row;

@@ -105,9 +105,15 @@ std::expected<std::string, std::string> gunzip(std::string_view data, std::size_
 /// `receivedAt` the HQ column "received_at" is appended.
 std::string csvHeader(bool receivedAt = false);
 /// One CSV record (RFC 4180 quoting, CRLF-terminated). Tags are joined by '|', unanswered SEGUE
-/// items are empty, booleans are "true"/"false", created_at is RFC 3339 UTC.
+/// items are empty, booleans are "true"/"false", created_at is RFC 3339 UTC. The text cells (ids,
+/// language, local date, tags: what a terminal sent) go through csvTextField; numbers, booleans
+/// and timestamps, which this code formats itself, are never prefixed (a negative
+/// utc_offset_min stays a number).
 std::string csvRow(const core::Response& r, std::optional<std::int64_t> receivedAtMs = std::nullopt);
 /// One field quoted per RFC 4180 when it holds a comma, quote, CR or LF.
 std::string csvField(std::string_view text);
+/// A text cell: csvField, with a ' put in front when the text begins with =, +, -, @, tab or CR
+/// (OWASP's CSV injection rule), so a spreadsheet shows it as text instead of running a formula.
+std::string csvTextField(std::string_view text);
 
 } // namespace segue::wire

@@ -40,3 +40,33 @@ TEST_CASE("a malformed stored hash never verifies", "[app][pin]") {
     CHECK_FALSE(verifyPin(std::string(500, 'x'), "1234"));
     CHECK_FALSE(verifyPin(std::string("$argon2id\0$", 11), "1234"));
 }
+
+TEST_CASE("the lockout policy: doubling locks, capped, counted across failures", "[app][pin]") {
+    CHECK(pinLockDurationMs(1) == 60'000);
+    CHECK(pinLockDurationMs(2) == 120'000);
+    CHECK(pinLockDurationMs(3) == 240'000);
+    CHECK(pinLockDurationMs(6) == 1'920'000);
+    CHECK(pinLockDurationMs(7) == 3'600'000);
+    CHECK(pinLockDurationMs(1000) == 3'600'000);
+
+    segue::store::PinLock lock;
+    for (int i = 1; i < kPinFailuresPerLock; ++i) {
+        lock = afterPinFailure(lock, 1'000);
+        CHECK(lock.failures == i);
+        CHECK(lock.locks == 0);
+        CHECK(pinLockRemainingMs(lock, 1'000) == 0);
+    }
+    lock = afterPinFailure(lock, 5'000);
+    CHECK(lock.failures == 0);
+    CHECK(lock.locks == 1);
+    CHECK(lock.lockedAtUtcMs == 5'000);
+    CHECK(lock.lockedUntilUtcMs == 65'000);
+    CHECK(pinLockRemainingMs(lock, 5'000) == 60'000);
+    CHECK(pinLockRemainingMs(lock, 35'000) == 30'000);
+    CHECK(pinLockRemainingMs(lock, 65'000) == 0);
+    // A clock that went back before the lock began: the lock's own length, never more.
+    CHECK(pinLockRemainingMs(lock, -86'400'000) == 60'000);
+    // A value edited to last for ever counts as the cap.
+    segue::store::PinLock forever{0, 1, 0, 1LL << 60};
+    CHECK(pinLockRemainingMs(forever, 1'000) == kPinMaxLockMs);
+}

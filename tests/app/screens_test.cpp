@@ -141,6 +141,8 @@ std::vector<Case> allScreens(const std::string& lang) {
     out.push_back({"pin-wrong", pin});
     pin.pin.lockedSeconds = 45;
     out.push_back({"pin-locked", pin});
+    pin.pin.lockedSeconds = 3600;   // the longest lock, shown in minutes
+    out.push_back({"pin-locked-long", pin});
     FrameVM pinOff = base(cs::Screen::PinPad);
     pinOff.pin.configured = false;
     out.push_back({"pin-not-set", pinOff});

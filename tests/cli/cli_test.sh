@@ -72,6 +72,24 @@ rows=$(( $(wc -l < "$tmp/out") - 1 ))
 want_rows=$(jq -s --arg d "$day" '[.[] | select(.local_date == $d)] | length' "$tmp/all.jsonl")
 [ "$rows" -eq "$want_rows" ] || fail "CSV has $rows rows for $day, want $want_rows"
 
+# CSV injection: a text cell that begins with = + - @ tab or CR gets a leading ' (OWASP), numbers
+# never (-300 stays a number). The row is written straight into SQLite, as a tampered or buggy
+# terminal database could hold it.
+command -v sqlite3 >/dev/null || fail "sqlite3 is needed (scripts/setup installs it)"
+inject="$tmp/inject"
+expect_exit 0 "$kiosk" demo-data --data-dir "$inject" --count 1
+sqlite3 "$inject/kiosk.sqlite" "INSERT INTO responses (id, store_id, device_id, survey_id, survey_version,
+  language, created_at_ms, local_date, local_hour, utc_offset_min, stars, segue_satisfactory, segue_efficient,
+  segue_genuine, segue_understanding, segue_effective, complete, misuse, synthetic, duration_ms)
+  VALUES ('=1+1', '+store', '-kiosk', '@survey', 1, char(9) || 'en', 1795000000000, char(13) || '026-11-22', 3,
+  -300, 4, 5, NULL, 3, 1, 4, 1, 0, 0, 6400);
+  INSERT INTO response_tags (response_id, position, tag) VALUES ('=1+1', 0, '-tag'), ('=1+1', 1, '=x');"
+expect_exit 0 "$kiosk" export --data-dir "$inject" --format csv
+want_row=$(printf "'=1+1,'+store,'-kiosk,'@survey,1,'\ten,2026-11-18T11:06:40.000Z,\"'\r026-11-22\",3,-300,4,5,,3,1,4,'-tag|=x,true,false,false,6400\r")
+got_row=$(grep -a "^'=1+1," "$tmp/out") || fail "the injected row is not in the CSV export"
+[ "$got_row" = "$want_row" ] || fail "CSV injection row: $(printf '%s' "$got_row" | od -c | head -5)"
+[ "$(grep -ac "^'" "$tmp/out")" -eq 1 ] || fail "a demo row was prefixed"
+
 # set-pin from standard input: only a hash is stored.
 echo 123 | expect_exit 2 "$kiosk" set-pin --data-dir "$data"
 echo 4321 | "$kiosk" set-pin --data-dir "$data" 2>/dev/null || fail "set-pin refused 4321"
@@ -118,4 +136,72 @@ set +e; "$kiosk" export --data-dir "$deep" --format jsonl >/dev/null 2>"$tmp/err
 [ "$got" -eq 0 ] || [ "$got" -eq 1 ] || fail "export on deep damage exited $got"
 [ "$got" -eq 0 ] || grep -q "export failed" "$tmp/err" || fail "export on deep damage: $(cat "$tmp/err")"
 same_file "$deep" "$sum"
+# set-pin: 4-8 digits; fewer than 6 are taken with a warning that they are weak.
+pins="$tmp/pins"
+echo 1234 | expect_exit 0 "$kiosk" set-pin --data-dir "$pins"
+grep -q "4 digits is weak" "$tmp/err" || fail "set-pin 1234 did not warn: $(cat "$tmp/err")"
+for pin in 123456 1234567 12345678; do
+  echo "$pin" | expect_exit 0 "$kiosk" set-pin --data-dir "$pins"
+  grep -q "weak" "$tmp/err" && fail "set-pin $pin warned: $(cat "$tmp/err")"
+done
+echo 123456789 | expect_exit 2 "$kiosk" set-pin --data-dir "$pins"
+grep -q "4 to 8 digits" "$tmp/err" || fail "set-pin 123456789: $(cat "$tmp/err")"
+
+# File modes: the data directory a verb makes is 0700 and every file in it 0600; a wider
+# directory and files are tightened by the next verb, with a line in kiosk.log, and nothing on
+# stderr (a command's stderr belongs to its caller).
+mode() { stat -c %a "$1"; }
+all_private() {  # all_private DIR
+  [ "$(mode "$1")" = 700 ] || fail "$1 has mode $(mode "$1"), want 700"
+  for f in "$1"/*; do [ "$(mode "$f")" = 600 ] || fail "$f has mode $(mode "$f"), want 600"; done
+}
+fresh="$tmp/fresh/data"
+expect_exit 0 "$kiosk" demo-data --data-dir "$fresh" --count 10
+all_private "$fresh"
+[ -e "$fresh/kiosk.sqlite" ] || fail "demo-data made no kiosk.sqlite"
+wide="$tmp/wide"
+expect_exit 0 "$kiosk" demo-data --data-dir "$wide" --count 10
+chmod 755 "$wide"
+chmod 644 "$wide"/*
+expect_exit 0 "$kiosk" stats --data-dir "$wide" --json
+all_private "$wide"
+[ ! -s "$tmp/err" ] || fail "stats wrote to stderr: $(cat "$tmp/err")"
+grep -q "tightened permissions.*$wide: 0755 -> 0700" "$wide/kiosk.log" || fail "kiosk.log: $(cat "$wide/kiosk.log")"
+grep -q "$wide/kiosk.sqlite: 0644 -> 0600" "$wide/kiosk.log" || fail "kiosk.log: $(cat "$wide/kiosk.log")"
+chmod 750 "$wide"
+echo 654321 | expect_exit 0 "$kiosk" set-pin --data-dir "$wide"
+all_private "$wide"
+
+# A config file holding the sync token must be owner-only for the commands that send it (the
+# terminal and sync --once): exit 2, naming the file and the chmod to run.
+tok="$tmp/token.toml"
+printf '[sync]\nenabled = true\nserver_url = "https://127.0.0.1:9"\ntoken = "secret-token"\n' >"$tok"
+for m in 644 640 604 660; do
+  chmod "$m" "$tok"
+  expect_exit 2 "$kiosk" sync --once --config "$tok" --data-dir "$fresh"
+  grep -q "chmod 600 $tok" "$tmp/err" || fail "mode $m: $(cat "$tmp/err")"
+  [ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "mode $m: the refusal is not one line"
+done
+chmod 644 "$tok"
+expect_exit 2 "$kiosk" --config "$tok" --data-dir "$fresh" --window 640x480   # refused before any window
+grep -q "$tok holds the sync token.*mode 0644.*chmod 600 $tok" "$tmp/err" || fail "terminal: $(cat "$tmp/err")"
+# With the flag it goes on (nothing listens on port 9: HQ offline, exit 3); owner-only is fine.
+expect_exit 3 "$kiosk" sync --once --allow-insecure-config-permissions --config "$tok" --data-dir "$fresh"
+chmod 600 "$tok"
+expect_exit 3 "$kiosk" sync --once --config "$tok" --data-dir "$fresh"
+chmod 700 "$tok"
+expect_exit 3 "$kiosk" sync --once --config "$tok" --data-dir "$fresh"
+# Commands that do not send the token read such a file as before; so does every command a
+# file without a token.
+chmod 644 "$tok"
+expect_exit 0 "$kiosk" stats --config "$tok" --data-dir "$fresh" --json
+expect_exit 0 "$kiosk" sync status --config "$tok" --data-dir "$fresh"
+printf '[kiosk]\nstore_id = "s1"\n\n[sync]\nenabled = false\nserver_url = "https://127.0.0.1:9"\n' >"$tmp/notoken.toml"
+chmod 644 "$tmp/notoken.toml"
+expect_exit 2 "$kiosk" sync --once --config "$tmp/notoken.toml" --data-dir "$fresh"
+grep -q "sync is not configured" "$tmp/err" || fail "a file without a token: $(cat "$tmp/err")"
+grep -q chmod "$tmp/err" && fail "a file without a token was refused: $(cat "$tmp/err")"
+expect_exit 0 "$kiosk" --help
+grep -q -- "--allow-insecure-config-permissions" "$tmp/out" || fail "--help does not mention the flag"
+expect_exit 0 "$kiosk" stats --allow-insecure-config-permissions --data-dir "$fresh"
 echo "cli_test: all checks passed"

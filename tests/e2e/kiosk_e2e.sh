@@ -35,6 +35,8 @@ stop_kiosk() {
 }
 
 click() { xdotool mousemove --sync "$1" "$2" click 1; sleep 0.3; }
+# The whole X screen as a PNG (for states the kiosk does not capture itself, e.g. a locked pad).
+shot() { sleep 0.5; xwd -root -silent | xwdtopnm 2>/dev/null | pnmtopng >"$1" 2>/dev/null || die "screenshot $1 failed"; }
 press() { for k in "$@"; do xdotool key "$k"; sleep 0.3; done; }
 
 # The kiosk writes "<screen>-<lang>-<W>x<H>.png" when a screen appears: waiting for that file
@@ -46,6 +48,15 @@ await() {
         sleep 0.1
     done
     die "screen '$1' did not appear within 20 s"
+}
+# awaitLog TEXT FILE: wait (up to 20 s) until the kiosk has logged TEXT.
+awaitLog() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        grep -q "$1" "$2" && return 0
+        sleep 0.1
+    done
+    die "'$1' was not logged within 20 s: $(cat "$2")"
 }
 # step SCREEN ACTION...: forget SCREEN's last capture, act, wait until SCREEN shows.
 step() {
@@ -114,7 +125,32 @@ inside_flow() {
     step staff press ${PIN//?/& } Return
     sleep 1
     step attract press Escape
+    note "staff: five wrong PINs lock the pad, in both languages, and the lock outlives a restart"
+    step pinpad press F10
+    for _ in 1 2 3 4 5; do press 1 3 5 7 9 0 Return; done
+    awaitLog "the PIN pad is locked for 60 s" "$WORK/flow.log"
+    shot "$SHOTS/pinpad-locked-zh-CN.png"   # not *-SIZE.png: the tour clears those
+    step attract press Escape
+    step attract-en press l
+    step pinpad-en press F10
+    shot "$SHOTS/pinpad-locked-en.png"
+    step attract-zh-CN press Escape
     stop_kiosk
+    rm -f "$KIOSK_SHOTS"/attract*.png
+    start_kiosk "$WORK/flow-restart.log" --config "$config" --data-dir "$data" --window 1280x800
+    await attract-zh-CN
+    step pinpad press F10
+    awaitLog "the staff PIN pad stays locked for" "$WORK/flow-restart.log"
+    press ${PIN//?/& } Return
+    sleep 1
+    grep -q "staff screen opened" "$WORK/flow-restart.log" && die "the right PIN was taken while locked"
+    step attract press Escape
+    stop_kiosk
+
+    note "files: the data directory 0700, every file in it 0600 (its config, without a token, may be 0644)"
+    [[ $(stat -c %a "$data") == 700 ]] || die "data directory mode $(stat -c %a "$data")"
+    for f in "$data"/*; do [[ $(stat -c %a "$f") == 600 ]] || die "$f has mode $(stat -c %a "$f")"; done
+    [[ -s "$data/kiosk.log" ]] || die "no kiosk.log in $data"
 
     grep -q "staff screen opened" "$WORK/flow.log" || die "the staff screen did not open: $(cat "$WORK/flow.log")"
     note "$(grep -o 'first frame.*' "$WORK/flow.log")"
@@ -149,6 +185,7 @@ inside_tour() {
     # A month of synthetic history for the staff charts, and sync switched on against a
     # loopback port nobody listens on, so the sync panel shows its offline state.
     printf '[sync]\nenabled = true\nserver_url = "https://127.0.0.1:9"\ntoken = "e2e-token"\n' >"$config"
+    chmod 600 "$config"   # it holds a token: the terminal refuses it readable by others
     "$BIN" demo-data --data-dir "$data" --count 3000 --days 30 >/dev/null 2>&1 || die "demo-data failed"
     echo "$PIN" | "$BIN" set-pin --data-dir "$data" 2>/dev/null || die "set-pin failed"
     rm -f "$SHOTS"/*-"$size".png
@@ -225,6 +262,9 @@ for size in 1280x800 800x480 1080x1920; do
             [[ -s "$f" ]] || { echo "missing screenshot $f" >&2; missing=1; }
         done
     done
+done
+for lang in zh-CN en; do
+    [[ -s "$SHOTS/pinpad-locked-$lang.png" ]] || { echo "missing screenshot $SHOTS/pinpad-locked-$lang.png" >&2; missing=1; }
 done
 [[ $missing -eq 0 ]] || die "screenshots missing"
 echo "PASS: rows checked through stats/export; $(ls "$SHOTS" | wc -l) screenshots in $SHOTS"

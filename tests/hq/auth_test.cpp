@@ -203,8 +203,8 @@ TEST_CASE("auth: read tokens work as before, scoped or not, and need no CSRF hea
         REQUIRE(hq::setStore(*s, "s1", std::nullopt, std::string("east"), kTestActor, kT0));
         const auto old = hq::generateToken();
         REQUIRE(s->addToken(hq::hashToken(old), "read", kT0));
-        const auto east = hq::issueScopedToken(*s, Scope::region("east"), kTestActor, kT0).value();
-        const auto one = hq::issueScopedToken(*s, Scope::store("s1"), kTestActor, kT0).value();
+        const auto east = hq::issueScopedToken(*s, Scope::region("east"), kTestActor, kT0).value().token;
+        const auto one = hq::issueScopedToken(*s, Scope::store("s1"), kTestActor, kT0).value().token;
         hq::Auth auth(*s);
         const auto p = auth.token(old);
         REQUIRE(p);

@@ -370,6 +370,27 @@ TEST_CASE("e2e: invalid records are rejected one by one while the valid ones are
     CHECK(csvLines(hq.get("/api/v1/responses.csv", hq.readToken)->body).size() == 3);
 }
 
+TEST_CASE("e2e: the CSV export prefixes a text cell that could start a formula", "[e2e]") {
+    // Ingest validates ids to [A-Za-z0-9._-], so of OWASP's characters only '-' can begin one.
+    DemoHq hq;
+    test::ResponseFactory f("store-demo", hq.deviceId, 23);
+    auto r = f.next();
+    r.surveyId = "-survey";
+    r.utcOffsetMin = -300;   // a negative number is a number, not text: never prefixed
+    r.localDate = core::localDate(r.createdAtMs, r.utcOffsetMin);
+    r.localHour = core::localHour(r.createdAtMs, r.utcOffsetMin);
+    REQUIRE_FALSE(core::validate(r).has_value());
+    const auto ack = ackOf(hq.post(envelope(hq.deviceId, {core::toJson(r)}).dump(), hq.deviceToken));
+    REQUIRE(ack.accepted == std::vector<std::string>{r.id});
+    const auto csv = hq.get("/api/v1/responses.csv", hq.readToken);
+    REQUIRE(csv);
+    REQUIRE(csv->status == 200);
+    const auto lines = csvLines(csv->body);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[1].starts_with(r.id + ",store-demo," + hq.deviceId + ",'-survey,1,"));
+    CHECK(lines[1].find("," + std::to_string(r.localHour) + ",-300,") != std::string::npos);
+}
+
 TEST_CASE("e2e: whole-request refusals get clear 4xx bodies and the server stays up", "[e2e]") {
     DemoHq hq;
     test::ResponseFactory f("store-demo", hq.deviceId, 23);
@@ -418,8 +439,10 @@ TEST_CASE("e2e: whole-request refusals get clear 4xx bodies and the server stays
         REQUIRE(biggerBomb);
         const auto cut = hq.post(*biggerBomb, hq.deviceToken, {{"Content-Encoding", "gzip"}});
         if (cut) requireError(cut, 413, "payload_too_large");
-        // 1000 records is within the limit.
-        CHECK(ackOf(hq.post(batchBody(hq.deviceId, f.make(1000)), hq.deviceToken)).accepted.size() == 1000);
+        // 1000 records is within the limit (made afresh: `f` is years ahead of HQ's clock by now,
+        // and those would be refused future_timestamp).
+        const auto thousand = test::ResponseFactory("store-demo", hq.deviceId, 24, 1'780'000'000'000).make(1000);
+        CHECK(ackOf(hq.post(batchBody(hq.deviceId, thousand), hq.deviceToken)).accepted.size() == 1000);
     }
     SECTION("400 for malformed JSON, wrong types, invalid UTF-8 and huge envelope strings") {
         requireError(hq.post("{\"protocol\": 1, \"batch_id\":", hq.deviceToken), 400, "bad_request");
@@ -651,7 +674,9 @@ TEST_CASE("e2e on PostgreSQL: enrol, ingest, dedup and read back through the rea
         return c;
     };
     const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
-    const auto rs = test::ResponseFactory("store-pg", device, 31).make(800);
+    // 800 records span up to 167 days: they start far enough back that none is more than 7 days
+    // ahead of HQ's clock (future_timestamp).
+    const auto rs = test::ResponseFactory("store-pg", device, 31, 1'780'000'000'000).make(800);
     CHECK(ackOf(client()->Post("/api/v1/batches", auth, batchBody(device, rs), "application/json")).accepted.size() == 800);
     httplib::Headers gzipAuth = auth;
     gzipAuth.emplace("Content-Encoding", "gzip");

@@ -270,7 +270,7 @@ def kiosk_config(hq, tmp):
 def case_slow_clients(args, tmp):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    hq = Hq(args.hq, tmp)
+    hq = Hq(args.hq, tmp, extra=args.serve_arg)
     try:
         config = kiosk_config(hq, tmp)
         data = os.path.join(tmp, "kiosk-data")
@@ -312,6 +312,13 @@ def case_slow_clients(args, tmp):
         held_after, closed, refused = attack.snapshot()
         server_held_after = server_connections(hq.port)
         rss1 = rss_kb(hq.proc.pid)
+        connection_metrics = {}
+        if hq.ops_port:
+            text = http_get(hq.ops_port, b"/metrics").decode(errors="replace")
+            connection_metrics = {m.group(1): int(m.group(2)) for m in
+                                  re.finditer(r'segue_hq_connections_total\{outcome="(\w+)"\} (\d+)', text)}
+            m = re.search(r"segue_hq_connections_open (\d+)", text)
+            connection_metrics["open"] = int(m.group(1)) if m else None
         attack.stop()
 
         answered = [x for x in latencies if x is not None]
@@ -331,11 +338,15 @@ def case_slow_clients(args, tmp):
             "healthz_worst_s": round(worst, 3) if worst is not None else None,
             "rss_kb_before": rss0,
             "rss_kb_under_attack": rss1,
+            "server_metrics_connections": connection_metrics,
         }
         print(json.dumps(report, indent=1))
         check(sync_code == 0, "segue-kiosk sync --once under attack: exit %s\n%s" % (sync_code, sync_err[-2000:]))
         check(len(answered) == len(latencies) and latencies, "/healthz did not always answer under attack")
         check(worst < 1.0, "/healthz took %.2f s under attack" % worst)
+        check(connection_metrics.get("header_deadline", 0) > 0 and
+              (args.serve_arg or connection_metrics.get("refused_per_address", 0) > 0),
+              "the deadline and the per-address cap do not show in /metrics: %r" % connection_metrics)
         stored = subprocess.run(["sqlite3", os.path.join(hq.dir, "hq.sqlite"), "SELECT COUNT(*) FROM responses"],
                                 capture_output=True, text=True, timeout=30).stdout.strip()
         check(stored == "5000", "HQ holds %s responses, expected 5000" % stored)
@@ -509,6 +520,12 @@ def case_connection_caps(args, tmp):
                 closed += 1
             s.close()
         check(closed >= 1, "no idle connection was closed for the new one")
+        text = http_get(hq.ops_port, b"/metrics").decode(errors="replace")
+        check('segue_hq_connections_total{outcome="closed_idle_for_new"} ' in text and
+              not 'segue_hq_connections_total{outcome="closed_idle_for_new"} 0\n' in text,
+              "/metrics does not count the idle connection closed")
+        check(not 'segue_hq_connections_total{outcome="refused_per_address"} 0\n' in text,
+              "/metrics does not count the refusal per address")
     finally:
         hq.stop()
 
@@ -685,6 +702,7 @@ def main():
     parser.add_argument("--kiosk")
     parser.add_argument("--drip-every", type=float, default=3.0)
     parser.add_argument("--settle", type=float, default=12.0)
+    parser.add_argument("--serve-arg", action="append", default=[], help="passed on to segue-hq serve (slow-clients)")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="segue-hostile-")
     try:

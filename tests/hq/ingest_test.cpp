@@ -177,3 +177,112 @@ TEST_CASE("metrics: counters and a cumulative latency histogram in Prometheus te
     CHECK_THAT(text, Catch::Contains("segue_hq_ingest_seconds_count 3\n"));
     CHECK_THAT(text, Catch::Contains("segue_hq_ingest_seconds_sum 9.203000\n"));
 }
+
+namespace {
+
+constexpr std::int64_t kDayMs = 24LL * 3600 * 1000;
+
+/// A valid record of kiosk-1 at `createdAtMs` (its own clock) on the built-in survey.
+core::Response recordAt(core::UuidV7Generator& ids, std::int64_t createdAtMs, int stars = 2) {
+    return test::makeResponse(ids.next(createdAtMs), "store-1", "kiosk-1", createdAtMs, stars);
+}
+
+std::vector<core::Response> stored(hq::Storage& s) {
+    std::vector<core::Response> out;
+    auto page = s.exportPage({}, "", 1000);
+    REQUIRE(page);
+    for (auto& row : *page) out.push_back(row.response);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("ingest: a tag the named survey version does not have is refused unknown_tag and kept", "[ingest]") {
+    Fixture f;
+    hq::Ingest ingest(*f.storage, f.clock);
+    core::UuidV7Generator ids;
+    const std::int64_t now = f.clock.now().utcMs;
+    auto good = recordAt(ids, now - 60'000);
+    good.tags = {"wait_time", "price"};
+    auto bad = recordAt(ids, now - 50'000);
+    bad.tags = {"wait_time", "notarealtag"};
+    // A survey version HQ does not know (published versions come later): tags are not checked.
+    auto newer = recordAt(ids, now - 40'000);
+    newer.surveyVersion = 2;
+    newer.tags = {"notarealtag"};
+    const auto ack = ingest.handle(f.device, f.body({good, bad, newer}));
+    REQUIRE(ack);
+    CHECK(ack->accepted == std::vector<std::string>{good.id, newer.id});
+    CHECK(ack->rejected == std::vector<wire::Rejected>{{bad.id, "unknown_tag"}});
+    CHECK(f.storage->counts()->responses == 2);
+    CHECK(f.storage->counts()->rejections == 1);
+}
+
+TEST_CASE("ingest: created_at more than 7 days ahead of HQ (after the reported offset) is future_timestamp",
+          "[ingest]") {
+    Fixture f;
+    hq::Ingest ingest(*f.storage, f.clock);
+    core::UuidV7Generator ids;
+    const std::int64_t now = f.clock.now().utcMs;
+    const std::int64_t week = hq::Ingest::kMaxAheadMs;
+    REQUIRE(week == 7 * kDayMs);
+
+    SECTION("a terminal on time (offset 250 ms): the edge itself is accepted, 1 ms beyond is not") {
+        const auto edge = recordAt(ids, now + week + 250);
+        const auto beyond = recordAt(ids, now + week + 251);
+        const auto ack = ingest.handle(f.device, f.body({edge, beyond}, 250));
+        REQUIRE(ack);
+        CHECK(ack->accepted == std::vector<std::string>{edge.id});
+        CHECK(ack->rejected == std::vector<wire::Rejected>{{beyond.id, "future_timestamp"}});
+        CHECK(f.storage->counts()->rejections == 1);
+    }
+    SECTION("a terminal 3 days behind: its stamps are read 3 days later") {
+        const std::int64_t offset = -3 * kDayMs;
+        const std::int64_t itsNow = now + offset;
+        const auto justNow = recordAt(ids, itsNow);                       // HQ time: now
+        const auto edge = recordAt(ids, itsNow + week);                   // HQ time: now + 7 days
+        const auto beyond = recordAt(ids, itsNow + week + 1);            // raw: only 4 days ahead
+        const auto ack = ingest.handle(f.device, f.body({justNow, edge, beyond}, offset));
+        REQUIRE(ack);
+        CHECK(ack->accepted == std::vector<std::string>{justNow.id, edge.id});
+        CHECK(ack->rejected == std::vector<wire::Rejected>{{beyond.id, "future_timestamp"}});
+    }
+    SECTION("a terminal 3 days ahead: a stamp 9 days ahead of HQ is 6 days ahead on HQ's clock") {
+        const std::int64_t offset = 3 * kDayMs;
+        const auto nine = recordAt(ids, now + 9 * kDayMs);
+        const auto eleven = recordAt(ids, now + 11 * kDayMs);
+        const auto ack = ingest.handle(f.device, f.body({nine, eleven}, offset));
+        REQUIRE(ack);
+        CHECK(ack->accepted == std::vector<std::string>{nine.id});
+        CHECK(ack->rejected == std::vector<wire::Rejected>{{eleven.id, "future_timestamp"}});
+    }
+    SECTION("no reported offset: sent_at is not taken as one") {
+        // The fixture's sent_at is 90 s ahead of HQ; a record 7 days + 1 s ahead is refused
+        // all the same, and one at the edge accepted.
+        const auto edge = recordAt(ids, now + week);
+        const auto beyond = recordAt(ids, now + week + 1000);
+        const auto ack = ingest.handle(f.device, f.body({edge, beyond}, std::nullopt));
+        REQUIRE(ack);
+        CHECK(ack->accepted == std::vector<std::string>{edge.id});
+        CHECK(ack->rejected == std::vector<wire::Rejected>{{beyond.id, "future_timestamp"}});
+    }
+}
+
+TEST_CASE("ingest: an accepted record is stored exactly as sent", "[ingest]") {
+    Fixture f;
+    hq::Ingest ingest(*f.storage, f.clock);
+    core::UuidV7Generator ids;
+    auto r = recordAt(ids, f.clock.now().utcMs + 6 * kDayMs, 1);
+    r.tags = {"not_solved", "attitude", "wait_time"};
+    r.segue = {1, std::nullopt, 2, std::nullopt, 3};
+    r.language = "en";
+    r.complete = false;
+    r.durationMs = 123'456;
+    const auto ack = ingest.handle(f.device, f.body({r}));
+    REQUIRE(ack);
+    REQUIRE(ack->accepted == std::vector<std::string>{r.id});
+    const auto rows = stored(*f.storage);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0] == r);
+    CHECK(hq::canonicalJson(rows[0]) == hq::canonicalJson(r));
+}

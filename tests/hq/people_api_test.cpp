@@ -82,7 +82,7 @@ TEST_CASE("people api: login answers with the user, a CSRF token and a strict se
 
 TEST_CASE("people api: a bearer token or the session cookie names the caller; an ended session is 401", "[people-api]") {
     World w;
-    const std::string token = hq::issueScopedToken(*w.storage, hq::Scope::store("s1"), {"cli", ""}, kT0).value();
+    const std::string token = hq::issueScopedToken(*w.storage, hq::Scope::store("s1"), {"cli", ""}, kT0).value().token;
     auto byToken = w.api->caller(true, token, std::nullopt, kT0);
     REQUIRE(byToken);
     CHECK(hq::principalJson(*byToken) == json{{"kind", "token"}, {"email", nullptr}, {"role", "read"}, {"region", nullptr}, {"store", "s1"}});

@@ -284,6 +284,11 @@ TEST_CASE("people storage: read tokens may be limited to a region or a store", "
             CHECK(r.error().kind == StorageError::Kind::Invalid);
         }
         CHECK_FALSE(p.addScopedToken("h-admin", "admin", Scope::chain(), kT0));
+        // A scoped token is a token like any other: listed, and revoked by its id.
+        const auto id = p.addScopedToken("h-s1-b", "read", Scope::store("s1"), kT0).value();
+        CHECK(s->listTokens().value().back().id == id);
+        REQUIRE(s->revokeToken(id).value());
+        CHECK_FALSE(p.readToken("h-s1-b").value());
     }
 }
 

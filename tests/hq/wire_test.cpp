@@ -292,6 +292,36 @@ TEST_CASE("wire: CSV rows follow the export columns with RFC 4180 quoting", "[wi
     CHECK(wire::csvField("") == "");
 }
 
+TEST_CASE("wire: CSV text cells that could start a formula are prefixed with ', numbers never", "[wire]") {
+    CHECK(wire::csvTextField("=1+1") == "'=1+1");
+    CHECK(wire::csvTextField("+1") == "'+1");
+    CHECK(wire::csvTextField("-2") == "'-2");
+    CHECK(wire::csvTextField("@SUM(A1)") == "'@SUM(A1)");
+    CHECK(wire::csvTextField("\tx") == "'\tx");
+    CHECK(wire::csvTextField("\rx") == "\"'\rx\"");               // CR: prefixed, then quoted
+    CHECK(wire::csvTextField("=HYPERLINK(\"a\",\"b\")") == "\"'=HYPERLINK(\"\"a\"\",\"\"b\"\")\"");
+    CHECK(wire::csvTextField("a=b") == "a=b");                       // only the first character counts
+    CHECK(wire::csvTextField("store-1") == "store-1");
+    CHECK(wire::csvTextField("") == "");
+
+    // Every text cell of a row (ids, language, local date, tags), none of the numbers: a negative
+    // UTC offset stays a number a spreadsheet can add up.
+    core::Response r = test::makeResponse("0190f1e2-3a4b-7c5d-8e6f-0123456789ab", "store-1", "kiosk-1",
+                                          *core::parseUtc("2026-11-22T06:30:00.250Z"), 2);
+    r.id = "=1+1";
+    r.storeId = "+store";
+    r.deviceId = "-kiosk";
+    r.surveyId = "@survey";
+    r.language = "\ten";
+    r.localDate = "\r2026-11-2";
+    r.utcOffsetMin = -300;
+    r.tags = {"-tag", "=x"};
+    r.segue = {5, std::nullopt, 3, 1, 4};
+    CHECK(wire::csvRow(r, 1'795'000'000'000) ==
+          "'=1+1,'+store,'-kiosk,'@survey,1,'\ten,2026-11-22T06:30:00.250Z,\"'\r2026-11-2\",14,-300,2,5,,3,1,4,"
+          "'-tag|=x,true,false,false,6400,2026-11-18T11:06:40.000Z\r\n");
+}
+
 namespace {
 
 /// What decodeBatch's two paths make of `body`: the SAX reader (nullopt when it gave up) and

@@ -185,6 +185,8 @@ public:
         test::writeFile(p, "[kiosk]\nstore_id = \"" + storeId + "\"\ndevice_id = \"" + deviceId +
                                "\"\nlanguage = \"en\"\ntimezone = \"Asia/Shanghai\"\n\n[sync]\nenabled = true\n"
                                "server_url = \"" + url + "\"\ntoken = \"" + tok + "\"\nca_file = \"" + caFile + "\"\n");
+        // It holds a device token: owner-only, or sync --once refuses it.
+        fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
         return p;
     }
 
