@@ -472,7 +472,11 @@ describe('HQ dashboard: people, roles and regions', () => {
     await shot('regions-zh');
     // A region's row filters the store table to it.
     await page.click('#regions-table tr[data-region="north"] .region-link');
-    await page.waitForFunction(() => [...document.querySelectorAll('#stores-table tbody tr')].every((tr) => tr.dataset.store === 'bj-chaoyang'));
+    // The overview reloads (a moment without a table): wait for the filtered table itself.
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#stores-table tbody tr')];
+      return rows.length > 0 && rows.every((tr) => tr.dataset.store === 'bj-chaoyang');
+    });
     assert.deepEqual(await shownStores(), ['bj-chaoyang']);
     assert.equal(await page.getAttribute('#stores-range', 'data-total'), '1');
     await page.selectOption('#store-region', '*');
