@@ -10,13 +10,16 @@
 #include <pthread.h>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "core/time.hpp"
+#include "hq/admin.hpp"
 #include "hq/alerts.hpp"
+#include "hq/auth.hpp"
 #include "hq/config.hpp"
 #include "hq/demo.hpp"
 #include "hq/enrolment.hpp"
@@ -46,13 +49,23 @@ Usage:
                      [--enrolment-code [--code-ttl-h HOURS]]
   segue-hq device list --db URL [--json]
   segue-hq device revoke --db URL ID
-  segue-hq token add --db URL --role read [--json]
+  segue-hq token add --db URL --role read [--region ID | --store ID] [--json]
   segue-hq token list --db URL [--json]
   segue-hq token revoke --db URL ID
   segue-hq survey publish --db URL --file FILE (--chain | --region ID | --store ID)
   segue-hq survey assign --db URL --id SURVEY --version N (--chain | --region ID | --store ID)
   segue-hq survey list --db URL [--json]
   segue-hq survey show --db URL --id SURVEY --version N
+  segue-hq user add --db URL --email EMAIL --role admin|region|store|viewer [--region ID] [--store ID]
+                    --password-stdin
+  segue-hq user list --db URL [--json]
+  segue-hq user disable --db URL EMAIL
+  segue-hq user set-password --db URL EMAIL --password-stdin
+  segue-hq region add --db URL --id ID --name NAME
+  segue-hq region list --db URL [--json]
+  segue-hq store set --db URL --store ID [--name NAME] [--region ID]
+  segue-hq store list --db URL [--region ID] [--json]
+  segue-hq audit --db URL [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--limit N] [--json]
   segue-hq init-demo --dir DIR [--port PORT]
   segue-hq --help | --version
 
@@ -68,6 +81,11 @@ in all, a request body at 10 KiB per 10 s or more; past 100 headers or 16 KiB of
 thread of their own however busy the main listener is ("segue-hq operations on URL" on standard
 output). /metrics on the main listener only with --metrics-token-file (a file holding a token the
 scraper sends as "Authorization: Bearer TOKEN"); without it 404 there.
+A read token with --region or --store reads only that region's stores or that one store.
+Users: the region role needs --region, the store role --store; the password is read from
+standard input (one line, at least 10 characters) and kept only as an Argon2id hash. Disabling a
+user or setting their password ends their sessions. --region "" in store set takes the store out
+of its region. Every user, region, store and token change is recorded in the audit log.
 PORT 0 for serve lets the system pick a free port; the line "segue-hq listening on URL" on
 standard output (and --port-file) tells which. Tokens are printed once; HQ stores only hashes.
 `token add` prints the token on standard output (with --json: {"id", "role", "token"}) and its
@@ -79,10 +97,14 @@ survey publish validates FILE, stores it as the survey's next version (published
 change) and assigns it; a terminal runs the most specific assignment of its store (store, then
 region, then chain; the built-in version 1 when none). survey assign assigns a version already
 published (a rollback); survey show prints a version's definition as terminals receive it.
-The dashboard is served at / (log in with a read token). --config names a TOML file with the
-dashboard's target and time zone ([dashboard]) and the alert rules and webhook ([alerts]).
+The dashboard is served at / (log in with email and password, or a read token). --config names a
+TOML file with the dashboard's target and time zone ([dashboard]) and the alert rules and webhook
+([alerts]).
 Exit status: 0 ok, 2 usage or configuration error, 1 any other failure.
 )";
+
+/// What the audit log names as the author of a change made on the command line.
+const Actor kCliActor{"cli", ""};
 
 /// A usage or configuration error: exit 2.
 struct UsageError {
@@ -558,16 +580,22 @@ int deviceRevoke(const std::vector<std::string>& args) {
 }
 
 int tokenAdd(const std::vector<std::string>& args) {
-    auto o = Options::parse(args, 2, {"db", "role"}, {"json"});
+    auto o = Options::parse(args, 2, {"db", "role", "region", "store"}, {"json"});
     if (!o) return fail(kExitUsage, o.error().message);
     if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
     const auto role = o->required("role");
     if (!role) return fail(kExitUsage, role.error().message);
     if (*role != "read") return fail(kExitUsage, "--role must be read");
+    const auto region = o->value("region");
+    const auto store = o->value("store");
+    if (region && store) return fail(kExitUsage, "give --region or --store, not both");
+    Scope scope;
+    if (region) scope = Scope::region(*region);
+    if (store) scope = Scope::store(*store);
     std::string url;
     auto storage = openDb(*o, url);
     if (!storage) return storageFailure(storage.error());
-    auto token = issueReadTokenWithId(**storage, nowMs());
+    auto token = issueScopedToken(**storage, scope, kCliActor, nowMs());
     if (!token) return storageFailure(token.error());
     if (o->flag("json")) {
         std::cout << nlohmann::json{{"id", token->id}, {"role", *role}, {"token", token->token}}.dump() << "\n";
@@ -621,7 +649,208 @@ int tokenRevoke(const std::vector<std::string>& args) {
     auto revoked = (*storage)->revokeToken(id);
     if (!revoked) return storageFailure(revoked.error());
     if (!*revoked) return fail(kExitFailure, "no token with id " + text);
+    if (auto r = (*storage)->people().audit({0, nowMs(), kCliActor.name, "token_revoke", text, "", "{}"}); !r)
+        return storageFailure(r.error());
     std::cout << "revoked token " << id << "\n";
+    return kExitOk;
+}
+
+/// The password on standard input: one line, its line ending dropped.
+std::expected<std::string, UsageError> passwordFromStdin() {
+    std::string line;
+    if (!std::getline(std::cin, line)) return std::unexpected(UsageError{"no password on standard input"});
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.size() < kMinPasswordLength)
+        return std::unexpected(
+            UsageError{"the password must have at least " + std::to_string(kMinPasswordLength) + " characters"});
+    return line;
+}
+
+/// A people verb's options and its opened database; `error` is the exit status when either failed.
+struct Verb {
+    Options options;
+    std::unique_ptr<Storage> storage;
+    int error = kExitOk;
+};
+
+/// Parses a people verb's options (after "audit", or after "user add" and the like), checks it
+/// has `positionals` plain arguments, and opens --db.
+Verb openVerb(const std::vector<std::string>& args, const std::set<std::string>& valued,
+              const std::set<std::string>& flags, std::size_t positionals = 0) {
+    Verb v;
+    auto o = Options::parse(args, args[0] == "audit" ? 1 : 2, valued, flags);
+    if (!o) {
+        v.error = fail(kExitUsage, o.error().message);
+        return v;
+    }
+    v.options = std::move(*o);
+    if (v.options.positionals().size() != positionals) {
+        v.error = fail(kExitUsage, positionals ? args[0] + " " + args[1] + " takes " + std::to_string(positionals) +
+                                                     " argument(s)"
+                                               : "unexpected argument " + v.options.positionals().front());
+        return v;
+    }
+    std::string url;
+    auto storage = openDb(v.options, url);
+    if (!storage) v.error = storageFailure(storage.error());
+    else v.storage = std::move(*storage);
+    return v;
+}
+
+/// Prints `rows` (a JSON array) as JSON with --json, else as a table of `columns` (key, heading, width).
+void printRows(const Options& o, const nlohmann::json& rows,
+               const std::vector<std::tuple<const char*, const char*, int>>& columns) {
+    if (o.flag("json")) {
+        std::cout << rows.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        return;
+    }
+    auto cell = [](const nlohmann::json& v) {
+        if (v.is_null()) return std::string("-");
+        if (v.is_string()) return v.get<std::string>();
+        if (v.is_boolean()) return std::string(v.get<bool>() ? "yes" : "no");
+        return v.dump();
+    };
+    for (const auto& [key, heading, width] : columns) std::printf("%-*s ", width, heading);
+    std::printf("\n");
+    for (const auto& row : rows) {
+        for (const auto& [key, heading, width] : columns) std::printf("%-*s ", width, cell(row[key]).c_str());
+        std::printf("\n");
+    }
+}
+
+int userAdd(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"db", "email", "role", "region", "store"}, {"password-stdin"});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    UserSpec spec;
+    for (auto [name, field] : {std::pair{"email", &spec.email}, std::pair{"role", &spec.role}}) {
+        auto v = o->required(name);
+        if (!v) return fail(kExitUsage, v.error().message);
+        *field = *v;
+    }
+    spec.region = o->value("region");
+    spec.store = o->value("store");
+    if (!isUserRole(spec.role)) return fail(kExitUsage, "--role must be admin, region, store or viewer");
+    if ((spec.role == "region") != spec.region.has_value()) return fail(kExitUsage, "--region goes with --role region");
+    if ((spec.role == "store") != spec.store.has_value()) return fail(kExitUsage, "--store goes with --role store");
+    if (!o->flag("password-stdin")) return fail(kExitUsage, "--password-stdin is required (the password is never an argument)");
+    auto password = passwordFromStdin();
+    if (!password) return fail(kExitUsage, password.error().message);
+    spec.password = *password;
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    auto user = addUser(**storage, spec, kCliActor, nowMs());
+    if (!user) return storageFailure(user.error());
+    std::cout << "added " << user->email << " (" << user->role << ")\n";
+    return kExitOk;
+}
+
+int userList(const std::vector<std::string>& args) {
+    auto v = openVerb(args, {"db"}, {"json"});
+    if (v.error) return v.error;
+    auto users = v.storage->people().listUsers();
+    if (!users) return storageFailure(users.error());
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& u : *users) rows.push_back(userJson(u));
+    printRows(v.options, rows,
+              {{"email", "EMAIL", 32}, {"role", "ROLE", 7}, {"region", "REGION", 16}, {"store", "STORE", 16},
+               {"disabled", "DISABLED", 8}, {"created_at", "CREATED", 24}});
+    return kExitOk;
+}
+
+/// `user disable EMAIL` and `user set-password EMAIL --password-stdin`.
+int userChange(const std::vector<std::string>& args, bool password) {
+    std::string secret;
+    if (password) {
+        if (std::find(args.begin(), args.end(), "--password-stdin") == args.end())
+            return fail(kExitUsage, "--password-stdin is required");
+        auto p = passwordFromStdin();
+        if (!p) return fail(kExitUsage, p.error().message);
+        secret = *p;
+    }
+    auto v = openVerb(args, {"db"}, {"password-stdin"}, 1);
+    if (v.error) return v.error;
+    const std::string email = v.options.positionals().front();
+    auto done = password ? setUserPassword(*v.storage, email, secret, kCliActor, nowMs())
+                         : disableUser(*v.storage, email, kCliActor, nowMs());
+    if (!done) return storageFailure(done.error());
+    if (!*done) return fail(kExitFailure, "no user " + email);
+    std::cout << (password ? "password set for " : "disabled ") << email << " (their sessions ended)\n";
+    return kExitOk;
+}
+
+int regionAdd(const std::vector<std::string>& args) {
+    auto v = openVerb(args, {"db", "id", "name"}, {});
+    if (v.error) return v.error;
+    const auto id = v.options.required("id");
+    if (!id) return fail(kExitUsage, id.error().message);
+    const auto name = v.options.required("name");
+    if (!name) return fail(kExitUsage, name.error().message);
+    if (auto r = addRegion(*v.storage, *id, *name, kCliActor, nowMs()); !r) return storageFailure(r.error());
+    std::cout << "added region " << *id << "\n";
+    return kExitOk;
+}
+
+int regionList(const std::vector<std::string>& args) {
+    auto v = openVerb(args, {"db"}, {"json"});
+    if (v.error) return v.error;
+    auto regions = v.storage->people().listRegions();
+    if (!regions) return storageFailure(regions.error());
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& r : *regions) rows.push_back({{"id", r.id}, {"name", r.name}, {"stores", r.stores}});
+    printRows(v.options, rows, {{"id", "ID", 24}, {"name", "NAME", 32}, {"stores", "STORES", 6}});
+    return kExitOk;
+}
+
+int storeSet(const std::vector<std::string>& args) {
+    auto v = openVerb(args, {"db", "store", "name", "region"}, {});
+    if (v.error) return v.error;
+    const auto store = v.options.required("store");
+    if (!store) return fail(kExitUsage, store.error().message);
+    const auto name = v.options.value("name");
+    const auto region = v.options.value("region");
+    if (!name && !region) return fail(kExitUsage, "give --name, --region, or both");
+    if (auto r = setStore(*v.storage, *store, name, region, kCliActor, nowMs()); !r) return storageFailure(r.error());
+    std::cout << "set store " << *store << "\n";
+    return kExitOk;
+}
+
+int storeList(const std::vector<std::string>& args) {
+    auto v = openVerb(args, {"db", "region"}, {"json"});
+    if (v.error) return v.error;
+    auto stores = v.storage->people().storesIn({Scope::chain(), v.options.value("region"), std::nullopt});
+    if (!stores) return storageFailure(stores.error());
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& s : *stores)
+        rows.push_back({{"id", s.id},
+                        {"name", s.name ? nlohmann::json(*s.name) : nlohmann::json()},
+                        {"region", s.region ? nlohmann::json(*s.region) : nlohmann::json()}});
+    printRows(v.options, rows, {{"id", "ID", 24}, {"name", "NAME", 32}, {"region", "REGION", 16}});
+    return kExitOk;
+}
+
+int auditVerb(const std::vector<std::string>& args) {
+    auto v = openVerb(args, {"db", "from", "to", "limit"}, {"json"});
+    if (v.error) return v.error;
+    auto range = auditRange(v.options.value("from"), v.options.value("to"));
+    if (!range) return fail(kExitUsage, range.error());
+    long limit = 1000;
+    if (const auto l = v.options.value("limit")) {
+        const auto n = parseNumber(*l, 1, 100000);
+        if (!n) return fail(kExitUsage, "--limit must be 1..100000");
+        limit = *n;
+    }
+    auto log = v.storage->people().auditLog(range->first, range->second, static_cast<int>(limit));
+    if (!log) return storageFailure(log.error());
+    const nlohmann::json out = auditJson(*log);
+    if (v.options.flag("json")) {
+        std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        return kExitOk;
+    }
+    printRows(v.options, out["entries"],
+              {{"at", "AT", 24}, {"actor", "ACTOR", 28}, {"action", "ACTION", 16}, {"subject", "SUBJECT", 28},
+               {"address", "ADDRESS", 16}, {"details", "DETAILS", 0}});
     return kExitOk;
 }
 
@@ -678,13 +907,24 @@ int runCli(const std::vector<std::string>& args) {
     if (verb == "device" && sub == "list") return deviceList(args);
     if (verb == "device" && sub == "revoke") return deviceRevoke(args);
     if (verb == "token" && sub == "add") return tokenAdd(args);
+    if (verb == "user" && sub == "add") return userAdd(args);
+    if (verb == "user" && sub == "list") return userList(args);
+    if (verb == "user" && sub == "disable") return userChange(args, false);
+    if (verb == "user" && sub == "set-password") return userChange(args, true);
+    if (verb == "region" && sub == "add") return regionAdd(args);
+    if (verb == "region" && sub == "list") return regionList(args);
+    if (verb == "store" && sub == "set") return storeSet(args);
+    if (verb == "store" && sub == "list") return storeList(args);
+    if (verb == "audit") return auditVerb(args);
     if (verb == "token" && sub == "list") return tokenList(args);
     if (verb == "token" && sub == "revoke") return tokenRevoke(args);
     if (verb == "survey" && sub == "publish") return surveyPublish(args);
     if (verb == "survey" && sub == "assign") return surveyAssign(args);
     if (verb == "survey" && sub == "list") return surveyList(args);
     if (verb == "survey" && sub == "show") return surveyShow(args);
-    if (verb == "device" || verb == "token" || verb == "survey") return fail(kExitUsage, "unknown command " + verb + " " + sub);
+    if (verb == "device" || verb == "token" || verb == "survey" || verb == "user" || verb == "region" ||
+        verb == "store")
+        return fail(kExitUsage, "unknown command " + verb + " " + sub);
     return fail(kExitUsage, "unknown command " + verb);
 }
 

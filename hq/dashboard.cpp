@@ -1,5 +1,6 @@
 #include "hq/dashboard.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 
@@ -39,6 +40,67 @@ nlohmann::json dailySeries(const DayTallies& days, const Period& p) {
     return dailyJson("", p.from, p.to, days, 0)["days"];
 }
 
+/// The ids of the stores of `scope`, ascending.
+Result<std::vector<std::string>> storeIds(Storage& storage, const Scope& scope) {
+    if (scope.kind == Scope::Kind::Chain) return storage.listStores();
+    auto stores = storage.people().storesIn({scope, std::nullopt, std::nullopt});
+    if (!stores) return std::unexpected(stores.error());
+    std::vector<std::string> ids;
+    for (const auto& st : *stores) ids.push_back(st.id);
+    return ids;
+}
+
+/// Live devices and silent ones per store.
+std::map<std::string, std::pair<std::int64_t, std::int64_t>> terminalCounts(const std::vector<DeviceInfo>& devices,
+                                                                            std::int64_t nowMs,
+                                                                            const DashboardConfig& config) {
+    std::map<std::string, std::pair<std::int64_t, std::int64_t>> out;
+    for (const auto& d : devices) {
+        if (d.revoked) continue;
+        auto& [count, silent] = out[d.storeId];
+        ++count;
+        silent += fleetDeviceJson(d, nowMs, config)["silent"].get<bool>();
+    }
+    return out;
+}
+
+/// A store's or a region's figures over the period and the one before.
+struct Figures {
+    core::DayStats now, before;
+};
+
+Figures figures(const core::Tally& now, const core::Tally& before, const Period& period, const Period& prev) {
+    return {core::summarize(now, rangeLabel(period)), core::summarize(before, rangeLabel(prev))};
+}
+
+void putFigures(nlohmann::json& row, const Figures& f, double target) {
+    row["current"] = core::toJson(f.now);
+    row["previous"] = core::toJson(f.before);
+    row["change"] = changeJson(f.now, f.before);
+    row["below_target"] = belowTarget(f.now, target);
+}
+
+/// The sort key of a row: nullopt sorts last whatever the order.
+std::optional<double> sortKey(const Figures& f, const std::string& sort) {
+    if (sort == "csat") return f.now.csat;
+    if (sort == "mean_stars") return f.now.meanStars;
+    if (sort == "responses") return static_cast<double>(f.now.responses);
+    if (sort == "change") {
+        if (f.now.csat && f.before.csat) return *f.now.csat - *f.before.csat;
+        return std::nullopt;
+    }
+    return 0.0;   // "store": by id alone
+}
+
+nlohmann::json headerJson(const Period& period, const DashboardConfig& config) {
+    return {{"from", period.from},
+            {"to", period.to},
+            {"previous", periodJson(previousPeriod(period))},
+            {"target_csat", config.targetCsat}};
+}
+
+nlohmann::json optionalJson(const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
+
 } // namespace
 
 std::expected<Period, std::string> resolvePeriod(const std::optional<std::string>& preset,
@@ -69,9 +131,9 @@ Period previousPeriod(const Period& p) {
 }
 
 Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, const std::string& today,
-                                    const DashboardConfig& config) {
+                                    const DashboardConfig& config, const Scope& scope) {
     const Period prev = previousPeriod(period);
-    auto stores = storage.listStores();
+    auto stores = storeIds(storage, scope);
     if (!stores) return std::unexpected(stores.error());
 
     // One read for the whole chain over both periods: the chain's figures are sums of the stores'.
@@ -164,8 +226,9 @@ Result<nlohmann::json> storeSummaryJson(Storage& storage, const std::string& sto
                           {"devices", std::move(terminals)}};
 }
 
-Result<nlohmann::json> fleetJson(Storage& storage, std::int64_t nowMs, const DashboardConfig& config) {
-    auto devices = storage.listDevices();
+Result<nlohmann::json> fleetJson(Storage& storage, std::int64_t nowMs, const DashboardConfig& config,
+                                 const Scope& scope) {
+    auto devices = devicesInScope(storage, scope);
     if (!devices) return std::unexpected(devices.error());
     nlohmann::json list = nlohmann::json::array();
     std::int64_t silent = 0, skewed = 0, revoked = 0, pending = 0;
@@ -189,8 +252,9 @@ Result<nlohmann::json> fleetJson(Storage& storage, std::int64_t nowMs, const Das
                           {"devices", std::move(list)}};
 }
 
-Result<nlohmann::json> storesJson(Storage& storage, std::int64_t nowMs, const DashboardConfig& config) {
-    auto stores = storage.listStores();
+Result<nlohmann::json> storesJson(Storage& storage, std::int64_t nowMs, const DashboardConfig& config,
+                                  const Scope& scope) {
+    auto stores = storeIds(storage, scope);
     if (!stores) return std::unexpected(stores.error());
     auto devices = storage.listDevices();
     if (!devices) return std::unexpected(devices.error());
@@ -226,6 +290,176 @@ nlohmann::json alertsJson(const std::vector<Alert>& alerts, const AlertConfig& c
         list.push_back(std::move(j));
     }
     return {{"enabled", config.anyRule()}, {"rules", std::move(rules)}, {"alerts", std::move(list)}};
+}
+
+Result<std::vector<DeviceInfo>> devicesInScope(Storage& storage, const Scope& scope) {
+    auto devices = storage.listDevices();
+    if (!devices || scope.kind == Scope::Kind::Chain) return devices;
+    auto ids = storeIds(storage, scope);
+    if (!ids) return std::unexpected(ids.error());
+    std::erase_if(*devices, [&](const DeviceInfo& d) { return !std::binary_search(ids->begin(), ids->end(), d.storeId); });
+    return devices;
+}
+
+std::optional<ExportFilter> scopeExport(ExportFilter filter, const Scope& scope) {
+    if (scope.kind == Scope::Kind::Region) filter.regionId = scope.id;
+    if (scope.kind == Scope::Kind::Store) {
+        if (filter.storeId && *filter.storeId != scope.id) return std::nullopt;
+        filter.storeId = scope.id;
+    }
+    return filter;
+}
+
+Result<std::vector<Alert>> alertsInScope(Storage& storage, std::vector<Alert> alerts, const Scope& scope) {
+    if (scope.kind == Scope::Kind::Chain) return alerts;
+    auto ids = storeIds(storage, scope);
+    if (!ids) return std::unexpected(ids.error());
+    std::erase_if(alerts, [&](const Alert& a) { return !std::binary_search(ids->begin(), ids->end(), a.storeId); });
+    return alerts;
+}
+
+std::expected<StoreQuery, std::string> parseStoreQuery(const std::function<std::optional<std::string>(const char*)>& param,
+                                                       const std::string& today) {
+    StoreQuery q;
+    auto period = resolvePeriod(param("period"), param("from"), param("to"), today);
+    if (!period) return std::unexpected(period.error());
+    q.period = *period;
+    q.region = param("region");
+    if (q.region && *q.region == "none") q.region = "";
+    q.query = param("q");
+    if (q.query && q.query->size() > 200) return std::unexpected("q has at most 200 characters");
+    if (const auto sort = param("sort")) {
+        if (*sort != "csat" && *sort != "mean_stars" && *sort != "responses" && *sort != "change" && *sort != "store")
+            return std::unexpected("sort must be csat, mean_stars, responses, change or store");
+        q.sort = *sort;
+    }
+    if (const auto order = param("order")) {
+        if (*order != "asc" && *order != "desc") return std::unexpected("order must be asc or desc");
+        q.descending = *order == "desc";
+    }
+    auto number = [&](const char* name, int min, int max) -> std::expected<std::optional<int>, std::string> {
+        const auto v = param(name);
+        if (!v) return std::nullopt;
+        if (v->empty() || v->size() > 9 || v->find_first_not_of("0123456789") != std::string::npos ||
+            std::stoi(*v) < min || std::stoi(*v) > max)
+            return std::unexpected(std::string(name) + " must be " + std::to_string(min) + ".." + std::to_string(max));
+        return std::stoi(*v);
+    };
+    auto limit = number("limit", 1, kMaxStoresPage);
+    if (!limit) return std::unexpected(limit.error());
+    q.limit = *limit;
+    auto offset = number("offset", 0, 100'000'000);
+    if (!offset) return std::unexpected(offset.error());
+    q.offset = offset->value_or(0);
+    return q;
+}
+
+Result<nlohmann::json> storeTableJson(Storage& storage, const Scope& scope, const StoreQuery& query,
+                                      std::int64_t nowMs, const DashboardConfig& config) {
+    const StoreFilter filter{scope, query.region, query.query};
+    const Period prev = previousPeriod(query.period);
+    auto stores = storage.people().storesIn(filter);
+    if (!stores) return std::unexpected(stores.error());
+    auto now = storage.people().periodTallies(filter, query.period.from, query.period.to);
+    if (!now) return std::unexpected(now.error());
+    auto before = storage.people().periodTallies(filter, prev.from, prev.to);
+    if (!before) return std::unexpected(before.error());
+
+    const core::Tally none;
+    auto tallyOf = [&](const std::map<std::string, core::Tally>& m, const std::string& id) -> const core::Tally& {
+        const auto it = m.find(id);
+        return it == m.end() ? none : it->second;
+    };
+    struct Row {
+        const StoreInfo* store;
+        Figures figures;
+        std::optional<double> key;
+    };
+    std::vector<Row> rows;
+    rows.reserve(stores->size());
+    for (const auto& st : *stores) {
+        Figures f = figures(tallyOf(*now, st.id), tallyOf(*before, st.id), query.period, prev);
+        const auto key = sortKey(f, query.sort);
+        rows.push_back({&st, std::move(f), key});
+    }
+    std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+        if (a.key.has_value() != b.key.has_value()) return a.key.has_value();
+        if (a.key && *a.key != *b.key) return query.descending ? *a.key > *b.key : *a.key < *b.key;
+        return query.descending && query.sort == "store" ? a.store->id > b.store->id : a.store->id < b.store->id;
+    });
+    const std::size_t first = std::min(rows.size(), static_cast<std::size_t>(query.offset));
+    const std::size_t last = query.limit ? std::min(rows.size(), first + static_cast<std::size_t>(*query.limit))
+                                         : rows.size();
+
+    auto devices = storage.listDevices();
+    if (!devices) return std::unexpected(devices.error());
+    const auto terminals = terminalCounts(*devices, nowMs, config);
+    nlohmann::json list = nlohmann::json::array();
+    for (std::size_t i = first; i < last; ++i) {
+        const Row& r = rows[i];
+        const auto t = terminals.find(r.store->id);
+        nlohmann::json row = {{"id", r.store->id},
+                              {"store", r.store->id},
+                              {"name", optionalJson(r.store->name)},
+                              {"region", optionalJson(r.store->region)},
+                              {"devices", t == terminals.end() ? 0 : t->second.first},
+                              {"silent", t == terminals.end() ? 0 : t->second.second}};
+        putFigures(row, r.figures, config.targetCsat);
+        list.push_back(std::move(row));
+    }
+    nlohmann::json out = headerJson(query.period, config);
+    out["total"] = static_cast<std::int64_t>(rows.size());
+    out["offset"] = query.offset;
+    out["limit"] = query.limit ? nlohmann::json(*query.limit) : nlohmann::json();
+    out["stores"] = std::move(list);
+    return out;
+}
+
+Result<nlohmann::json> regionsJson(Storage& storage, const Scope& scope, const Period& period,
+                                   const DashboardConfig& config) {
+    const StoreFilter filter{scope, std::nullopt, std::nullopt};
+    const Period prev = previousPeriod(period);
+    auto regions = storage.people().listRegions();
+    if (!regions) return std::unexpected(regions.error());
+    auto stores = storage.people().storesIn(filter);
+    if (!stores) return std::unexpected(stores.error());
+    auto now = storage.people().periodTallies(filter, period.from, period.to);
+    if (!now) return std::unexpected(now.error());
+    auto before = storage.people().periodTallies(filter, prev.from, prev.to);
+    if (!before) return std::unexpected(before.error());
+
+    struct Sums {
+        core::Tally now, before;
+        std::int64_t stores = 0, belowTarget = 0;
+    };
+    std::map<std::string, Sums> byRegion;   // "" : no region
+    for (const auto& st : *stores) {
+        Sums& sums = byRegion[st.region.value_or("")];
+        ++sums.stores;
+        core::Tally storeNow;
+        if (const auto it = now->find(st.id); it != now->end()) storeNow = it->second;
+        if (const auto it = before->find(st.id); it != before->end()) sums.before.merge(it->second);
+        sums.belowTarget += belowTarget(core::summarize(storeNow, rangeLabel(period)), config.targetCsat);
+        sums.now.merge(storeNow);
+    }
+    nlohmann::json list = nlohmann::json::array();
+    auto add = [&](nlohmann::json id, nlohmann::json name, const Sums& sums) {
+        nlohmann::json row = {{"id", std::move(id)}, {"name", std::move(name)}, {"stores", sums.stores},
+                              {"stores_below_target", sums.belowTarget}};
+        putFigures(row, figures(sums.now, sums.before, period, prev), config.targetCsat);
+        list.push_back(std::move(row));
+    };
+    const Sums empty;
+    for (const auto& r : *regions) {
+        const auto it = byRegion.find(r.id);
+        // The whole chain sees its empty regions too; a scoped reader only the regions it reads.
+        if (it != byRegion.end()) add(r.id, r.name, it->second);
+        else if (scope.kind == Scope::Kind::Chain) add(r.id, r.name, empty);
+    }
+    if (const auto it = byRegion.find(""); it != byRegion.end()) add(nullptr, nullptr, it->second);
+    nlohmann::json out = headerJson(period, config);
+    out["regions"] = std::move(list);
+    return out;
 }
 
 } // namespace segue::hq

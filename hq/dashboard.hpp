@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hq/config.hpp"
+#include "hq/people.hpp"
 #include "hq/storage.hpp"
 
 namespace segue::hq {
@@ -39,8 +41,9 @@ Period previousPeriod(const Period& p);
 ///  "stores":[{"store","current": stats,"previous": stats,"change": change,"below_target": bool}]}
 /// where stats is core::toJson(DayStats) with "date" = "FROM/TO" for a range and change is
 /// {"responses","csat","mean_stars"} (current − previous; null when either side has none).
+/// Only the stores of `scope` count, in the rows and in the totals.
 Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, const std::string& today,
-                                    const DashboardConfig& config);
+                                    const DashboardConfig& config, const Scope& scope = Scope::chain());
 
 /// GET /api/v1/stores/{store}/summary: {"store","from","to","previous":{…},"target_csat","below_target",
 /// "total","previous_total","change","days":[…],"terminals":{"devices","silent","clock_skewed",
@@ -54,10 +57,55 @@ nlohmann::json fleetDeviceJson(const DeviceInfo& d, std::int64_t nowMs, const Da
 
 /// GET /api/v1/fleet: {"now","silent_after_hours","max_clock_offset_ms","devices":[…],
 /// "summary":{"devices","silent","clock_skewed","revoked","pending"}}.
-Result<nlohmann::json> fleetJson(Storage& storage, std::int64_t nowMs, const DashboardConfig& config);
+/// Only the devices of the stores of `scope`.
+Result<nlohmann::json> fleetJson(Storage& storage, std::int64_t nowMs, const DashboardConfig& config,
+                                 const Scope& scope = Scope::chain());
 
-/// GET /api/v1/stores: {"stores":[{"id","devices","silent"}]}.
-Result<nlohmann::json> storesJson(Storage& storage, std::int64_t nowMs, const DashboardConfig& config);
+/// The devices of the stores of `scope` (GET /api/v1/devices).
+Result<std::vector<DeviceInfo>> devicesInScope(Storage& storage, const Scope& scope);
+
+/// `filter` narrowed to `scope`: nullopt when it asks for a store outside it (nothing to export).
+std::optional<ExportFilter> scopeExport(ExportFilter filter, const Scope& scope);
+
+/// The alerts about the stores of `scope`.
+Result<std::vector<Alert>> alertsInScope(Storage& storage, std::vector<Alert> alerts, const Scope& scope);
+
+/// GET /api/v1/stores: {"stores":[{"id","devices","silent"}]} (every store of `scope`).
+Result<nlohmann::json> storesJson(Storage& storage, std::int64_t nowMs, const DashboardConfig& config,
+                                  const Scope& scope = Scope::chain());
+
+/// What GET /api/v1/stores?from=&to=&region=&q=&sort=&order=&limit=&offset= asks for.
+struct StoreQuery {
+    Period period;
+    std::optional<std::string> region;   ///< "" (or "none") : stores without a region
+    std::optional<std::string> query;    ///< part of the id or name, case-insensitive
+    std::string sort = "store";          ///< csat | mean_stars | responses | change | store
+    bool descending = false;
+    std::optional<int> limit;            ///< 1..kMaxStoresPage; none: every store (as before paging)
+    int offset = 0;
+};
+
+/// The largest page of /stores.
+inline constexpr int kMaxStoresPage = 500;
+
+/// The StoreQuery of the request's parameters (by name; absent ones are nullopt); the error is a
+/// sentence for a 400.
+std::expected<StoreQuery, std::string> parseStoreQuery(const std::function<std::optional<std::string>(const char*)>& param,
+                                                       const std::string& today);
+
+/// GET /api/v1/stores with a query: {"from","to","previous":{…},"target_csat","total","offset","limit",
+/// "stores":[{"id","name","region","devices","silent","store","current","previous","change",
+/// "below_target"}]}: the stores of `scope` the query keeps, sorted (nulls last either way, then by
+/// id) and paged on the server. "total" counts every kept store; "devices" and "silent" are as in
+/// storesJson.
+Result<nlohmann::json> storeTableJson(Storage& storage, const Scope& scope, const StoreQuery& query,
+                                      std::int64_t nowMs, const DashboardConfig& config);
+
+/// GET /api/v1/regions?from=&to=: {"from","to","previous","target_csat","regions":[{"id","name","stores",
+/// "current","previous","change","below_target","stores_below_target"}]}, by id, with the stores without
+/// a region last as {"id": null, "name": null} when there are any; only regions with stores of `scope`.
+Result<nlohmann::json> regionsJson(Storage& storage, const Scope& scope, const Period& period,
+                                   const DashboardConfig& config);
 
 /// GET /api/v1/alerts: {"enabled","rules":[names],"alerts":[{"id","key","rule","store_id",
 /// "device_id","day","raised_at","message","details","state","attempts","next_attempt_at",

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,8 @@
 #include <vector>
 
 namespace segue::hq {
+
+struct Principal;
 
 struct HttpRequest {
     std::string method;
@@ -24,6 +27,9 @@ struct HttpRequest {
     std::string remoteAddress;   ///< the client's IP address
     bool opsListener = false;    ///< arrived on the loopback operations listener
     std::vector<std::string> matches;   ///< the route pattern's {captures}, in order
+    /// Who the router's access check found calling (a read token or a session); null on routes
+    /// anyone may call.
+    std::shared_ptr<const Principal> principal;
 
     /// The first header of that name (case-insensitive); "" when absent.
     std::string header(std::string_view name) const;

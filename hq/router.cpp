@@ -1,5 +1,6 @@
 #include "hq/router.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <chrono>
@@ -216,6 +217,18 @@ bool sameSecret(const std::string& a, const std::string& b) {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+/// What the caller may read (the whole chain on routes without a principal).
+const Scope& readerScope(const HttpRequest& req) {
+    static const Scope chain = Scope::chain();
+    return req.principal ? req.principal->scope : chain;
+}
+
+std::optional<std::string> optionalHeader(const HttpRequest& req, const char* name) {
+    std::string v = req.header(name);
+    if (v.empty()) return std::nullopt;
+    return v;
+}
+
 } // namespace
 
 Router::Router(Storage& storage, const core::Clock& clock, RouterOptions options)
@@ -224,7 +237,9 @@ Router::Router(Storage& storage, const core::Clock& clock, RouterOptions options
       m_options(std::move(options)),
       m_ingest(storage, clock),
       m_limiter(m_options.deviceRatePerS, m_options.deviceBurst, clock),
-      m_enrolLimiter(kEnrolPerMinute / 60.0, kEnrolPerMinute, clock, kEnrolAddressesKept) {}
+      m_enrolLimiter(kEnrolPerMinute / 60.0, kEnrolPerMinute, clock, kEnrolAddressesKept),
+      m_auth(storage),
+      m_people(storage, m_auth) {}
 
 std::string Router::today() const {
     const core::Now now = m_clock.now();
@@ -249,6 +264,18 @@ std::span<const Route> Router::routes() {
         Route{"POST", "/api/v1/enrol", "/api/v1/enrol", Access::None, false, &Router::postEnrol},
         Route{"GET", "/api/v1/terminal/config", "/api/v1/terminal/config", Access::Device, false,
               &Router::getTerminalConfig},
+        Route{"GET", "/api/v1/regions", "/api/v1/regions", Access::Read, false, &Router::getRegions},
+        Route{"POST", "/api/v1/session", "POST /api/v1/session", Access::None, false, &Router::postSession},
+        Route{"DELETE", "/api/v1/session", "DELETE /api/v1/session", Access::Read, false, &Router::deleteSession},
+        Route{"GET", "/api/v1/me", "/api/v1/me", Access::Read, false, &Router::getMe},
+        Route{"GET", "/api/v1/users", "/api/v1/users", Access::Admin, false, &Router::getUsers},
+        Route{"POST", "/api/v1/users", "POST /api/v1/users", Access::Admin, false, &Router::postUser},
+        Route{"PATCH", "/api/v1/users/{id}", "PATCH /api/v1/users/{id}", Access::Admin, false, &Router::patchUser},
+        Route{"POST", "/api/v1/regions", "POST /api/v1/regions", Access::Admin, false, &Router::postRegion},
+        Route{"PATCH", "/api/v1/regions/{region}", "PATCH /api/v1/regions/{region}", Access::Admin, false, &Router::patchRegion},
+        Route{"PATCH", "/api/v1/stores/{store}", "PATCH /api/v1/stores/{store}", Access::Admin, false, &Router::patchStore},
+        Route{"POST", "/api/v1/tokens", "POST /api/v1/tokens", Access::Admin, false, &Router::postToken},
+        Route{"GET", "/api/v1/audit", "/api/v1/audit", Access::Admin, false, &Router::getAudit},
         Route{"GET", "/", "/", Access::None, false, &Router::getWebFile},
         Route{"GET", "/static/{file*}", "/static", Access::None, false, &Router::getWebFile},
     };
@@ -317,7 +344,7 @@ void Router::log(const HttpRequest& req, const HttpResponse& res, double ms, std
                 res.status, ms, res.device, req.remoteAddress, nowMs);
 }
 
-std::optional<ApiError> Router::checkAccess(const HttpRequest& req, Access access) {
+std::optional<ApiError> Router::checkAccess(HttpRequest& req, Access access) {
     switch (access) {
     case Access::None:
     case Access::Device: return std::nullopt;
@@ -329,12 +356,16 @@ std::optional<ApiError> Router::checkAccess(const HttpRequest& req, Access acces
             return ApiError::unauthorized("missing or wrong metrics token");
         return std::nullopt;
     }
-    case Access::Read: {
-        const auto token = bearerToken(req);
-        if (!token) return ApiError::unauthorized("missing bearer token");
-        auto role = m_storage.tokenRole(hashToken(*token));
-        if (!role) return ApiError::internal("token lookup: " + role.error().message);
-        if (!*role || **role != "read") return ApiError::unauthorized("unknown or revoked read token");
+    case Access::Read:
+    case Access::Admin: {
+        // A script's bearer token as before; else the session cookie of a person who logged in.
+        auto who = m_people.caller(!req.header("Authorization").empty(), bearerToken(req), optionalHeader(req, "Cookie"),
+                                   m_clock.now().utcMs);
+        if (!who) return who.error();
+        const bool changes = req.method != "GET" && req.method != "HEAD";
+        if (auto ok = Auth::authorize(*who, access == Access::Admin, changes, optionalHeader(req, "X-CSRF-Token")); !ok)
+            return apiError(ok.error());
+        req.principal = std::make_shared<const Principal>(std::move(*who));
         return std::nullopt;
     }
     }
@@ -389,6 +420,23 @@ void Router::getTerminalConfig(const HttpRequest& req, HttpResponse& res) {
     if (reply->status == 200) res.setContent(std::move(reply->body), "application/json");
 }
 
+void Router::sendReply(HttpResponse& res, const ApiResult& reply) {
+    if (!reply) return sendError(res, reply.error());
+    res.status = reply->status;
+    res.setHeader("Cache-Control", "no-store");
+    for (const auto& [name, value] : reply->headers) res.setHeader(name, value);
+    if (reply->status != 204)
+        res.setContent(reply->body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+}
+
+std::optional<ApiError> Router::checkStoreInScope(const HttpRequest& req, const std::string& store) {
+    auto in = m_storage.people().storeInScope(store, readerScope(req));
+    if (!in) return ApiError::internal(in.error().message);
+    // Never 403: that would tell a reader that a store outside their scope exists.
+    if (!*in) return ApiError::notFound("no store " + store);
+    return std::nullopt;
+}
+
 void Router::postBatch(const HttpRequest& req, HttpResponse& res) {
     const auto started = Clock::now();
     auto device = authDevice(req, res);
@@ -422,9 +470,7 @@ void Router::getDaily(const HttpRequest& req, HttpResponse& res) {
     if (span >= kMaxDailySpanDays)
         return sendError(res, ApiError::badRequest("at most " + std::to_string(kMaxDailySpanDays) + " days per request"));
 
-    auto exists = m_storage.storeExists(store);
-    if (!exists) return sendError(res, ApiError::internal(exists.error().message));
-    if (!*exists) return sendError(res, ApiError::notFound("no store " + store));
+    if (auto refusal = checkStoreInScope(req, store)) return sendError(res, *refusal);
     auto tallies = m_storage.dailyTallies(store, *from, *to);
     if (!tallies) return sendError(res, ApiError::internal(tallies.error().message));
     auto pending = m_storage.storePending(store);
@@ -444,12 +490,16 @@ void Router::getResponsesCsv(const HttpRequest& req, HttpResponse& res) {
         if (!plainId(*filter.storeId)) return sendError(res, ApiError::badRequest("store must be 1-64 of [A-Za-z0-9._-]"));
     }
 
+    // A store outside the reader's scope exports nothing, as a store without responses does.
+    const auto scoped = scopeExport(std::move(filter), readerScope(req));
+
     struct Cursor {
         ExportFilter filter;
         std::string lastId;
         bool headerSent = false;
+        bool nothing = false;
     };
-    auto cursor = std::make_shared<Cursor>(Cursor{std::move(filter), {}, false});
+    auto cursor = std::make_shared<Cursor>(Cursor{scoped.value_or(ExportFilter{}), {}, false, !scoped});
     res.status = 200;
     res.setHeader("Content-Disposition", "attachment; filename=\"responses.csv\"");
     // Keyset pages of kCsvPageRows: memory stays flat however large the export, and no database
@@ -460,6 +510,7 @@ void Router::getResponsesCsv(const HttpRequest& req, HttpResponse& res) {
             chunk += wire::csvHeader(true);
             cursor->headerSent = true;
         }
+        if (cursor->nothing) return StreamStep::Done;
         auto page = m_storage.exportPage(cursor->filter, cursor->lastId, kCsvPageRows);
         if (!page) {
             // The status line is gone already; ending without the last chunk tells the client the
@@ -473,8 +524,8 @@ void Router::getResponsesCsv(const HttpRequest& req, HttpResponse& res) {
     };
 }
 
-void Router::getDevices(const HttpRequest&, HttpResponse& res) {
-    auto devices = m_storage.listDevices();
+void Router::getDevices(const HttpRequest& req, HttpResponse& res) {
+    auto devices = devicesInScope(m_storage, readerScope(req));
     if (!devices) return sendError(res, ApiError::internal(devices.error().message));
     nlohmann::json list = nlohmann::json::array();
     for (const auto& d : *devices) list.push_back(deviceJson(d));
@@ -502,13 +553,17 @@ void Router::getMetrics(const HttpRequest&, HttpResponse& res) {
 void Router::getOverview(const HttpRequest& req, HttpResponse& res) {
     const auto period = resolvePeriod(param(req, "period"), param(req, "from"), param(req, "to"), today());
     if (!period) return sendError(res, ApiError::badRequest(period.error()));
-    auto body = overviewJson(m_storage, *period, today(), m_options.dashboard);
+    auto body = overviewJson(m_storage, *period, today(), m_options.dashboard, readerScope(req));
     if (!body) return sendError(res, ApiError::internal(body.error().message));
     sendJson(res, *body);
 }
 
-void Router::getStores(const HttpRequest&, HttpResponse& res) {
-    auto body = storesJson(m_storage, m_clock.now().utcMs, m_options.dashboard);
+void Router::getStores(const HttpRequest& req, HttpResponse& res) {
+    // Every store of the scope as before (with "total" and each row's figures for the period)
+    // unless the caller pages: the dashboard asks for `limit` rows at `offset`.
+    const auto query = parseStoreQuery([&](const char* name) { return param(req, name); }, today());
+    if (!query) return sendError(res, ApiError::badRequest(query.error()));
+    auto body = storeTableJson(m_storage, readerScope(req), *query, m_clock.now().utcMs, m_options.dashboard);
     if (!body) return sendError(res, ApiError::internal(body.error().message));
     sendJson(res, *body);
 }
@@ -517,25 +572,76 @@ void Router::getStoreSummary(const HttpRequest& req, HttpResponse& res) {
     const std::string store = req.matches[0];
     const auto period = resolvePeriod(param(req, "period"), param(req, "from"), param(req, "to"), today());
     if (!period) return sendError(res, ApiError::badRequest(period.error()));
-    auto exists = m_storage.storeExists(store);
-    if (!exists) return sendError(res, ApiError::internal(exists.error().message));
-    if (!*exists) return sendError(res, ApiError::notFound("no store " + store));
+    if (auto refusal = checkStoreInScope(req, store)) return sendError(res, *refusal);
     auto body = storeSummaryJson(m_storage, store, *period, m_clock.now().utcMs, m_options.dashboard);
     if (!body) return sendError(res, ApiError::internal(body.error().message));
     sendJson(res, *body);
 }
 
-void Router::getFleet(const HttpRequest&, HttpResponse& res) {
-    auto body = fleetJson(m_storage, m_clock.now().utcMs, m_options.dashboard);
+void Router::getFleet(const HttpRequest& req, HttpResponse& res) {
+    auto body = fleetJson(m_storage, m_clock.now().utcMs, m_options.dashboard, readerScope(req));
     if (!body) return sendError(res, ApiError::internal(body.error().message));
     sendJson(res, *body);
 }
 
-void Router::getAlerts(const HttpRequest&, HttpResponse& res) {
+void Router::getAlerts(const HttpRequest& req, HttpResponse& res) {
     auto alerts = m_storage.recentAlerts(kAlertsListed);
     if (!alerts) return sendError(res, ApiError::internal(alerts.error().message));
-    sendJson(res, alertsJson(*alerts, m_options.alerts));
+    auto mine = alertsInScope(m_storage, std::move(*alerts), readerScope(req));
+    if (!mine) return sendError(res, ApiError::internal(mine.error().message));
+    sendJson(res, alertsJson(*mine, m_options.alerts));
 }
+
+void Router::getRegions(const HttpRequest& req, HttpResponse& res) {
+    const auto period = resolvePeriod(param(req, "period"), param(req, "from"), param(req, "to"), today());
+    if (!period) return sendError(res, ApiError::badRequest(period.error()));
+    auto body = regionsJson(m_storage, readerScope(req), *period, m_options.dashboard);
+    if (!body) return sendError(res, ApiError::internal(body.error().message));
+    sendJson(res, *body);
+}
+
+void Router::postSession(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_people.login(req.body, req.remoteAddress, m_clock.now().utcMs));
+}
+
+void Router::deleteSession(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_people.logout(*req.principal, req.remoteAddress, m_clock.now().utcMs));
+}
+
+void Router::getMe(const HttpRequest& req, HttpResponse& res) { sendReply(res, m_people.me(*req.principal)); }
+
+void Router::getUsers(const HttpRequest&, HttpResponse& res) { sendReply(res, m_people.listUsers()); }
+
+void Router::postUser(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_people.addUser(*req.principal, req.body, req.remoteAddress, m_clock.now().utcMs));
+}
+
+void Router::patchUser(const HttpRequest& req, HttpResponse& res) {
+    const auto id = std::all_of(req.matches[0].begin(), req.matches[0].end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                            req.matches[0].size() < 19
+                        ? std::optional<std::int64_t>(std::stoll(req.matches[0]))
+                        : std::nullopt;
+    if (!id) return sendError(res, ApiError::notFound("no user " + req.matches[0]));
+    sendReply(res, m_people.changeUser(*req.principal, *id, req.body, req.remoteAddress, m_clock.now().utcMs));
+}
+
+void Router::postRegion(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_people.addRegion(*req.principal, req.body, req.remoteAddress, m_clock.now().utcMs));
+}
+
+void Router::patchRegion(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_people.renameRegion(*req.principal, req.matches[0], req.body, req.remoteAddress, m_clock.now().utcMs));
+}
+
+void Router::patchStore(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_people.setStore(*req.principal, req.matches[0], req.body, req.remoteAddress, m_clock.now().utcMs));
+}
+
+void Router::postToken(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_people.addToken(*req.principal, req.body, req.remoteAddress, m_clock.now().utcMs));
+}
+
+void Router::getAudit(const HttpRequest& req, HttpResponse& res) { sendReply(res, m_people.audit(param(req, "from"), param(req, "to"))); }
 
 void Router::getWebFile(const HttpRequest& req, HttpResponse& res) {
     const auto asset = findWebAsset(req.path);

@@ -9,11 +9,13 @@
 
 #include "core/time.hpp"
 #include "hq/api_error.hpp"
+#include "hq/auth.hpp"
 #include "hq/config.hpp"
 #include "hq/http_log.hpp"
 #include "hq/http_types.hpp"
 #include "hq/ingest.hpp"
 #include "hq/metrics.hpp"
+#include "hq/people_api.hpp"
 #include "hq/rate_limiter.hpp"
 #include "hq/storage.hpp"
 
@@ -38,7 +40,9 @@ struct RouterOptions {
 enum class Access {
     None,      ///< anyone (the dashboard's files, /healthz)
     Device,    ///< a live device token (the handler checks it: it needs the device)
-    Read,      ///< a live read token
+    Read,      ///< a live read token or a session (reading what its scope holds); a change with
+               ///< a session also needs its CSRF header
+    Admin,     ///< a session of an administrator, with the CSRF header on changes
     Metrics,   ///< the operations listener, or the metrics token on the main listener
 };
 
@@ -94,6 +98,18 @@ private:
     void getStoreSummary(const HttpRequest& req, HttpResponse& res);
     void getFleet(const HttpRequest& req, HttpResponse& res);
     void getAlerts(const HttpRequest& req, HttpResponse& res);
+    void getRegions(const HttpRequest& req, HttpResponse& res);
+    void postSession(const HttpRequest& req, HttpResponse& res);
+    void deleteSession(const HttpRequest& req, HttpResponse& res);
+    void getMe(const HttpRequest& req, HttpResponse& res);
+    void getUsers(const HttpRequest& req, HttpResponse& res);
+    void postUser(const HttpRequest& req, HttpResponse& res);
+    void patchUser(const HttpRequest& req, HttpResponse& res);
+    void postRegion(const HttpRequest& req, HttpResponse& res);
+    void patchRegion(const HttpRequest& req, HttpResponse& res);
+    void patchStore(const HttpRequest& req, HttpResponse& res);
+    void postToken(const HttpRequest& req, HttpResponse& res);
+    void getAudit(const HttpRequest& req, HttpResponse& res);
     /// The dashboard's page and its static files, compiled into the binary.
     void getWebFile(const HttpRequest& req, HttpResponse& res);
     void getMetrics(const HttpRequest& req, HttpResponse& res);
@@ -108,9 +124,14 @@ private:
     /// The live, unrevoked device behind the request's bearer token (its id goes to res for the
     /// log), or the error to answer.
     std::expected<DeviceAuth, ApiError> authDevice(const HttpRequest& req, HttpResponse& res);
-    /// nullopt when the request may call a route of `access` (Device is checked by its handler).
-    std::optional<ApiError> checkAccess(const HttpRequest& req, Access access);
+    /// nullopt when the request may call a route of `access` (Device is checked by its handler);
+    /// for Read and Admin it sets `req.principal`.
+    std::optional<ApiError> checkAccess(HttpRequest& req, Access access);
     void sendError(HttpResponse& res, const ApiError& e);
+    /// Sends a people route's reply or its error.
+    void sendReply(HttpResponse& res, const ApiResult& reply);
+    /// Whether `store` is one the caller may read: a store outside the scope is "not found".
+    std::optional<ApiError> checkStoreInScope(const HttpRequest& req, const std::string& store);
 
     Storage& m_storage;
     const core::Clock& m_clock;
@@ -120,6 +141,8 @@ private:
     RateLimiter m_enrolLimiter;   ///< per client address
     Metrics m_metrics;
     RequestLog m_log;
+    Auth m_auth;
+    PeopleApi m_people;
 };
 
 } // namespace segue::hq

@@ -11,6 +11,7 @@
 
 #include "core/time.hpp"
 #include "hq/day_sums.hpp"
+#include "hq/sql_people.hpp"
 #include "hq/sql_response.hpp"
 #include "hq/token.hpp"
 
@@ -79,7 +80,9 @@ Reuse reuseFor(std::size_t rows) { return rows <= kPreparedRows ? Reuse::Often :
 
 class SqlStorage final : public Storage {
 public:
-    explicit SqlStorage(std::unique_ptr<SqlEngine> engine) : m_engine(std::move(engine)) {}
+    explicit SqlStorage(std::unique_ptr<SqlEngine> engine) : m_engine(std::move(engine)), m_people(*m_engine) {}
+
+    PeopleStorage& people() override { return m_people; }
 
     Result<void> migrate() {
         const auto& steps = sqlMigrations(m_engine->migrationsDir());
@@ -256,10 +259,13 @@ public:
         auto rows = (*c)->query("SELECT " + responseSelectList() +
                                     " FROM responses WHERE id > ? AND (CAST(? AS TEXT) IS NULL OR local_date >= ?) AND "
                                     "(CAST(? AS TEXT) IS NULL OR local_date <= ?) AND "
-                                    "(CAST(? AS TEXT) IS NULL OR store_id = ?) ORDER BY id LIMIT ?",
+                                    "(CAST(? AS TEXT) IS NULL OR store_id = ?) AND "
+                                    "(CAST(? AS TEXT) IS NULL OR store_id IN (SELECT store_id FROM store_info WHERE region_id = ?)) "
+                                    "ORDER BY id LIMIT ?",
                                 {afterId.empty() ? std::string(kNilUuid) : afterId, sqlOptional(f.from),
                                  sqlOptional(f.from), sqlOptional(f.to), sqlOptional(f.to), sqlOptional(f.storeId),
-                                 sqlOptional(f.storeId), std::int64_t{limit}},
+                                 sqlOptional(f.storeId), sqlOptional(f.regionId), sqlOptional(f.regionId),
+                                 std::int64_t{limit}},
                                 Reuse::Often);
         return readResponses(rows);
     }
@@ -843,6 +849,7 @@ private:
     std::unique_ptr<SqlEngine> m_engine;
     std::mutex m_useMutex;
     std::unordered_map<std::int64_t, std::int64_t> m_useWritten;   ///< token id → when its use was last written
+    SqlPeople m_people;
 };
 
 std::vector<SqlMigration> parseMigrations(std::string_view dir) {

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hq/people.hpp"
 #include "hq/pg_storage.hpp"
 #include "hq/sqlite_storage.hpp"
 
@@ -66,6 +67,16 @@ Result<std::vector<Outcome>> classifyAfterInsert(const std::vector<core::Respons
         out.push_back(*it->second == r ? Outcome::Duplicate : Outcome::Conflict);
     }
     return out;
+}
+
+Result<std::optional<std::string>> Storage::storeRegion(const std::string& storeId) {
+    StoreFilter filter;
+    filter.scope = Scope::store(storeId);
+    auto stores = people().storesIn(filter);
+    if (!stores) return std::unexpected(stores.error());
+    for (const auto& s : *stores)
+        if (s.id == storeId) return s.region;
+    return std::optional<std::string>();
 }
 
 } // namespace segue::hq

@@ -117,6 +117,7 @@ struct ExportFilter {
     std::optional<std::string> from;
     std::optional<std::string> to;
     std::optional<std::string> storeId;
+    std::optional<std::string> regionId = std::nullopt;   ///< only the stores of this region (a default: older callers name three fields)
 };
 
 /// Delivery state of an alert's webhook.
@@ -184,6 +185,8 @@ struct SurveyAssignment {
 
 /// (store-local date, its Tally) per date, ascending by date.
 using DayTallies = std::vector<std::pair<std::string, core::Tally>>;
+
+class PeopleStorage;
 
 /// Every method is safe to call from many threads at once and never throws.
 class Storage {
@@ -278,11 +281,10 @@ public:
     virtual Result<std::optional<SurveyVersion>> surveyVersion(const std::string& surveyId, int version) = 0;
     /// Every assignment.
     virtual Result<std::vector<SurveyAssignment>> surveyAssignments() = 0;
-    /// The region of a store, or nullopt. HQ has no regions yet: until it does, every store has
-    /// none and region assignments resolve for no store.
-    virtual Result<std::optional<std::string>> storeRegion(const std::string& /*storeId*/) {
-        return std::optional<std::string>();
-    }
+    /// The region of a store, or nullopt when it has none (or HQ does not know the store).
+    Result<std::optional<std::string>> storeRegion(const std::string& storeId);
+    /// Users, sessions, regions, store names and regions, scoped tokens, the audit log.
+    virtual PeopleStorage& people() = 0;
 
     /// Counts of the three kept tables (tests and the CLI).
     struct Counts { std::int64_t responses = 0, conflicts = 0, rejections = 0; };

@@ -1,5 +1,7 @@
 #include "hq/views.hpp"
 
+#include <limits>
+
 #include "core/time.hpp"
 
 namespace segue::hq {
@@ -41,6 +43,49 @@ nlohmann::json dailyJson(const std::string& store, const std::string& from, cons
         days.push_back(core::toJson(core::summarize(t, date, pending)));
     }
     return {{"store", store}, {"from", from}, {"to", to}, {"days", std::move(days)}};
+}
+
+nlohmann::json userJson(const User& u) {
+    return {{"id", u.id},
+            {"email", u.email},
+            {"role", u.role},
+            {"region", orNull(u.region)},
+            {"store", orNull(u.store)},
+            {"disabled", u.disabled},
+            {"created_at", core::formatUtc(u.createdAtMs)}};
+}
+
+nlohmann::json auditJson(const std::vector<AuditEntry>& entries) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& e : entries) {
+        auto details = nlohmann::json::parse(e.details, nullptr, false);
+        list.push_back({{"id", e.id},
+                        {"at", core::formatUtc(e.atMs)},
+                        {"actor", e.actor},
+                        {"action", e.action},
+                        {"subject", e.subject},
+                        {"address", e.address},
+                        {"details", details.is_discarded() ? nlohmann::json(e.details) : details}});
+    }
+    return {{"entries", std::move(list)}};
+}
+
+std::expected<std::pair<std::int64_t, std::int64_t>, std::string> auditRange(const std::optional<std::string>& from,
+                                                                             const std::optional<std::string>& to) {
+    constexpr std::int64_t kDayMs = 86'400'000;
+    std::pair<std::int64_t, std::int64_t> out{0, std::numeric_limits<std::int64_t>::max()};
+    if (from) {
+        const auto d = core::daysFromIsoDate(*from);
+        if (!d) return std::unexpected("from must be a date YYYY-MM-DD");
+        out.first = *d * kDayMs;
+    }
+    if (to) {
+        const auto d = core::daysFromIsoDate(*to);
+        if (!d) return std::unexpected("to must be a date YYYY-MM-DD");
+        out.second = (*d + 1) * kDayMs - 1;
+    }
+    if (out.first > out.second) return std::unexpected("from is after to");
+    return out;
 }
 
 } // namespace segue::hq

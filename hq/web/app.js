@@ -7,9 +7,16 @@
   const SEGUE = ['satisfactory', 'efficient', 'genuine', 'understanding', 'effective'];
   const TOKEN_KEY = 'segue.hq.token';
   const LANG_KEY = 'segue.hq.lang';
+  const CSRF_KEY = 'segue.hq.csrf';
+  const LOGIN_KEY = 'segue.hq.login';   // which login form this browser used last: password | token
+  const PAGE_SIZE = 50;
+  const ADMIN_TABS = ['users', 'places', 'tokens', 'audit'];
 
   const state = {
     token: sessionStorage.getItem(TOKEN_KEY),
+    me: null,             // GET /api/v1/me: who is signed in (a session or a read token) and their scope
+    csrf: localStorage.getItem(CSRF_KEY),
+    stores: { region: null, q: '', offset: 0 },   // the overview's store table: filter and page
     lang: null,
     dict: {},
     period: { preset: '7d', from: null, to: null },
@@ -129,17 +136,38 @@
   // ---------- API ----------
 
   class Unauthorized extends Error {}
+  class ApiError extends Error {
+    constructor(message, status, code) { super(message); this.status = status; this.code = code; }
+  }
 
-  async function api(path) {
-    const res = await fetch(path, { headers: { Authorization: 'Bearer ' + state.token }, cache: 'no-store' });
+  /// A read token goes in the Authorization header; a session rides on its cookie, and every
+  /// change it makes carries the CSRF token its login returned.
+  function authHeaders(method) {
+    if (state.token) return { Authorization: 'Bearer ' + state.token };
+    if (method !== 'GET' && state.csrf) return { 'X-CSRF-Token': state.csrf };
+    return {};
+  }
+
+  async function api(path, opts) {
+    const method = (opts && opts.method) || 'GET';
+    const headers = authHeaders(method);
+    let body;
+    if (opts && opts.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(opts.body);
+    }
+    const res = await fetch(path, { method, headers, body, cache: 'no-store' });
     if (res.status === 401) throw new Unauthorized('401');
     if (!res.ok) {
-      let message = 'HTTP ' + res.status;
-      try { message = (await res.json()).message || message; } catch (e) { /* not JSON */ }
-      throw new Error(message);
+      let message = 'HTTP ' + res.status, code = '';
+      try { const e = await res.json(); message = e.message || message; code = e.error || ''; } catch (e) { /* not JSON */ }
+      throw new ApiError(message, res.status, code);
     }
-    return res.json();
+    return res.status === 204 ? null : res.json();
   }
+
+  function signedIn() { return Boolean(state.token || state.me); }
+  function isAdmin() { return Boolean(state.me && state.me.kind === 'session' && state.me.role === 'admin'); }
 
   function periodQuery() {
     const p = state.period;
@@ -148,11 +176,22 @@
   }
 
   function logout(message) {
+    // Ends the session on HQ too (a token has nothing to end); the page forgets it either way.
+    if (state.me && state.me.kind === 'session') api('/api/v1/session', { method: 'DELETE' }).catch(() => {});
     sessionStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(CSRF_KEY);
     state.token = null;
+    state.me = null;
+    state.csrf = null;
     state.view = null;
     destroyCharts();
     renderLogin(message);
+  }
+
+  function scopeText(me) {
+    if (me.store) return t('scope.store', { id: me.store });
+    if (me.region) return t('scope.region', { id: me.region });
+    return t('scope.chain');
   }
 
   // ---------- page chrome ----------
@@ -166,15 +205,22 @@
 
   function renderChrome() {
     const bar = document.getElementById('topbar');
-    bar.hidden = !state.token;
+    bar.hidden = !signedIn();
     document.getElementById('brand-name').textContent = t('app.brand');
     document.getElementById('brand-product').textContent = t('app.product');
     const current = (location.hash.split('?')[0] || '#/overview').split('/')[1] || 'overview';
     const tabs = document.getElementById('tabs');
-    tabs.replaceChildren(...['overview', 'fleet', 'alerts'].map((name) => h('a', {
+    const names = ['overview', 'fleet', 'alerts', ...(isAdmin() ? ADMIN_TABS : [])];
+    tabs.replaceChildren(...names.map((name) => h('a', {
       href: '#/' + name, 'data-tab': name,
       'aria-current': (current === name || (name === 'overview' && current === 'store')) ? 'page' : null,
     }, t('nav.' + name))));
+    const who = document.getElementById('whoami');
+    if (state.me) {
+      const name = state.me.kind === 'session' ? state.me.email : t('who.token');
+      who.replaceChildren(h('span', { class: 'who-name' }, name),
+        h('span', { class: 'who-scope', 'data-role': state.me.role }, t('role.' + state.me.role) + ' · ' + scopeText(state.me)));
+    } else who.replaceChildren();
     document.getElementById('lang-switch').replaceChildren(...langButtons());
     const out = document.getElementById('logout');
     out.textContent = t('action.logout');
@@ -194,30 +240,51 @@
 
   // ---------- login ----------
 
-  function renderLogin(message) {
+  function renderLogin(message, mode) {
     document.getElementById('topbar').hidden = true;
-    const input = h('input', {
-      id: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false',
-      placeholder: t('login.placeholder'), 'aria-describedby': 'login-error',
-    });
+    const useToken = (mode || localStorage.getItem(LOGIN_KEY)) === 'token';
     const error = h('div', { class: 'form-error', id: 'login-error', role: 'alert' }, message || '');
     const submit = h('button', { class: 'btn primary', type: 'submit', id: 'signin' }, t('action.signin'));
+    const field = (id, type, label, extra) => [h('label', { for: id }, label), h('input', { id, type, spellcheck: 'false', ...extra })];
+    const fields = useToken
+      ? field('token', 'password', t('login.token'), { autocomplete: 'off', placeholder: t('login.placeholder'), 'aria-describedby': 'login-error' })
+      : [...field('email', 'email', t('login.email'), { autocomplete: 'username', 'aria-describedby': 'login-error' }),
+        ...field('password', 'password', t('login.password'), { autocomplete: 'current-password', 'aria-describedby': 'login-error' })];
+    const switchLink = h('a', {
+      href: '#/login', id: useToken ? 'use-password' : 'use-token', class: 'small',
+      onclick: (ev) => { ev.preventDefault(); renderLogin('', useToken ? 'password' : 'token'); },
+    }, useToken ? t('login.usePassword') : t('login.useToken'));
+    const value = (id) => document.getElementById(id).value;
     const form = h('form', {
-      class: 'login', id: 'login-form', novalidate: true,
+      class: 'login', id: 'login-form', novalidate: true, 'data-mode': useToken ? 'token' : 'password',
       onsubmit: async (ev) => {
         ev.preventDefault();
-        const token = input.value.trim();
-        if (!token) { error.textContent = t('login.error.empty'); return; }
+        error.textContent = '';
+        if (useToken ? !value('token').trim() : !value('email').trim() || !value('password')) {
+          error.textContent = t(useToken ? 'login.error.empty' : 'login.error.emptyPassword');
+          return;
+        }
         submit.disabled = true;
-        state.token = token;
         try {
-          await api('/api/v1/stores');
-          sessionStorage.setItem(TOKEN_KEY, token);
-          if (!location.hash || location.hash === '#/login') location.hash = '#/overview';
+          if (useToken) {
+            state.token = value('token').trim();
+            await api('/api/v1/stores');
+            sessionStorage.setItem(TOKEN_KEY, state.token);
+          } else {
+            const me = await api('/api/v1/session', { method: 'POST', body: { email: value('email').trim(), password: value('password') } });
+            state.csrf = me.csrf;
+            localStorage.setItem(CSRF_KEY, me.csrf);
+          }
+          localStorage.setItem(LOGIN_KEY, useToken ? 'token' : 'password');
+          state.me = await api('/api/v1/me');
+          if (!location.hash || location.hash.startsWith('#/login')) location.hash = '#/overview';
           route();
         } catch (e) {
           state.token = null;
-          error.textContent = e instanceof Unauthorized ? t('login.error.invalid') : t('login.error.network');
+          state.me = null;
+          if (e instanceof Unauthorized) error.textContent = t(useToken ? 'login.error.invalid' : 'login.error.password');
+          else if (e instanceof ApiError && e.status === 429) error.textContent = t('login.error.throttled');
+          else error.textContent = t('login.error.network');
           submit.disabled = false;
         }
       },
@@ -225,13 +292,12 @@
     h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '★'), t('app.brand')),
     h('h1', {}, t('login.title')),
     h('p', { class: 'muted' }, t('login.lead')),
-    h('label', { for: 'token' }, t('login.token')),
-    input, error, submit,
-    h('p', { class: 'muted small' }, t('login.hint')),
-    h('div', { class: 'lang-row' }, langButtons()));
+    fields, error, submit,
+    h('p', { class: 'muted small' }, useToken ? t('login.hint') : t('login.passwordHint')),
+    h('div', { class: 'lang-row' }, switchLink, h('span', { class: 'spacer' }), langButtons()));
     setMain(h('div', { class: 'login-wrap' }, form));
     state.view = null;
-    input.focus();
+    document.getElementById(useToken ? 'token' : 'email').focus();
   }
 
   // ---------- filters ----------
@@ -278,7 +344,7 @@
       const range = state.lastRange;
       const params = new URLSearchParams({ from: range.from, to: range.to });
       if (store) params.set('store', store);
-      const res = await fetch('/api/v1/responses.csv?' + params, { headers: { Authorization: 'Bearer ' + state.token } });
+      const res = await fetch('/api/v1/responses.csv?' + params, { headers: authHeaders('GET') });
       if (res.status === 401) return logout(t('login.error.invalid'));
       if (!res.ok) throw new Error('HTTP ' + res.status);
       const blob = await res.blob();
@@ -393,44 +459,56 @@
     return h('div', { class: 'grid kpis' }, cards);
   }
 
+  // `sort`: the key /api/v1/stores sorts by on the server (columns without one do not sort).
   const STORE_COLUMNS = [
-    { key: 'store', label: () => t('col.store'), value: (r) => r.store, text: true },
-    { key: 'responses', label: () => t('col.responses'), value: (r) => r.current.responses, num: true },
-    { key: 'mean', label: () => t('col.mean'), value: (r) => r.current.mean_stars, num: true },
-    { key: 'csat', label: () => t('col.csat'), value: (r) => r.current.csat, num: true },
-    ...SEGUE.map((k) => ({ key: 'segue.' + k, label: () => t('segue.short.' + k), title: () => t('segue.' + k), value: (r) => r.current.segue[k], num: true })),
-    { key: 'change', label: () => t('col.change'), value: (r) => r.change.csat, num: true },
-    { key: 'status', label: () => t('col.status'), value: (r) => (r.below_target ? 0 : r.current.responses ? 1 : 2) },
+    { key: 'store', sort: 'store', label: () => t('col.store') },
+    { key: 'name', label: () => t('col.name') },
+    { key: 'region', label: () => t('col.region') },
+    { key: 'responses', sort: 'responses', label: () => t('col.responses'), num: true },
+    { key: 'mean', sort: 'mean_stars', label: () => t('col.mean'), num: true },
+    { key: 'csat', sort: 'csat', label: () => t('col.csat'), num: true },
+    ...SEGUE.map((k) => ({ key: 'segue.' + k, label: () => t('segue.short.' + k), title: () => t('segue.' + k), num: true })),
+    { key: 'change', sort: 'change', label: () => t('col.change'), num: true },
+    { key: 'status', label: () => t('col.status') },
   ];
 
-  function sortRows(rows) {
-    const col = STORE_COLUMNS.find((c) => c.key === state.sort.key) || STORE_COLUMNS[0];
-    const dir = state.sort.dir === 'ascending' ? 1 : -1;
-    return [...rows].sort((a, b) => {
-      const va = col.value(a), vb = col.value(b);
-      if (va === null || va === undefined) return vb === null || vb === undefined ? a.store.localeCompare(b.store) : 1;
-      if (vb === null || vb === undefined) return -1;
-      const c = col.text ? String(va).localeCompare(String(vb)) : va - vb;
-      return c !== 0 ? c * dir : a.store.localeCompare(b.store);
-    });
+  function storesQuery() {
+    const p = new URLSearchParams(periodQuery());
+    const col = STORE_COLUMNS.find((c) => c.key === state.sort.key && c.sort) || STORE_COLUMNS.find((c) => c.key === 'csat');
+    p.set('sort', col.sort);
+    p.set('order', state.sort.dir === 'ascending' ? 'asc' : 'desc');
+    p.set('limit', String(PAGE_SIZE));
+    p.set('offset', String(state.stores.offset));
+    if (state.stores.region !== null) p.set('region', state.stores.region === '' ? 'none' : state.stores.region);
+    if (state.stores.q) p.set('q', state.stores.q);
+    return p.toString();
   }
 
-  function storeTable(data) {
+  function regionName(id, regions) {
+    if (id === null || id === undefined) return t('region.none');
+    const r = (regions || []).find((x) => x.id === id);
+    return r ? r.name : id;
+  }
+
+  /// One page of /api/v1/stores, sorted and paged by HQ; a header click asks HQ for the new order.
+  function storeTable(page, regions, reload) {
     const head = h('tr', {}, STORE_COLUMNS.map((c) => h('th', {
       scope: 'col', class: c.num ? 'num' : null, 'data-key': c.key,
       'aria-sort': state.sort.key === c.key ? state.sort.dir : null, title: c.title ? c.title() : null,
-    }, h('button', {
+    }, c.sort ? h('button', {
       type: 'button',
       onclick: () => {
         state.sort = { key: c.key, dir: state.sort.key === c.key && state.sort.dir === 'ascending' ? 'descending' : 'ascending' };
-        const table = document.getElementById('stores-table');
-        table.replaceWith(storeTable(data));
+        state.stores.offset = 0;
+        reload();
       },
-    }, c.label()))));
-    const body = sortRows(data.stores).map((r) => {
+    }, c.label()) : c.label())));
+    const body = page.stores.map((r) => {
       const cur = r.current;
       return h('tr', { 'data-store': r.store, class: r.below_target ? 'is-below' : null },
         h('td', {}, h('a', { class: 'store-link', href: '#/store/' + encodeURIComponent(r.store) }, r.store)),
+        h('td', {}, r.name || none()),
+        h('td', {}, regionName(r.region, regions)),
         h('td', { class: 'num', 'data-value': cur.responses }, int(cur.responses)),
         h('td', { class: 'num', 'data-value': cur.mean_stars ?? '' }, dec(cur.mean_stars, 2)),
         h('td', { class: 'num', 'data-value': cur.csat ?? '' }, pct(cur.csat),
@@ -440,6 +518,54 @@
         h('td', {}, targetBadge(cur, r.below_target)));
     });
     return h('table', { id: 'stores-table' }, h('thead', {}, head), h('tbody', {}, body));
+  }
+
+  function storeFilters(regions, reload) {
+    const select = h('select', { id: 'store-region', 'aria-label': t('stores.region') },
+      h('option', { value: '*', selected: state.stores.region === null }, t('stores.allRegions')),
+      regions.filter((r) => r.id !== null).map((r) => h('option', { value: r.id, selected: state.stores.region === r.id }, r.name)),
+      regions.some((r) => r.id === null) ? h('option', { value: '', selected: state.stores.region === '' }, t('region.none')) : null);
+    select.addEventListener('change', () => {
+      state.stores.region = select.value === '*' ? null : select.value;
+      state.stores.offset = 0;
+      reload();
+    });
+    let timer = null;
+    const search = h('input', { id: 'store-search', type: 'search', value: state.stores.q, placeholder: t('stores.search'), 'aria-label': t('stores.search') });
+    search.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => { state.stores.q = search.value.trim(); state.stores.offset = 0; reload(); }, 300);
+    });
+    return h('div', { class: 'store-filters' }, select, search);
+  }
+
+  function pager(page, reload) {
+    const first = page.total ? page.offset + 1 : 0;
+    const last = page.offset + page.stores.length;
+    const move = (delta) => { state.stores.offset = Math.max(0, state.stores.offset + delta); reload(); };
+    return h('div', { class: 'pager' },
+      h('button', { class: 'btn', type: 'button', id: 'stores-prev', disabled: page.offset === 0, onclick: () => move(-PAGE_SIZE) }, t('pager.prev')),
+      h('span', { id: 'stores-range', 'data-total': page.total }, t('pager.range', { first: int(first), last: int(last), total: int(page.total) })),
+      h('button', { class: 'btn', type: 'button', id: 'stores-next', disabled: last >= page.total, onclick: () => move(PAGE_SIZE) }, t('pager.next')));
+  }
+
+  function regionTable(regions) {
+    const pick = (id) => {
+      state.stores.region = id === null ? '' : id;
+      state.stores.offset = 0;
+      showOverview();
+    };
+    return h('table', { id: 'regions-table' },
+      h('thead', {}, h('tr', {}, ['col.region', 'col.stores', 'col.responses', 'col.mean', 'col.csat', 'col.change', 'col.belowStores'].map((k, i) =>
+        h('th', { scope: 'col', class: i ? 'num' : null }, t(k))))),
+      h('tbody', {}, regions.map((r) => h('tr', { 'data-region': r.id === null ? 'none' : r.id, class: r.below_target ? 'is-below' : null },
+        h('td', {}, h('button', { type: 'button', class: 'link-button region-link', onclick: () => pick(r.id) }, r.id === null ? t('region.none') : r.name)),
+        h('td', { class: 'num', 'data-value': r.stores }, int(r.stores)),
+        h('td', { class: 'num', 'data-value': r.current.responses }, int(r.current.responses)),
+        h('td', { class: 'num', 'data-value': r.current.mean_stars ?? '' }, dec(r.current.mean_stars, 2)),
+        h('td', { class: 'num', 'data-value': r.current.csat ?? '' }, pct(r.current.csat)),
+        h('td', { class: 'num' }, r.change.csat === null ? none() : deltaSpan(r.change.csat, pts(r.change.csat))),
+        h('td', { class: 'num', 'data-value': r.stores_below_target }, int(r.stores_below_target))))));
   }
 
   function pageHead(title, sub, filters, back) {
@@ -464,10 +590,10 @@
   }
 
   async function showOverview() {
-    let data = null;
+    let data = null, regions = null, page = null;
     const view = {
       render() {
-        if (!data) return loadingView(t('nav.overview'));
+        if (!data || !regions || !page) return loadingView(t('nav.overview'));
         state.lastRange = { from: data.from, to: data.to };
         const withData = data.stores.filter((r) => r.current.responses > 0).length;
         const below = data.stores.filter((r) => r.below_target).length;
@@ -479,15 +605,33 @@
             h('div', { class: 'card-head' }, h('h2', {}, t('chart.trend')), h('span', { class: 'legend-note' }, t('kpi.csat.hint'))),
             data.total.responses ? chartEl : h('div', { class: 'empty' }, t('common.empty'))),
           h('section', { class: 'card spaced' },
+            h('div', { class: 'card-head' }, h('h2', { id: 'regions-title' }, t('regions.title')), h('span', { class: 'legend-note' }, t('regions.hint'))),
+            h('div', { class: 'table-wrap' }, regionTable(regions.regions))),
+          h('section', { class: 'card spaced' },
             h('div', { class: 'card-head' }, h('h2', { id: 'stores-title' }, t('stores.title')), h('span', { class: 'legend-note' }, t('stores.hint'))),
-            h('div', { class: 'table-wrap' }, storeTable(data))));
+            storeFilters(regions.regions, reloadStores),
+            h('div', { class: 'table-wrap', id: 'stores-wrap' }, storeTable(page, regions.regions, reloadStores)),
+            pager(page, reloadStores)));
         if (data.total.responses) trendChart(chartEl, data.days, data.target_csat);
       },
     };
+    // A new page of stores replaces the table and pager only: the charts and filters stay.
+    async function reloadStores() {
+      try {
+        const next = await api('/api/v1/stores?' + storesQuery());
+        if (state.view !== view) return;
+        page = next;
+        document.getElementById('stores-wrap').replaceChildren(storeTable(page, regions.regions, reloadStores));
+        document.querySelector('.pager').replaceWith(pager(page, reloadStores));
+      } catch (e) {
+        if (state.view === view) errorView(t('nav.overview'), e, showOverview);
+      }
+    }
     state.view = view;
     view.render();
     try {
-      data = await api('/api/v1/overview?' + periodQuery());
+      [data, regions, page] = await Promise.all([api('/api/v1/overview?' + periodQuery()),
+        api('/api/v1/regions?' + periodQuery()), api('/api/v1/stores?' + storesQuery())]);
       if (state.view === view) view.render();
     } catch (e) {
       if (state.view === view) errorView(t('nav.overview'), e, showOverview);
@@ -665,16 +809,214 @@
     }
   }
 
+  // ---------- admin (users, regions and stores, tokens, audit log) ----------
+
+  function roleText(u) {
+    return t('role.' + u.role) + (u.region ? ' · ' + t('scope.region', { id: u.region }) : '') +
+      (u.store ? ' · ' + t('scope.store', { id: u.store }) : '');
+  }
+
+  /// Runs a change and shows HQ's refusal in `errorEl` (a 400's sentence, a 403's reason).
+  async function change(errorEl, fn) {
+    errorEl.textContent = '';
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      if (e instanceof Unauthorized) { logout(t('login.error.invalid')); return false; }
+      errorEl.textContent = e.code === 'csrf' ? t('admin.error.csrf') : t('common.error', { message: e.message });
+      return false;
+    }
+  }
+
+  function input(id, label, attrs) {
+    return h('label', { class: 'field' }, h('span', {}, label), h('input', { id, ...(attrs || {}) }));
+  }
+
+  function regionSelect(id, regions, selected, withNone) {
+    return h('select', { id },
+      withNone ? h('option', { value: '', selected: !selected }, t('region.none')) : null,
+      regions.filter((r) => r.id !== null).map((r) => h('option', { value: r.id, selected: r.id === selected }, r.name + ' (' + r.id + ')')));
+  }
+
+  function usersPage(data, reload) {
+    const error = h('div', { class: 'form-error', id: 'admin-error', role: 'alert' });
+    const roleSel = h('select', { id: 'user-role' }, ['viewer', 'store', 'region', 'admin'].map((r) => h('option', { value: r }, t('role.' + r))));
+    const form = h('form', {
+      class: 'admin-form', id: 'user-form',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        const v = (id) => document.getElementById(id).value;
+        const body = { email: v('user-email'), role: v('user-role'), password: v('user-password') };
+        if (body.role === 'region') body.region = v('user-region');
+        if (body.role === 'store') body.store = v('user-store');
+        if (await change(error, () => api('/api/v1/users', { method: 'POST', body }))) reload();
+      },
+    }, input('user-email', t('admin.email'), { type: 'email', autocomplete: 'off' }),
+    h('label', { class: 'field' }, h('span', {}, t('admin.role')), roleSel),
+    h('label', { class: 'field' }, h('span', {}, t('col.region')), regionSelect('user-region', data.regions, null, false)),
+    input('user-store', t('col.store'), { type: 'text' }),
+    input('user-password', t('admin.password'), { type: 'password', autocomplete: 'new-password' }),
+    h('button', { class: 'btn primary', type: 'submit', id: 'user-add' }, t('admin.addUser')));
+    const patch = (id, body) => change(error, () => api('/api/v1/users/' + id, { method: 'PATCH', body })).then((ok) => ok && reload());
+    const rows = data.users.map((u) => h('tr', { 'data-user': u.email, 'data-disabled': String(u.disabled) },
+      h('td', {}, u.email),
+      h('td', { 'data-col': 'role' }, roleText(u)),
+      h('td', {}, u.disabled ? badge('neutral', t('admin.disabled'), 'disabled') : badge('good', t('admin.active'), 'active')),
+      h('td', { class: 'actions' },
+        h('select', {
+          'data-action': 'role', 'aria-label': t('admin.role'),
+          onchange: (ev) => {
+            const role = ev.target.value;
+            const body = { role };
+            if (role === 'region') body.region = prompt(t('admin.askRegion')) || '';
+            if (role === 'store') body.store = prompt(t('admin.askStore')) || '';
+            patch(u.id, body);
+          },
+        }, ['viewer', 'store', 'region', 'admin'].map((r) => h('option', { value: r, selected: r === u.role }, t('role.' + r)))),
+        h('button', { class: 'btn', type: 'button', 'data-action': 'password', onclick: () => {
+          const password = prompt(t('admin.askPassword'));
+          if (password) patch(u.id, { password });
+        } }, t('admin.resetPassword')),
+        u.disabled ? null : h('button', { class: 'btn', type: 'button', 'data-action': 'disable', onclick: () => patch(u.id, { disabled: true }) }, t('admin.disable')))));
+    return [h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', {}, t('admin.addUser'))), form, error),
+      h('section', { class: 'card spaced' }, h('div', { class: 'table-wrap' }, h('table', { id: 'users-table' },
+        h('thead', {}, h('tr', {}, ['admin.email', 'admin.role', 'col.status', 'admin.actions'].map((k) => h('th', { scope: 'col' }, t(k))))),
+        h('tbody', {}, rows))))];
+  }
+
+  function placesPage(data, reload) {
+    const error = h('div', { class: 'form-error', id: 'admin-error', role: 'alert' });
+    const regionForm = h('form', {
+      class: 'admin-form', id: 'region-form',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        const body = { id: document.getElementById('region-id').value.trim(), name: document.getElementById('region-name').value.trim() };
+        if (await change(error, () => api('/api/v1/regions', { method: 'POST', body }))) reload();
+      },
+    }, input('region-id', t('admin.regionId'), { type: 'text' }), input('region-name', t('admin.regionName'), { type: 'text' }),
+    h('button', { class: 'btn primary', type: 'submit', id: 'region-add' }, t('admin.addRegion')));
+    const regions = data.regions.filter((r) => r.id !== null);
+    const regionRows = regions.map((r) => h('tr', { 'data-region': r.id },
+      h('td', {}, r.id), h('td', {}, r.name), h('td', { class: 'num' }, int(r.stores)),
+      h('td', { class: 'actions' }, h('button', { class: 'btn', type: 'button', 'data-action': 'rename', onclick: async () => {
+        const name = prompt(t('admin.askName'), r.name);
+        if (name && await change(error, () => api('/api/v1/regions/' + encodeURIComponent(r.id), { method: 'PATCH', body: { name } }))) reload();
+      } }, t('admin.rename')))));
+    const storeRows = data.stores.stores.map((st) => {
+      const name = h('input', { type: 'text', value: st.name || '', 'data-field': 'name', 'aria-label': t('col.name') });
+      const region = regionSelect('', regions, st.region, true);
+      region.removeAttribute('id');
+      region.setAttribute('data-field', 'region');
+      return h('tr', { 'data-store': st.id },
+        h('td', {}, st.id), h('td', {}, name), h('td', {}, region),
+        h('td', { class: 'actions' }, h('button', { class: 'btn', type: 'button', 'data-action': 'save', onclick: async () => {
+          const body = { region: region.value === '' ? null : region.value };
+          if (name.value.trim()) body.name = name.value.trim();
+          if (await change(error, () => api('/api/v1/stores/' + encodeURIComponent(st.id), { method: 'PATCH', body }))) reload();
+        } }, t('admin.save'))));
+    });
+    return [h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', {}, t('admin.regions'))), regionForm, error,
+      h('div', { class: 'table-wrap' }, h('table', { id: 'admin-regions' },
+        h('thead', {}, h('tr', {}, ['admin.regionId', 'admin.regionName', 'col.stores', 'admin.actions'].map((k) => h('th', { scope: 'col' }, t(k))))),
+        h('tbody', {}, regionRows)))),
+    h('section', { class: 'card spaced' }, h('div', { class: 'card-head' }, h('h2', {}, t('stores.title')), h('span', { class: 'legend-note' }, t('admin.storesHint'))),
+      storeFilters(data.regions, reload),
+      h('div', { class: 'table-wrap' }, h('table', { id: 'admin-stores' },
+        h('thead', {}, h('tr', {}, ['col.store', 'col.name', 'col.region', 'admin.actions'].map((k) => h('th', { scope: 'col' }, t(k))))),
+        h('tbody', {}, storeRows))),
+      pager(data.stores, reload))];
+  }
+
+  function tokensPage(data) {
+    const error = h('div', { class: 'form-error', id: 'admin-error', role: 'alert' });
+    const shown = h('div', { id: 'new-token', class: 'token-once' });
+    const scope = h('select', { id: 'token-scope' }, h('option', { value: '' }, t('scope.chain')),
+      data.regions.filter((r) => r.id !== null).map((r) => h('option', { value: 'region:' + r.id }, t('scope.region', { id: r.name }))));
+    const form = h('form', {
+      class: 'admin-form', id: 'token-form',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        const body = { role: 'read' };
+        const store = document.getElementById('token-store').value.trim();
+        if (store) body.store = store;
+        else if (scope.value) body.region = scope.value.slice('region:'.length);
+        let reply = null;
+        if (await change(error, async () => { reply = await api('/api/v1/tokens', { method: 'POST', body }); }))
+          shown.replaceChildren(h('div', { class: 'muted small' }, t('admin.tokenOnce')), h('code', { id: 'token-value' }, reply.token));
+      },
+    }, h('label', { class: 'field' }, h('span', {}, t('admin.scope')), scope), input('token-store', t('admin.orStore'), { type: 'text' }),
+    h('button', { class: 'btn primary', type: 'submit', id: 'token-add' }, t('admin.addToken')));
+    return [h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', {}, t('admin.addToken')), h('span', { class: 'legend-note' }, t('admin.tokensHint'))), form, error, shown)];
+  }
+
+  function auditPage(data) {
+    return [h('section', { class: 'card' }, h('div', { class: 'table-wrap' }, h('table', { id: 'audit-table' },
+      h('thead', {}, h('tr', {}, ['col.time', 'admin.actor', 'admin.action', 'admin.subject', 'admin.address', 'admin.details'].map((k) => h('th', { scope: 'col' }, t(k))))),
+      h('tbody', {}, data.entries.map((e) => h('tr', { 'data-action': e.action },
+        h('td', { title: e.at }, dateTime(e.at)), h('td', {}, e.actor), h('td', {}, t('audit.' + e.action) === 'audit.' + e.action ? e.action : t('audit.' + e.action)),
+        h('td', {}, e.subject), h('td', {}, e.address || none()), h('td', { class: 'small' }, JSON.stringify(e.details))))))))];
+  }
+
+  async function showAdmin(tab) {
+    const title = () => t('nav.' + tab);   // read at each render: the language may have switched
+    let data = null;
+    const load = async () => {
+      const regions = tab === 'audit' ? null : (await api('/api/v1/regions?period=today')).regions;
+      if (tab === 'users') return { regions, users: (await api('/api/v1/users')).users };
+      if (tab === 'places') {
+        const p = new URLSearchParams({ period: 'today', sort: 'store', limit: String(PAGE_SIZE), offset: String(state.stores.offset) });
+        if (state.stores.region !== null) p.set('region', state.stores.region === '' ? 'none' : state.stores.region);
+        if (state.stores.q) p.set('q', state.stores.q);
+        return { regions, stores: await api('/api/v1/stores?' + p) };
+      }
+      if (tab === 'tokens') return { regions };
+      return api('/api/v1/audit');
+    };
+    const reload = () => showAdmin(tab);
+    const view = {
+      render() {
+        if (!data) return loadingView(title());
+        const parts = { users: usersPage, places: placesPage, tokens: tokensPage, audit: auditPage }[tab](data, reload);
+        setMain(pageHead(title(), t('admin.hint.' + tab), null), ...parts);
+      },
+    };
+    state.view = view;
+    view.render();
+    try {
+      data = await load();
+      if (state.view === view) view.render();
+    } catch (e) {
+      if (state.view === view) errorView(title(), e, reload);
+    }
+  }
+
   // ---------- routing ----------
 
   function route() {
-    if (!state.token) return renderLogin();
+    if (!signedIn()) return renderLogin();
     renderChrome();
     const parts = (location.hash || '#/overview').replace(/^#\/?/, '').split('/');
     if (parts[0] === 'store' && parts[1]) return showStore(decodeURIComponent(parts[1]));
     if (parts[0] === 'fleet') return showFleet();
     if (parts[0] === 'alerts') return showAlerts();
+    // Pages a role may not use are not offered; HQ refuses their API calls anyway.
+    if (ADMIN_TABS.includes(parts[0]) && isAdmin()) return showAdmin(parts[0]);
     return showOverview();
+  }
+
+  /// Who is signed in: a token in this tab, or a session cookie from an earlier login.
+  async function start() {
+    if (state.token || state.csrf) {
+      try {
+        state.me = await api('/api/v1/me');
+      } catch (e) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        state.token = null;
+        state.me = null;
+      }
+    }
+    route();
   }
 
   let resizeTimer = null;
@@ -688,7 +1030,7 @@
   });
   window.addEventListener('hashchange', route);
 
-  loadLanguage(pickLanguage()).then(route, (e) => {
+  loadLanguage(pickLanguage()).then(start, (e) => {
     document.getElementById('main').textContent = 'SEGUE HQ: ' + e.message;
   });
 })();

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <set>
+#include <tuple>
 #include <sstream>
 #include <thread>
 
@@ -18,6 +20,7 @@
 
 #include "core/scoring.hpp"
 #include "core/uuid.hpp"
+#include "hq/admin.hpp"
 #include "hq/server.hpp"
 #include "hq/token.hpp"
 #include "sync/wire.hpp"
@@ -770,4 +773,197 @@ TEST_CASE("e2e on PostgreSQL: a pool that cannot be opened ahead is a warning, a
     CHECK(test::pgExec(asOwner, "SELECT COUNT(*) FROM responses") == std::to_string(20 + kAtOnce * 100));
     CHECK_THAT(server.log(), Catch::Contains("PostgreSQL refused a connection, so segue-hq shares the 3 it has"));
     CHECK(server.terminate() == 0);
+}
+
+namespace {
+
+/// A person's session over HTTPS: the cookie the login set and the CSRF token it returned.
+struct Login {
+    std::string cookie, csrf;
+};
+
+Login loginAs(const DemoHq& hq, const std::string& email, const std::string& password = "correct horse battery") {
+    const auto res = hq.client()->Post("/api/v1/session", json{{"email", email}, {"password", password}}.dump(),
+                                       "application/json");
+    REQUIRE(res);
+    INFO(res->body);
+    REQUIRE(res->status == 200);
+    const std::string set = res->get_header_value("Set-Cookie");
+    return {set.substr(0, set.find(';')), json::parse(res->body)["csrf"].get<std::string>()};
+}
+
+httplib::Result getAs(const DemoHq& hq, const std::string& path, const Login& who) {
+    return hq.client()->Get(path.c_str(), {{"Cookie", who.cookie}});
+}
+
+/// A change with the session cookie and, unless `csrf` is nullopt, the X-CSRF-Token header.
+httplib::Result changeAs(const DemoHq& hq, const std::string& method, const std::string& path, const Login& who,
+                         const json& body, const std::optional<std::string>& csrf) {
+    httplib::Headers headers = {{"Cookie", who.cookie}};
+    if (csrf) headers.emplace("X-CSRF-Token", *csrf);
+    auto c = hq.client();
+    if (method == "POST") return c->Post(path.c_str(), headers, body.dump(), "application/json");
+    if (method == "PATCH") return c->Patch(path.c_str(), headers, body.dump(), "application/json");
+    return c->Delete(path.c_str(), headers, body.dump(), "application/json");
+}
+
+json okJson(const httplib::Result& res, int status = 200) {
+    REQUIRE(res);
+    INFO(res->body);
+    REQUIRE(res->status == status);
+    return json::parse(res->body);
+}
+
+std::vector<std::string> storeIds(const json& rows, const char* key = "id") {
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r[key].get<std::string>());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("e2e: people: each role reads its scope only, and admin routes, CSRF, throttling and sessions hold over HTTPS",
+          "[e2e]") {
+    DemoHq hq;
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count() - 86'400'000;
+    core::UuidV7Generator ids;
+    auto sendTo = [&](const std::string& device, const std::string& token, const std::string& store) {
+        std::vector<core::Response> rs;
+        for (int i = 0; i < 3; ++i) rs.push_back(test::makeResponse(ids.next(now + i), store, device, now + i, 5));
+        ackOf(hq.post(batchBody(device, rs), token));
+    };
+    sendTo(hq.deviceId, hq.deviceToken, "store-demo");
+    for (const std::string store : {"east-1", "north-1"}) {
+        const json added = json::parse(runHq(hq.dir, {"device", "add", "--db", hq.db(), "--store", store, "--name", "Till", "--json"}).out);
+        sendTo(added["device_id"], added["token"], store);
+    }
+    {
+        auto s = test::openStorage(hq.db());
+        const hq::Actor cli{"cli", ""};
+        REQUIRE(hq::addRegion(*s, "east", "East", cli, now));
+        REQUIRE(hq::addRegion(*s, "north", "North", cli, now));
+        for (const auto& [store, region] : {std::pair{"east-1", "east"}, {"store-demo", "east"}, {"north-1", "north"}})
+            REQUIRE(hq::setStore(*s, store, std::nullopt, std::string(region), cli, now));
+        for (const auto& [email, role, region, store] :
+             {std::tuple<const char*, const char*, const char*, const char*>{"boss@example.com", "admin", nullptr, nullptr},
+              {"vic@example.com", "viewer", nullptr, nullptr},
+              {"rita@example.com", "region", "east", nullptr},
+              {"sam@example.com", "store", nullptr, "north-1"}}) {
+            hq::UserSpec spec{email, role, {}, {}, "correct horse battery"};
+            if (region) spec.region = region;
+            if (store) spec.store = store;
+            REQUIRE(hq::addUser(*s, spec, cli, now));
+        }
+    }
+    const std::vector<std::string> all = {"east-1", "north-1", "store-demo"};
+
+    // The login: the cookie's flags, and the same 401 for an unknown email and a wrong password.
+    const auto login = hq.client()->Post("/api/v1/session", R"({"email":"sam@example.com","password":"correct horse battery"})",
+                                         "application/json");
+    REQUIRE(login);
+    REQUIRE(login->status == 200);
+    const std::string cookie = login->get_header_value("Set-Cookie");
+    CHECK(cookie.starts_with("segue_session="));
+    for (const char* flag : {"; HttpOnly", "; Secure", "; SameSite=Strict", "; Path=/"}) CHECK(cookie.find(flag) != std::string::npos);
+    CHECK(json::parse(login->body) == json{{"email", "sam@example.com"}, {"role", "store"}, {"region", nullptr},
+                                           {"store", "north-1"}, {"csrf", json::parse(login->body)["csrf"]}});
+    const auto wrong = hq.client()->Post("/api/v1/session", R"({"email":"sam@example.com","password":"not the password"})", "application/json");
+    const auto unknown = hq.client()->Post("/api/v1/session", R"({"email":"who@example.com","password":"not the password"})", "application/json");
+    requireError(wrong, 401, "unauthorized");
+    requireError(unknown, 401, "unauthorized");
+    CHECK(wrong->body == unknown->body);
+
+    SECTION("a store user sees exactly its store, and another store's pages are not found") {
+        const Login sam = loginAs(hq, "sam@example.com");
+        CHECK(storeIds(okJson(getAs(hq, "/api/v1/stores", sam))["stores"]) == std::vector<std::string>{"north-1"});
+        const json overview = okJson(getAs(hq, "/api/v1/overview", sam));
+        CHECK(storeIds(overview["stores"], "store") == std::vector<std::string>{"north-1"});
+        CHECK(overview["total"]["responses"] == 3);
+        const json fleet = okJson(getAs(hq, "/api/v1/fleet", sam)), devices = okJson(getAs(hq, "/api/v1/devices", sam));
+        CHECK(fleet["devices"].size() == 1);
+        for (const auto& d : fleet["devices"]) CHECK(d["store_id"] == "north-1");
+        CHECK(devices["devices"].size() == 1);
+        for (const auto& d : devices["devices"]) CHECK(d["store_id"] == "north-1");
+        const auto csv = getAs(hq, "/api/v1/responses.csv", sam);
+        REQUIRE(csv);
+        const auto lines = csvLines(csv->body);
+        CHECK(lines.size() == 4);   // the header and north-1's three
+        for (std::size_t i = 1; i < lines.size(); ++i) CHECK(lines[i].find(",north-1,") != std::string::npos);
+        CHECK(csvLines(getAs(hq, "/api/v1/responses.csv?store=east-1", sam)->body).size() == 1);
+        const std::string day = core::localDate(now, 480);
+        requireError(getAs(hq, "/api/v1/stores/store-demo/daily?from=" + day + "&to=" + day, sam), 404, "not_found");
+        requireError(getAs(hq, "/api/v1/stores/store-demo/summary", sam), 404, "not_found");
+        requireError(getAs(hq, "/api/v1/stores/no-such-store/summary", sam), 404, "not_found");
+        CHECK(getAs(hq, "/api/v1/stores/north-1/daily?from=" + day + "&to=" + day, sam)->status == 200);
+        CHECK(storeIds(okJson(getAs(hq, "/api/v1/regions", sam))["regions"]) == std::vector<std::string>{"north"});
+        CHECK(okJson(getAs(hq, "/api/v1/me", sam)) ==
+              json{{"kind", "session"}, {"email", "sam@example.com"}, {"role", "store"}, {"region", nullptr}, {"store", "north-1"}});
+        requireError(getAs(hq, "/api/v1/users", sam), 403, "forbidden");
+    }
+
+    SECTION("a region user sees its region; a viewer the chain but no admin route") {
+        const Login rita = loginAs(hq, "rita@example.com");
+        CHECK(storeIds(okJson(getAs(hq, "/api/v1/stores", rita))["stores"]) == std::vector<std::string>{"east-1", "store-demo"});
+        CHECK(okJson(getAs(hq, "/api/v1/overview", rita))["total"]["responses"] == 6);
+        const Login vic = loginAs(hq, "vic@example.com");
+        CHECK(storeIds(okJson(getAs(hq, "/api/v1/stores", vic))["stores"]) == all);
+        requireError(getAs(hq, "/api/v1/users", vic), 403, "forbidden");
+        requireError(getAs(hq, "/api/v1/audit", vic), 403, "forbidden");
+        requireError(changeAs(hq, "POST", "/api/v1/regions", vic, {{"id", "west"}, {"name", "West"}}, vic.csrf), 403, "forbidden");
+        requireError(changeAs(hq, "PATCH", "/api/v1/stores/east-1", vic, {{"region", nullptr}}, vic.csrf), 403, "forbidden");
+        // A read token: as before, or limited to what an admin scoped it to.
+        CHECK(storeIds(okJson(hq.get("/api/v1/stores", hq.readToken))["stores"]) == all);
+        requireError(hq.get("/api/v1/users", hq.readToken), 403, "forbidden");
+    }
+
+    SECTION("an admin's changes need the CSRF header, and what they change the others see at once") {
+        const Login boss = loginAs(hq, "boss@example.com");
+        requireError(changeAs(hq, "POST", "/api/v1/regions", boss, {{"id", "west"}, {"name", "West"}}, std::nullopt), 403, "csrf");
+        requireError(changeAs(hq, "POST", "/api/v1/regions", boss, {{"id", "west"}, {"name", "West"}}, std::string("wrong")), 403, "csrf");
+        okJson(changeAs(hq, "POST", "/api/v1/regions", boss, {{"id", "west"}, {"name", "West"}}, boss.csrf), 201);
+        CHECK(okJson(changeAs(hq, "PATCH", "/api/v1/stores/north-1", boss, {{"region", "east"}, {"name", "North one"}}, boss.csrf)) ==
+              json{{"id", "north-1"}, {"name", "North one"}, {"region", "east"}});
+        const Login rita = loginAs(hq, "rita@example.com");
+        CHECK(storeIds(okJson(getAs(hq, "/api/v1/stores", rita))["stores"]) == all);
+
+        const json token = okJson(changeAs(hq, "POST", "/api/v1/tokens", boss, {{"role", "read"}, {"store", "east-1"}}, boss.csrf), 201);
+        CHECK(storeIds(okJson(hq.get("/api/v1/stores", token["token"]))["stores"]) == std::vector<std::string>{"east-1"});
+        CHECK(okJson(hq.get("/api/v1/me", token["token"]))["kind"] == "token");
+
+        // A disabled user's open session is refused on its next request.
+        const Login sam = loginAs(hq, "sam@example.com");
+        CHECK(getAs(hq, "/api/v1/me", sam)->status == 200);
+        const json users = okJson(getAs(hq, "/api/v1/users", boss));
+        std::int64_t samId = 0;
+        for (const auto& u : users["users"])
+            if (u["email"] == "sam@example.com") samId = u["id"];
+        REQUIRE(samId > 0);
+        CHECK(okJson(changeAs(hq, "PATCH", "/api/v1/users/" + std::to_string(samId), boss, {{"disabled", true}}, boss.csrf))["disabled"] == true);
+        requireError(getAs(hq, "/api/v1/me", sam), 401, "unauthorized");
+
+        const json log = okJson(getAs(hq, "/api/v1/audit", boss));
+        std::set<std::string> actions;
+        for (const auto& e : log["entries"]) actions.insert(e["action"].get<std::string>());
+        for (const char* a : {"login", "login_failed", "region_add", "store_set", "token_add", "user_disable"}) CHECK(actions.contains(a));
+        CHECK(log["entries"][0]["actor"] == "boss@example.com");
+        CHECK(log["entries"][0]["address"] == "127.0.0.1");
+
+        // Logging out ends the session.
+        const auto out = changeAs(hq, "DELETE", "/api/v1/session", boss, json::object(), boss.csrf);
+        REQUIRE(out);
+        CHECK(out->status == 204);
+        requireError(getAs(hq, "/api/v1/me", boss), 401, "unauthorized");
+    }
+
+    SECTION("the 6th wrong password in 15 minutes is 429 with Retry-After, the right one too") {
+        for (int i = 0; i < 4; ++i)   // the one above was the first
+            requireError(hq.client()->Post("/api/v1/session", R"({"email":"sam@example.com","password":"guess guess"})", "application/json"),
+                         401, "unauthorized");
+        const auto sixth = hq.client()->Post("/api/v1/session", R"({"email":"sam@example.com","password":"correct horse battery"})",
+                                             "application/json");
+        requireError(sixth, 429, "rate_limited");
+        CHECK(std::stoi(sixth->get_header_value("Retry-After")) > 0);
+    }
 }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hq/enrolment.hpp"
+#include "hq/people.hpp"
 #include "hq/surveys.hpp"
 #include "hq/terminal_config.hpp"
 #include "hq/token.hpp"
@@ -193,8 +194,7 @@ TEST_CASE("survey versions: published, immutable, assigned and resolved most spe
         CHECK(current->version == 3);
         CHECK(current->source == "store");
 
-        // Regions: the store's region comes from HQ's regions (none yet), so the resolution is
-        // checked with the region given.
+        // Regions: the resolution with the region given.
         const auto assignments = s->surveyAssignments();
         REQUIRE(assignments);
         CHECK(assignments->size() == 3);
@@ -209,6 +209,19 @@ TEST_CASE("survey versions: published, immutable, assigned and resolved most spe
         REQUIRE(chosen);
         CHECK(chosen->scopeKind == ScopeKind::Chain);
         CHECK_FALSE(hq::resolveAssignment({}, "store-1", std::nullopt));
+
+        // And through HQ's own regions: store-1 moved into "north" runs north's survey; store-2
+        // keeps its own assignment.
+        REQUIRE(s->people().addRegion("north", "North", kNow));
+        REQUIRE(s->people().setStore("store-1", std::nullopt, std::string("north"), kNow));
+        current = hq::currentSurvey(*s, "store-1");
+        REQUIRE(current);
+        CHECK(current->surveyId == "bank-survey");
+        CHECK(current->source == "region");
+        current = hq::currentSurvey(*s, "store-2");
+        REQUIRE(current);
+        CHECK(current->version == 3);
+        REQUIRE(s->people().setStore("store-1", std::nullopt, std::string(""), kNow));
 
         // Rollback: assign an older version, the built-in one included.
         REQUIRE(hq::assignSurvey(*s, "segue-default", 1, {ScopeKind::Store, "store-2"}, kNow + 3));
