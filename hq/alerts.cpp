@@ -16,6 +16,9 @@ namespace {
 
 constexpr int kDeliveryBatch = 100;
 constexpr std::size_t kMaxErrorText = 300;
+// How long a claimed delivery attempt is this node's: longer than a webhook request can take
+// (5 s connect + 10 s write + 10 s read). If the node dies mid-attempt, another one retries after it.
+constexpr std::int64_t kDeliveryLeaseMs = 120'000;
 
 std::string percent(double fraction) {
     char buf[32];
@@ -233,6 +236,10 @@ Result<int> AlertDelivery::deliverDue() {
     auto due = m_storage.dueAlerts(m_clock.now().utcMs, kDeliveryBatch);
     if (!due) return std::unexpected(due.error());
     for (const auto& a : *due) {
+        // Another segue-hq on the same database may have read the same due alert: one claims it.
+        auto claimed = m_storage.claimAlert(a.id, a.nextAttemptAtMs, m_clock.now().utcMs + kDeliveryLeaseMs);
+        if (!claimed) return std::unexpected(claimed.error());
+        if (!*claimed) continue;
         const auto failure = m_sender.send(alertPayload(a).dump(), alertKey(a));
         const core::Now now = m_clock.now();
         const int attempts = a.attempts + 1;

@@ -306,6 +306,15 @@ public:
         return collect<Alert>(rows, "reading due alerts", readAlert);
     }
 
+    Result<bool> claimAlert(std::int64_t id, std::int64_t expectedNextAttemptAtMs, std::int64_t leaseUntilMs) override {
+        // A compare-and-set on the row: PostgreSQL makes a second, concurrent UPDATE wait for the
+        // first and re-check its WHERE on the new row, so only one matches; SQLite has one writer.
+        return anyRow("claiming an alert",
+                      "UPDATE alerts SET next_attempt_at = ? WHERE id = ? AND state = 'pending' "
+                      "AND next_attempt_at = ? RETURNING id",
+                      {leaseUntilMs, id, expectedNextAttemptAtMs});
+    }
+
     Result<void> updateAlert(std::int64_t id, AlertState state, int attempts, std::int64_t nextAttemptAtMs,
                              std::optional<std::int64_t> deliveredAtMs, const std::string& lastError) override {
         auto c = m_engine->connection();

@@ -251,6 +251,11 @@ public:
     virtual Result<bool> raiseAlert(const NewAlert& alert) = 0;
     /// Pending alerts whose next attempt is at or before `nowMs`, oldest first, at most `limit`.
     virtual Result<std::vector<Alert>> dueAlerts(std::int64_t nowMs, int limit) = 0;
+    /// Claims a due alert for one delivery attempt: moves its next attempt to `leaseUntilMs` only
+    /// if it is still pending and still due at `expectedNextAttemptAtMs`. True for the one caller
+    /// (on any node sharing the database) whose update matched; every other gets false and skips
+    /// it, so several segue-hq processes on one database send each attempt once.
+    virtual Result<bool> claimAlert(std::int64_t id, std::int64_t expectedNextAttemptAtMs, std::int64_t leaseUntilMs) = 0;
     /// Records the outcome of a delivery attempt.
     virtual Result<void> updateAlert(std::int64_t id, AlertState state, int attempts, std::int64_t nextAttemptAtMs,
                                      std::optional<std::int64_t> deliveredAtMs, const std::string& lastError) = 0;

@@ -77,8 +77,10 @@ hq::AlertConfig rules(const std::string& toml) {
 /// A webhook receiver on 127.0.0.1 that answers 503 to the first `failFirst` requests.
 class Receiver {
 public:
-    explicit Receiver(int failFirst) : m_failFirst(failFirst) {
-        m_server.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+    /// `delay`: how long each request takes to answer (a slow receiver widens a race window).
+    explicit Receiver(int failFirst, std::chrono::milliseconds delay = {}) : m_failFirst(failFirst) {
+        m_server.Post("/hook", [this, delay](const httplib::Request& req, httplib::Response& res) {
+            if (delay.count() > 0) std::this_thread::sleep_for(delay);
             std::lock_guard lock(m_mutex);
             const bool fail = static_cast<int>(m_bodies.size()) < m_failFirst;
             m_bodies.push_back(req.body);
@@ -433,6 +435,55 @@ hours = 24
     const auto why = nobody.send("{}", "k");
     REQUIRE(why);
     CHECK_THAT(*why, Catch::Contains("no reply"));
+}
+
+TEST_CASE("alerts: two HQ nodes on one database deliver each alert once between them", "[alerts][storage]") {
+    test::TempDir dir;
+    for (const auto& url : test::storageUrls(dir)) {
+        INFO(url);
+        // Two storages on one database, as two segue-hq processes have: separate connections.
+        auto nodeA = test::openStorage(url);
+        auto nodeB = test::openStorage(url);
+        core::FakeClock clock;
+        constexpr int kAlerts = 12;
+        for (int i = 0; i < kAlerts; ++i) enrol(*nodeA, "k" + std::to_string(i), "store-a", clock.now().utcMs - 2 * kDay);
+        auto config = rules(R"(
+[alerts]
+webhook_url = "http://127.0.0.1:9/hook"
+[alerts.silent_terminal]
+hours = 24
+)");
+        // Both nodes evaluate: the unique key lets one raise each alert.
+        hq::AlertEngine engineA(*nodeA, clock, config, {}), engineB(*nodeB, clock, config, {});
+        REQUIRE(*engineA.evaluateAll() + *engineB.evaluateAll() == kAlerts);
+
+        // 30 ms a request: both nodes read the same due alerts while the other is still sending.
+        Receiver receiver(0, std::chrono::milliseconds(30));
+        hq::HttpWebhookSender senderA(receiver.url(), std::nullopt), senderB(receiver.url(), std::nullopt);
+        hq::AlertDelivery deliveryA(*nodeA, clock, config, senderA), deliveryB(*nodeB, clock, config, senderB);
+        int deliveredA = 0, deliveredB = 0;
+        {
+            std::jthread a([&] { deliveredA = *deliveryA.deliverDue(); });
+            std::jthread b([&] { deliveredB = *deliveryB.deliverDue(); });
+        }
+        CHECK(deliveredA + deliveredB == kAlerts);
+        const auto seen = receiver.seen();
+        CHECK(seen.keys.size() == static_cast<std::size_t>(kAlerts));
+        for (const auto& key : seen.keys) CHECK(receiver.deliveredCount(key) == 1);
+        for (const auto& a : alerts(*nodeA)) CHECK(a.state == hq::AlertState::Delivered);
+
+        // A node that died mid-attempt leaves its claim: another node retries after the lease.
+        REQUIRE(*nodeA->raiseAlert({"test_rule", "subject", "store-a", std::nullopt, "2026-11-18",
+                                    clock.now().utcMs, "m", "{}"}));
+        auto due = nodeA->dueAlerts(clock.now().utcMs, 10);
+        REQUIRE(due->size() == 1);
+        REQUIRE(*nodeA->claimAlert(due->front().id, due->front().nextAttemptAtMs, clock.now().utcMs + 120'000));
+        CHECK_FALSE(*nodeB->claimAlert(due->front().id, due->front().nextAttemptAtMs, clock.now().utcMs + 120'000));
+        CHECK(*deliveryB.deliverDue() == 0);
+        clock.advance(120'000);
+        CHECK(*deliveryB.deliverDue() == 1);
+        CHECK(receiver.seen().keys.size() == static_cast<std::size_t>(kAlerts) + 1);
+    }
 }
 
 namespace {

@@ -1,6 +1,9 @@
 // End to end: the real segue-hq binary (init-demo, serve, device/token verbs) over HTTPS on
 // 127.0.0.1 with its generated certificate, spoken to by httplib's SSLClient with verification on.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -9,6 +12,8 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <set>
 #include <tuple>
 #include <sstream>
@@ -695,7 +700,9 @@ TEST_CASE("e2e on PostgreSQL: enrol, ingest, dedup and read back through the rea
     const auto daily = client()->Get(("/api/v1/stores/store-pg/daily?from=" + from + "&to=" + to).c_str(), readAuth);
     REQUIRE(daily);
     REQUIRE(daily->status == 200);
-    for (const auto& day : json::parse(daily->body)["days"]) {
+    // Kept in a variable: a range-for over a member of a temporary would walk freed memory.
+    const json dailyBody = json::parse(daily->body);
+    for (const auto& day : dailyBody["days"]) {
         const std::string date = day["date"];
         INFO(date);
         CHECK(day == core::toJson(core::summarize(tallies[date], date, 1)));
@@ -704,6 +711,252 @@ TEST_CASE("e2e on PostgreSQL: enrol, ingest, dedup and read back through the rea
     REQUIRE(csv);
     CHECK(csvLines(csv->body).size() == 801);
     CHECK(server.terminate() == 0);
+}
+
+TEST_CASE("e2e on PostgreSQL: two segue-hq nodes on one database take the same ids at once exactly once",
+          "[.pg]") {
+    const char* base = std::getenv("SEGUE_TEST_PG_URL");
+    REQUIRE(base);   // run by tests/hq/run_with_pg.sh, which starts the cluster
+    test::TempDir dir, dirA, dirB;
+    const std::string db = test::storageUrls(dir).at(1);
+    const Run add = runHq(dir, {"device", "add", "--db", db, "--store", "store-2n", "--name", "Till", "--json"});
+    REQUIRE(add.exitCode == 0);
+    const auto added = json::parse(add.out);
+    const std::string device = added["device_id"], token = added["token"];
+    const Run read = runHq(dir, {"token", "add", "--db", db, "--role", "read"});
+    REQUIRE(read.exitCode == 0);
+    const std::string readToken = read.out.substr(0, read.out.size() - 1);
+    REQUIRE(runHq(dir, {"init-demo", "--dir", (dir / "tls").string()}).exitCode == 0);
+    const std::vector<std::string> serve = {"--db", db, "--tls-cert", (dir / "tls" / "cert.pem").string(), "--tls-key",
+                                            (dir / "tls" / "key.pem").string()};
+    Server nodeA(dirA, serve), nodeB(dirB, serve);
+
+    // 6 batches of 500; every batch goes to both nodes at the same moment, twice each (4 posts).
+    constexpr int kBatches = 6, kPerBatch = 500;
+    const auto rs = test::ResponseFactory("store-2n", device, 77, 1'760'000'000'000).make(kBatches * kPerBatch);
+    std::vector<std::string> bodies;
+    for (int b = 0; b < kBatches; ++b)
+        bodies.push_back(batchBody(device, {rs.begin() + b * kPerBatch, rs.begin() + (b + 1) * kPerBatch}));
+    std::mutex mutex;
+    std::size_t accepted = 0, duplicates = 0, rejected = 0, failed = 0;
+    for (int b = 0; b < kBatches; ++b) {
+        std::vector<std::jthread> posts;
+        for (int i = 0; i < 4; ++i)
+            posts.emplace_back([&, b, i] {
+                httplib::SSLClient c("localhost", (i % 2 ? nodeB : nodeA).port());
+                c.set_ca_cert_path((dir / "tls" / "cert.pem").c_str());
+                c.enable_server_certificate_verification(true);
+                c.set_read_timeout(60, 0);
+                const auto r = c.Post("/api/v1/batches", {{"Authorization", "Bearer " + token}}, bodies[b],
+                                      "application/json");
+                std::lock_guard lock(mutex);
+                if (!r || r->status != 200) {
+                    ++failed;
+                    return;
+                }
+                const auto ack = wire::decodeAck(r->body);
+                if (!ack) {
+                    ++failed;
+                    return;
+                }
+                accepted += ack->accepted.size();
+                duplicates += ack->duplicates.size();
+                rejected += ack->rejected.size();
+            });
+    }
+    CHECK(failed == 0);
+    CHECK(rejected == 0);
+    CHECK(accepted == rs.size());   // each id accepted by exactly one of the 4 posts, on either node
+    CHECK(duplicates == 3 * rs.size());
+    CHECK(test::pgExec(db, "SELECT count(*) FROM responses") == std::to_string(rs.size()));
+    CHECK(test::pgExec(db, "SELECT count(DISTINCT id) FROM responses") == std::to_string(rs.size()));
+
+    // The day sums (written with each batch) count every response once, read through either node.
+    std::map<std::string, core::Tally> tallies;
+    for (const auto& r : rs) tallies[r.localDate].add(r);
+    const std::string from = tallies.begin()->first, to = tallies.rbegin()->first;
+    httplib::SSLClient c("localhost", nodeB.port());
+    c.set_ca_cert_path((dir / "tls" / "cert.pem").c_str());
+    c.enable_server_certificate_verification(true);
+    const auto daily = c.Get(("/api/v1/stores/store-2n/daily?from=" + from + "&to=" + to).c_str(),
+                             {{"Authorization", "Bearer " + readToken}});
+    REQUIRE(daily);
+    REQUIRE(daily->status == 200);
+    int days = 0;
+    // Kept in a variable: a range-for over a member of a temporary would walk freed memory.
+    const json dailyBody = json::parse(daily->body);
+    for (const auto& day : dailyBody["days"]) {
+        const std::string date = day["date"];
+        INFO(date);
+        CHECK(day == core::toJson(core::summarize(tallies[date], date, kPerBatch)));   // pending: the last batch's
+        ++days;
+    }
+    CHECK(days > 0);
+    CHECK(nodeA.terminate() == 0);
+    CHECK(nodeB.terminate() == 0);
+}
+
+namespace {
+
+/// A loopback port free right now (bound, read, closed).
+int freePort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    ::close(fd);
+    REQUIRE(ok);
+    return ntohs(addr.sin_port);
+}
+
+/// `segue-hq serve` on a fixed port (so HAProxy's server line stays right across a restart).
+pid_t startNode(const test::TempDir& dir, const std::string& tag, int port, const std::vector<std::string>& serve) {
+    const auto portFile = dir / (tag + ".port");
+    std::vector<std::string> args = {SEGUE_HQ_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(port),
+                                     "--port-file", portFile.string(), "--max-connections-per-address", "0"};
+    args.insert(args.end(), serve.begin(), serve.end());
+    const pid_t pid = spawn(args, dir / (tag + ".out"), dir / (tag + ".err"));
+    // Waiting for readiness, not testing a timeout: the port file appears once the socket listens.
+    for (int i = 0; i < 1500 && !std::filesystem::exists(portFile); ++i) {
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) == pid) FAIL("segue-hq serve exited: " << readFile(dir / (tag + ".err")));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(std::filesystem::exists(portFile));
+    return pid;
+}
+
+/// deploy/haproxy.cfg as shipped, with only the addresses and file paths put in for loopback.
+std::string haproxyConfig(int listenPort, int portA, int portB, const std::filesystem::path& tls) {
+    std::string cfg = readFile(std::filesystem::path(SEGUE_HQ_FIXTURES) / ".." / ".." / ".." / "deploy" / "haproxy.cfg");
+    auto replace = [&cfg](const std::string& from, const std::string& to) {   // every occurrence, at least one
+        REQUIRE(cfg.find(from) != std::string::npos);
+        for (auto at = cfg.find(from); at != std::string::npos; at = cfg.find(from, at + to.size())) cfg.replace(at, from.size(), to);
+    };
+    replace("bind :8443", "bind 127.0.0.1:" + std::to_string(listenPort));
+    replace("/etc/haproxy/segue-hq.pem", (tls / "both.pem").string());
+    replace("/etc/haproxy/segue-hq-nodes-ca.pem", (tls / "cert.pem").string());
+    replace("log /dev/log local0", "log stderr format raw local0");
+    // 40 000 connections need 80 000 descriptors; a test process may not raise its limit that far.
+    replace("    maxconn 40000", "    maxconn 4000");
+    replace("10.0.0.11:8443", "127.0.0.1:" + std::to_string(portA));
+    replace("10.0.0.12:8443", "127.0.0.1:" + std::to_string(portB));
+    return cfg;
+}
+
+std::size_t countOf(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+} // namespace
+
+TEST_CASE("e2e on PostgreSQL: HAProxy with the shipped config in front of two nodes, one SIGKILLed and restarted",
+          "[.pg]") {
+    const char* base = std::getenv("SEGUE_TEST_PG_URL");
+    REQUIRE(base);   // run by tests/hq/run_with_pg.sh, which starts the cluster
+    const char* haproxy = "/usr/sbin/haproxy";   // Debian's haproxy (scripts/setup)
+    REQUIRE(std::filesystem::exists(haproxy));
+    test::TempDir dir;
+    const std::string db = test::storageUrls(dir).at(1);
+    const Run add = runHq(dir, {"device", "add", "--db", db, "--store", "store-ha", "--name", "Till", "--json"});
+    REQUIRE(add.exitCode == 0);
+    const auto added = json::parse(add.out);
+    const std::string device = added["device_id"], token = added["token"];
+    const auto tls = dir / "tls";
+    REQUIRE(runHq(dir, {"init-demo", "--dir", tls.string()}).exitCode == 0);
+    {
+        std::ofstream both(tls / "both.pem");
+        both << readFile(tls / "cert.pem") << readFile(tls / "key.pem");
+    }
+    const std::vector<std::string> serve = {"--db", db, "--tls-cert", (tls / "cert.pem").string(), "--tls-key",
+                                            (tls / "key.pem").string()};
+    const int portA = freePort(), portB = freePort(), portH = freePort();
+    pid_t nodeA = startNode(dir, "a1", portA, serve);
+    const pid_t nodeB = startNode(dir, "b", portB, serve);
+    {
+        std::ofstream cfg(dir / "haproxy.cfg");
+        cfg << haproxyConfig(portH, portA, portB, tls);
+    }
+    const pid_t proxy = spawn({haproxy, "-db", "-f", (dir / "haproxy.cfg").string()}, dir / "haproxy.out",
+                              dir / "haproxy.err");
+    struct Reaper {
+        std::vector<pid_t*> pids;
+        ~Reaper() {
+            for (pid_t* p : pids)
+                if (*p > 0) {
+                    kill(*p, SIGKILL);
+                    waitExit(*p);
+                }
+        }
+    } reaper;
+    pid_t proxyPid = proxy, nodeBPid = nodeB;
+    reaper.pids = {&nodeA, &nodeBPid, &proxyPid};
+
+    auto client = [&] {
+        auto c = std::make_unique<httplib::SSLClient>("localhost", portH);
+        c->set_ca_cert_path((tls / "cert.pem").c_str());
+        c->enable_server_certificate_verification(true);
+        c->set_read_timeout(30, 0);
+        return c;
+    };
+    // HAProxy up, and /healthz answered by a node through it (TLS to HAProxy, TLS again to the node).
+    bool up = false;
+    for (int i = 0; i < 150 && !up; ++i) {
+        if (const auto r = client()->Get("/healthz"); r && r->status == 200) up = true;
+        else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    INFO(readFile(dir / "haproxy.err"));
+    REQUIRE(up);
+
+    constexpr int kBatches = 40, kPerBatch = 250;
+    const auto rs = test::ResponseFactory("store-ha", device, 91, 1'700'000'000'000).make(kBatches * kPerBatch);
+    int failedAttempts = 0;
+    // Posts batch `b` as a terminal does: again after a failure, at most 100 times 100 ms apart.
+    auto send = [&](int b) {
+        const std::string body =
+            batchBody(device, {rs.begin() + b * kPerBatch, rs.begin() + (b + 1) * kPerBatch});
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            const auto r = client()->Post("/api/v1/batches", {{"Authorization", "Bearer " + token}}, body,
+                                          "application/json");
+            if (r && r->status == 200) {
+                const auto ack = wire::decodeAck(r->body);
+                REQUIRE(ack);
+                CHECK(ack->rejected.empty());
+                CHECK(ack->accepted.size() + ack->duplicates.size() == static_cast<std::size_t>(kPerBatch));
+                return;
+            }
+            ++failedAttempts;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        FAIL("batch " << b << " never got through HAProxy");
+    };
+    for (int b = 0; b < 10; ++b) send(b);
+    kill(nodeA, SIGKILL);   // lost under load: no goodbye to HAProxy or PostgreSQL
+    waitExit(nodeA);
+    nodeA = -1;
+    for (int b = 10; b < 25; ++b) send(b);   // through the surviving node
+    const std::size_t beforeRestart = countOf(readFile(dir / "b.err"), "POST /api/v1/batches");
+    CHECK(beforeRestart >= 15);
+    nodeA = startNode(dir, "a2", portA, serve);
+    // HAProxy takes the restarted node back after `rise 2` checks 2 s apart: a new connection
+    // for each batch, so leastconn spreads them once it is up.
+    int b = 25;
+    for (; b < kBatches; ++b) {
+        send(b);
+        if (b >= 30 && countOf(readFile(dir / "a2.err"), "POST /api/v1/batches") > 0) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    for (++b; b < kBatches; ++b) send(b);
+    CHECK(countOf(readFile(dir / "a2.err"), "POST /api/v1/batches") > 0);
+    INFO("failed attempts " << failedAttempts);
+    CHECK(test::pgExec(db, "SELECT count(*) FROM responses") == std::to_string(rs.size()));
+    CHECK(test::pgExec(db, "SELECT count(DISTINCT id) FROM responses") == std::to_string(rs.size()));
 }
 
 TEST_CASE("e2e on PostgreSQL: a pool that cannot be opened ahead is a warning, and serve still ingests", "[.pg]") {
