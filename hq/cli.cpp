@@ -415,14 +415,14 @@ int deviceAddWithCode(const Options& o, const std::string& store, const std::str
 }
 
 /// --chain, --region ID or --store ID: exactly one.
-std::expected<Scope, UsageError> scopeOption(const Options& o) {
+std::expected<SurveyScope, UsageError> scopeOption(const Options& o) {
     const auto region = o.value("region");
     const auto store = o.value("store");
     const int given = (o.flag("chain") ? 1 : 0) + (region ? 1 : 0) + (store ? 1 : 0);
     if (given != 1) return std::unexpected(UsageError{"give one of --chain, --region ID, --store ID"});
-    if (region) return Scope{ScopeKind::Region, *region};
-    if (store) return Scope{ScopeKind::Store, *store};
-    return Scope{ScopeKind::Chain, ""};
+    if (region) return SurveyScope{ScopeKind::Region, *region};
+    if (store) return SurveyScope{ScopeKind::Store, *store};
+    return SurveyScope{ScopeKind::Chain, ""};
 }
 
 int surveyPublish(const std::vector<std::string>& args) {

@@ -13,7 +13,7 @@ using Kind = StorageError::Kind;
 
 StorageError invalid(std::string message) { return {Kind::Invalid, std::move(message)}; }
 
-std::optional<std::string> scopeError(const Scope& scope) {
+std::optional<std::string> scopeError(const SurveyScope& scope) {
     if (scope.kind == ScopeKind::Chain) return scope.id.empty() ? std::nullopt : std::optional<std::string>("the chain takes no id");
     if (scope.id.empty() || scope.id.size() > 64) return std::string(scopeKindName(scope.kind)) + " id must be 1-64 bytes";
     return std::nullopt;
@@ -39,7 +39,7 @@ const core::Survey& builtInSurvey() {
     return survey;
 }
 
-Result<int> publishSurvey(Storage& storage, std::string_view text, const Scope& scope, std::int64_t nowMs) {
+Result<int> publishSurvey(Storage& storage, std::string_view text, const SurveyScope& scope, std::int64_t nowMs) {
     if (auto e = scopeError(scope)) return std::unexpected(invalid(*e));
     auto survey = core::parseSurvey(text);
     if (!survey) return std::unexpected(invalid(survey.error()));
@@ -60,7 +60,7 @@ Result<int> publishSurvey(Storage& storage, std::string_view text, const Scope& 
         scope.kind, scope.id, nowMs);
 }
 
-Result<void> assignSurvey(Storage& storage, const std::string& surveyId, int version, const Scope& scope,
+Result<void> assignSurvey(Storage& storage, const std::string& surveyId, int version, const SurveyScope& scope,
                           std::int64_t nowMs) {
     if (auto e = scopeError(scope)) return std::unexpected(invalid(*e));
     const bool builtIn = surveyId == builtInSurvey().id && version == builtInSurvey().version;

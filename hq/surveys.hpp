@@ -23,7 +23,7 @@ const core::Survey& builtInSurvey();
 const std::string& builtInSurveyText();
 
 /// Where a publish or an assignment goes.
-struct Scope {
+struct SurveyScope {
     ScopeKind kind = ScopeKind::Chain;
     std::string id;     ///< empty for the chain
 };
@@ -31,10 +31,10 @@ struct Scope {
 /// Validates `text` (core::parseSurvey, and a label for every tag in every language), stores it
 /// as the next version of its survey id (its own "version" is replaced by that number) and
 /// assigns it to `scope`. Returns the version. A definition refused is an Invalid error naming why.
-Result<int> publishSurvey(Storage& storage, std::string_view text, const Scope& scope, std::int64_t nowMs);
+Result<int> publishSurvey(Storage& storage, std::string_view text, const SurveyScope& scope, std::int64_t nowMs);
 
 /// Assigns an existing version (a rollback is assigning an older one). Unknown version: Invalid.
-Result<void> assignSurvey(Storage& storage, const std::string& surveyId, int version, const Scope& scope,
+Result<void> assignSurvey(Storage& storage, const std::string& surveyId, int version, const SurveyScope& scope,
                           std::int64_t nowMs);
 
 /// The assignment that applies to a store in `regionId` (if any): the store's own, else the
