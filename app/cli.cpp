@@ -21,9 +21,9 @@
 #include "assets/assets.hpp"
 #include "core/flow.hpp"
 #include "core/survey.hpp"
+#include "core/system_clock.hpp"
 #include "core/uuid.hpp"
 #include "core/version.hpp"
-#include "platform/system_clock.hpp"
 #include "store/data_dir.hpp"
 #include "store/meta.hpp"
 #include "store/responses.hpp"
@@ -117,7 +117,7 @@ std::expected<KioskConfig, int> configFor(const Args& a, TokenUse tokenUse = Tok
             std::cerr << "segue-kiosk: " << *why << "\n";
             return std::unexpected(kExitUsage);
         }
-    if (!platform::setProcessTimezone(cfg->timezone))
+    if (!core::setProcessTimezone(cfg->timezone))
         return std::unexpected(usage("unknown time zone \"" + cfg->timezone + "\""));
     return std::move(*cfg);
 }
@@ -129,7 +129,7 @@ std::expected<store::Database, int> openStore(const KioskConfig& cfg, StoreAcces
 }
 
 std::string today() {
-    const core::Now now = platform::SystemClock().now();  // one reading: date and offset agree
+    const core::Now now = core::SystemClock().now();  // one reading: date and offset agree
     return core::localDate(now.utcMs, now.utcOffsetMin);
 }
 
@@ -336,7 +336,7 @@ int runDemoData(const Args& a) {
     if (!survey) return failure("embedded survey: " + survey.error());
     auto db = openStore(*cfg, StoreAccess::Write);
     if (!db) return db.error();
-    const std::int64_t now = platform::SystemClock().now().utcMs;
+    const std::int64_t now = core::SystemClock().now().utcMs;
     constexpr std::size_t kChunk = 100'000;  // one transaction each; memory stays bounded
     long long written = 0;
     DemoGenerator gen(*cfg, *survey, *count, *days, now);
@@ -422,7 +422,7 @@ void secureForCommand(const std::filesystem::path& dir) {
     const auto report = store::secureDataDir(dir);
     if (!report || (report->tightened.empty() && report->problems.empty())) return;
     std::ofstream log(dir / "kiosk.log", std::ios::app);
-    const auto now = platform::SystemClock().now();
+    const auto now = core::SystemClock().now();
     const std::time_t secs = static_cast<std::time_t>(now.utcMs / 1000);
     std::tm local{};
     localtime_r(&secs, &local);
