@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "app/config.hpp"
 #include "app/pin.hpp"
 #include "assets/assets.hpp"
+#include "core/args.hpp"
 #include "core/flow.hpp"
 #include "core/survey.hpp"
 #include "core/system_clock.hpp"
@@ -40,43 +42,26 @@ struct Args {
     std::set<std::string> flags;
 };
 
-const std::set<std::string> kValueOptions = {"--config", "--data-dir", "--window", "--date", "--from",
-                                             "--to",     "--format",   "--count",  "--days"};
-const std::set<std::string> kFlagOptions = {"--fullscreen", "--json", "--once", "--help", "--version",
-                                            "--print-default-config", "--allow-insecure-config-permissions"};
+/// segue-kiosk's options (core::Args names them without the leading "--").
+const core::ArgSpec kOptions{{"config", "data-dir", "window", "date", "from", "to", "format", "count", "days"},
+                             {"fullscreen", "json", "once", "help", "version", "print-default-config",
+                              "allow-insecure-config-permissions"}};
 
-struct UsageError {
-    std::string message;
-};
-
-std::expected<Args, UsageError> parseArgs(const std::vector<std::string>& argv) {
+/// The command line through core's parser, as the verbs read it: the first positional is the
+/// verb, option names keep their "--".
+std::expected<Args, core::ArgError> parseArgs(const std::vector<std::string>& argv) {
+    auto parsed = core::Args::parse(argv, 0, kOptions);
+    if (!parsed) return std::unexpected(parsed.error());
     Args a;
-    for (std::size_t i = 0; i < argv.size(); ++i) {
-        const std::string& t = argv[i];
-        if (t.starts_with("--")) {
-            std::string name = t;
-            std::optional<std::string> inlineValue;
-            if (const auto eq = t.find('='); eq != std::string::npos) {
-                name = t.substr(0, eq);
-                inlineValue = t.substr(eq + 1);
-            }
-            if (kValueOptions.count(name)) {
-                if (!inlineValue) {
-                    if (i + 1 >= argv.size()) return std::unexpected(UsageError{name + " needs a value"});
-                    inlineValue = argv[++i];
-                }
-                a.values[name] = *inlineValue;
-            } else if (kFlagOptions.count(name) && !inlineValue) {
-                a.flags.insert(name);
-            } else {
-                return std::unexpected(UsageError{"unknown option " + t});
-            }
-        } else if (a.verb.empty() && a.positional.empty()) {
-            a.verb = t;
-        } else {
-            a.positional.push_back(t);
-        }
+    // Empty words before the verb are skipped, as they always were.
+    const auto& words = parsed->positionals();
+    auto verb = std::find_if(words.begin(), words.end(), [](const std::string& w) { return !w.empty(); });
+    if (verb != words.end()) {
+        a.verb = *verb;
+        a.positional.assign(verb + 1, words.end());
     }
+    for (const auto& [name, value] : parsed->values()) a.values["--" + name] = value;
+    for (const auto& name : parsed->flags()) a.flags.insert("--" + name);
     return a;
 }
 
