@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -21,11 +22,12 @@
 #include "app/config.hpp"
 #include "app/pin.hpp"
 #include "assets/assets.hpp"
+#include "core/args.hpp"
 #include "core/flow.hpp"
 #include "core/survey.hpp"
+#include "core/system_clock.hpp"
 #include "core/uuid.hpp"
 #include "core/version.hpp"
-#include "platform/system_clock.hpp"
 #include "store/data_dir.hpp"
 #include "store/meta.hpp"
 #include "store/responses.hpp"
@@ -42,43 +44,27 @@ struct Args {
     std::set<std::string> flags;
 };
 
-const std::set<std::string> kValueOptions = {"--config", "--data-dir", "--window", "--date", "--from",
-                                             "--to",     "--format",   "--count",  "--days", "--code"};
-const std::set<std::string> kFlagOptions = {"--fullscreen", "--json", "--once", "--help", "--version",
-                                            "--print-default-config", "--allow-insecure-config-permissions"};
+/// segue-kiosk's options (core::Args names them without the leading "--").
+const core::ArgSpec kOptions{{"config", "data-dir", "window", "date", "from", "to", "format", "count", "days",
+                              "code"},
+                             {"fullscreen", "json", "once", "help", "version", "print-default-config",
+                              "allow-insecure-config-permissions"}};
 
-struct UsageError {
-    std::string message;
-};
-
-std::expected<Args, UsageError> parseArgs(const std::vector<std::string>& argv) {
+/// The command line through core's parser, as the verbs read it: the first positional is the
+/// verb, option names keep their "--".
+std::expected<Args, core::ArgError> parseArgs(const std::vector<std::string>& argv) {
+    auto parsed = core::Args::parse(argv, 0, kOptions);
+    if (!parsed) return std::unexpected(parsed.error());
     Args a;
-    for (std::size_t i = 0; i < argv.size(); ++i) {
-        const std::string& t = argv[i];
-        if (t.starts_with("--")) {
-            std::string name = t;
-            std::optional<std::string> inlineValue;
-            if (const auto eq = t.find('='); eq != std::string::npos) {
-                name = t.substr(0, eq);
-                inlineValue = t.substr(eq + 1);
-            }
-            if (kValueOptions.count(name)) {
-                if (!inlineValue) {
-                    if (i + 1 >= argv.size()) return std::unexpected(UsageError{name + " needs a value"});
-                    inlineValue = argv[++i];
-                }
-                a.values[name] = *inlineValue;
-            } else if (kFlagOptions.count(name) && !inlineValue) {
-                a.flags.insert(name);
-            } else {
-                return std::unexpected(UsageError{"unknown option " + t});
-            }
-        } else if (a.verb.empty() && a.positional.empty()) {
-            a.verb = t;
-        } else {
-            a.positional.push_back(t);
-        }
+    // Empty words before the verb are skipped, as they always were.
+    const auto& words = parsed->positionals();
+    auto verb = std::find_if(words.begin(), words.end(), [](const std::string& w) { return !w.empty(); });
+    if (verb != words.end()) {
+        a.verb = *verb;
+        a.positional.assign(verb + 1, words.end());
     }
+    for (const auto& [name, value] : parsed->values()) a.values["--" + name] = value;
+    for (const auto& name : parsed->flags()) a.flags.insert("--" + name);
     return a;
 }
 
@@ -119,7 +105,7 @@ std::expected<KioskConfig, int> configFor(const Args& a, TokenUse tokenUse = Tok
             std::cerr << "segue-kiosk: " << *why << "\n";
             return std::unexpected(kExitUsage);
         }
-    if (!platform::setProcessTimezone(cfg->timezone))
+    if (!core::setProcessTimezone(cfg->timezone))
         return std::unexpected(usage("unknown time zone \"" + cfg->timezone + "\""));
     return std::move(*cfg);
 }
@@ -131,7 +117,7 @@ std::expected<store::Database, int> openStore(const KioskConfig& cfg, StoreAcces
 }
 
 std::string today() {
-    const core::Now now = platform::SystemClock().now();  // one reading: date and offset agree
+    const core::Now now = core::SystemClock().now();  // one reading: date and offset agree
     return core::localDate(now.utcMs, now.utcOffsetMin);
 }
 
@@ -338,7 +324,7 @@ int runDemoData(const Args& a) {
     if (!survey) return failure("embedded survey: " + survey.error());
     auto db = openStore(*cfg, StoreAccess::Write);
     if (!db) return db.error();
-    const std::int64_t now = platform::SystemClock().now().utcMs;
+    const std::int64_t now = core::SystemClock().now().utcMs;
     constexpr std::size_t kChunk = 100'000;  // one transaction each; memory stays bounded
     long long written = 0;
     DemoGenerator gen(*cfg, *survey, *count, *days, now);
@@ -424,7 +410,7 @@ void secureForCommand(const std::filesystem::path& dir) {
     const auto report = store::secureDataDir(dir);
     if (!report || (report->tightened.empty() && report->problems.empty())) return;
     std::ofstream log(dir / "kiosk.log", std::ios::app);
-    const auto now = platform::SystemClock().now();
+    const auto now = core::SystemClock().now();
     const std::time_t secs = static_cast<std::time_t>(now.utcMs / 1000);
     std::tm local{};
     localtime_r(&secs, &local);

@@ -6,10 +6,10 @@
 #include <spdlog/spdlog.h>
 
 #include "app/cli.hpp"
-#include "app/controller.hpp"
+#include "app/survey_accept.hpp"
 #include "assets/assets.hpp"
 #include "core/time.hpp"
-#include "platform/system_clock.hpp"
+#include "core/system_clock.hpp"
 #include "store/config_store.hpp"
 
 namespace segue::app {
@@ -31,7 +31,7 @@ std::optional<sync::ConfigFetch> fetchAndRecord(store::Database& db, const sync:
         if (survey) return std::nullopt;
         return survey.error();
     };
-    auto fetched = sync::fetchConfig(db, options, check, platform::SystemClock().now().utcMs);
+    auto fetched = sync::fetchConfig(db, options, check, core::SystemClock().now().utcMs);
     if (!fetched) {
         spdlog::warn("could not fetch the configuration from HQ: {}", fetched.error().message);
         return std::nullopt;

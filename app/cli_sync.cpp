@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.hpp"
+#include "core/system_clock.hpp"
 #include "core/time.hpp"
-#include "platform/system_clock.hpp"
 #include "store/database.hpp"
 #include "store/outbox.hpp"
 #include "sync/curl_transport.hpp"
@@ -69,7 +69,7 @@ int runSyncOnce(const KioskConfig& cfg) {
     auto db = openForCommand(cfg.databasePath(), StoreAccess::Sync);
     if (!db) return fail(kExitFailure, db.error());
 
-    platform::SystemClock clock;
+    core::SystemClock clock;
     sync::Drainer drainer(*db, **transport, clock, sync::DrainSettings{cfg.deviceId});
     if (auto ok = drainer.loadSaved(); !ok) return fail(kExitFailure, "cannot read the outbox: " + ok.error().message);
 
@@ -129,7 +129,7 @@ int runSyncStatus(const KioskConfig& cfg, bool json) {
     if (!rejectedRows) return fail(kExitFailure, "cannot list rejected responses: " + rejectedRows.error().message);
 
     const sync::SyncStatus last = saved->value_or(sync::SyncStatus{});
-    const std::int64_t now = platform::SystemClock().now().utcMs;
+    const std::int64_t now = core::SystemClock().now().utcMs;
     sync::SyncStatus current = last;
     current.pending = counts->pending;
     current.synced = counts->synced;

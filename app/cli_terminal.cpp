@@ -6,7 +6,7 @@
 
 #include "app/cli_config.hpp"
 #include "app/kiosk_app.hpp"
-#include "platform/system_clock.hpp"
+#include "core/system_clock.hpp"
 #include "store/database.hpp"
 #include "sync/curl_transport.hpp"
 #include "sync/worker.hpp"
@@ -37,7 +37,7 @@ int runTerminal(const KioskConfig& cfg, const TerminalOptions& opts) {
     run.fullscreen = opts.fullscreen;
 
     // The worker runs beside the window with its own connection; the UI only copies its status.
-    platform::SystemClock clock;
+    core::SystemClock clock;
     std::unique_ptr<sync::SyncWorker> worker;
     if (cfg.sync.enabled) {
         if (cfg.sync.token.empty()) {

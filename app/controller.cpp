@@ -88,24 +88,6 @@ std::expected<KioskController, std::string> KioskController::create(const KioskC
     return withSurvey(cfg, std::move(*survey), std::move(hooks));
 }
 
-std::expected<core::Survey, std::string> acceptSurvey(std::string_view definition) {
-    auto survey = core::parseSurvey(definition);
-    if (!survey) return std::unexpected(survey.error());
-    for (const auto& language : survey->languages)
-        if (!assets::find("translations/" + language + ".json"))
-            return std::unexpected("language " + language + " is not available on this terminal");
-    auto strings = Strings::loadEmbedded(survey->languages);
-    if (!strings) return std::unexpected(strings.error());
-    for (const auto& language : survey->languages)
-        for (const auto& tag : survey->tags) {
-            const auto own = survey->tagLabels.find(tag);
-            const bool labelled = own != survey->tagLabels.end() && own->second.contains(language);
-            if (!labelled && !strings->has(language, keys::tag(tag)))
-                return std::unexpected("tag " + tag + " has no label in " + language);
-        }
-    return survey;
-}
-
 KioskController KioskController::withSurvey(const KioskConfig& cfg, core::Survey survey, ControllerHooks hooks) {
     core::FlowConfig flow = flowConfigFor(cfg, std::move(survey));
     return KioskController(cfg, std::move(flow), std::move(hooks));

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "app/config.hpp"
+#include "app/survey_accept.hpp"
 #include "app/sync_panel.hpp"
 #include "app/view_model.hpp"
 #include "core/flow.hpp"
@@ -178,10 +179,5 @@ private:
     bool m_storedSurveyLoaded = false;
     core::Now m_openedAt{};
 };
-
-/// Parses a definition from HQ and checks that this terminal can show it: every language it
-/// lists has a translation here, and every tag a label in each (its own, or the built-in
-/// translation of a built-in tag). The error says why not.
-std::expected<core::Survey, std::string> acceptSurvey(std::string_view definition);
 
 } // namespace segue::app

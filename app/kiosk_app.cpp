@@ -22,7 +22,7 @@
 #include "app/strings.hpp"
 #include "app/theme.hpp"
 #include "platform/fonts.hpp"
-#include "platform/system_clock.hpp"
+#include "core/system_clock.hpp"
 #include "platform/window.hpp"
 #include "service/journal_log.hpp"
 #include "service/sd_notify.hpp"
@@ -100,9 +100,9 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
     // TZ is normally set before any thread starts (the command line does it); setting it again
     // here would race a running sync worker's localtime_r, so only when it differs.
     const char* tz = std::getenv("TZ");
-    if ((tz == nullptr || cfg.timezone != tz) && !platform::setProcessTimezone(cfg.timezone))
+    if ((tz == nullptr || cfg.timezone != tz) && !core::setProcessTimezone(cfg.timezone))
         spdlog::warn("unknown timezone '{}': local dates fall back to UTC", cfg.timezone);
-    platform::SystemClock clock;
+    core::SystemClock clock;
 
     // The store opens (and reads the whole file for its check) while the window and the fonts
     // are made: the attract screen needs nothing from it.
@@ -257,7 +257,7 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
             (void)malloc_trim(0);
             spdlog::info("first frame {} ms after start ({} ms after the process started; {}x{}; font atlas {}x{})",
                          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count(),
-                         platform::msSinceProcessStart().value_or(-1), win.width(), win.height(), fontAtlas.TexWidth,
+                         core::msSinceProcessStart().value_or(-1), win.width(), win.height(), fontAtlas.TexWidth,
                          fontAtlas.TexHeight);
             service::notifyReady();
         }

@@ -18,7 +18,7 @@
 #include "app/theme.hpp"
 #include "app/ui.hpp"
 #include "platform/fonts.hpp"
-#include "platform/system_clock.hpp"
+#include "core/system_clock.hpp"
 #include "platform/window.hpp"
 
 using namespace segue;
@@ -37,7 +37,7 @@ public:
     void skip(std::int64_t ms) { m_skewMs += ms; }
 
 private:
-    platform::SystemClock m_real;
+    core::SystemClock m_real;
     std::int64_t m_skewMs = 0;
 };
 
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
         std::cerr << "kiosk-driver: " << cfg.error() << "\n";
         return 2;
     }
-    platform::setProcessTimezone(cfg->timezone);
+    core::setProcessTimezone(cfg->timezone);
     SteppedClock clock;
     auto controller = app::KioskController::create(*cfg);
     if (!controller) {

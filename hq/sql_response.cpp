@@ -1,33 +1,83 @@
 #include "hq/sql_response.hpp"
 
-#include <nlohmann/json.hpp>
+#include <cassert>
+
+#include "core/response_fields.hpp"
 
 namespace segue::hq {
 
+namespace {
+
+/// A column's SqlType from the first word of its PostgreSQL type in the field table.
+SqlType sqlTypeOf(std::string_view postgresqlType) {
+    const auto word = postgresqlType.substr(0, postgresqlType.find(' '));
+    if (word == "uuid") return SqlType::Uuid;
+    if (word == "integer") return SqlType::Integer;
+    if (word == "smallint") return SqlType::SmallInt;
+    if (word == "bigint") return SqlType::BigInt;
+    if (word == "boolean") return SqlType::Boolean;
+    if (word == "jsonb") return SqlType::Json;
+    assert(word == "text" && "a PostgreSQL type in core::kResponseFields that SqlType does not name");
+    return SqlType::Text;
+}
+
+/// The column names, kept alive for responseColumns()' string_views.
+const std::vector<std::string>& columnNames() {
+    static const std::vector<std::string> names = core::sqlColumns(core::SqlTable::Hq);
+    return names;
+}
+
+/// Appends one bindSqlValues() value as an SqlValue.
+struct Binder {
+    SqlParams& out;
+    void operator()(std::string_view v) const { out.emplace_back(std::string(v)); }
+    void operator()(std::int64_t v) const { out.emplace_back(v); }
+    void operator()(bool v) const { out.emplace_back(v); }
+    void operator()(const std::optional<std::int64_t>& v) const { out.push_back(sqlOptional(v)); }
+    void operator()(const std::vector<std::string>&) const { out.emplace_back(core::tagsJson(r)); }
+    const core::Response& r;
+};
+
+/// Reads one readSqlValues() column from the current row.
+struct Reader {
+    const SqlRows& s;
+    bool operator()(int c, std::string& v) const {
+        v = s.text(c);
+        return true;
+    }
+    bool operator()(int c, std::int64_t& v) const {
+        v = s.integer(c);
+        return true;
+    }
+    bool operator()(int c, bool& v) const {
+        v = s.flag(c);
+        return true;
+    }
+    bool operator()(int c, std::optional<std::int64_t>& v) const {
+        v = s.optInteger(c);
+        return true;
+    }
+    bool operator()(int c, std::vector<std::string>& v) const {
+        auto tags = core::tagsFromJson(s.text(c));
+        if (!tags) return false;
+        v = std::move(*tags);
+        return true;
+    }
+};
+
+} // namespace
+
 const std::vector<SqlColumn>& responseColumns() {
-    static const std::vector<SqlColumn> columns = {
-        {"id", SqlType::Uuid},
-        {"store_id", SqlType::Text},
-        {"device_id", SqlType::Text},
-        {"survey_id", SqlType::Text},
-        {"survey_version", SqlType::Integer},
-        {"language", SqlType::Text},
-        {"created_at", SqlType::BigInt},
-        {"local_date", SqlType::Text},
-        {"local_hour", SqlType::SmallInt},
-        {"utc_offset_min", SqlType::SmallInt},
-        {"stars", SqlType::SmallInt},
-        {"segue_satisfactory", SqlType::SmallInt},
-        {"segue_efficient", SqlType::SmallInt},
-        {"segue_genuine", SqlType::SmallInt},
-        {"segue_understanding", SqlType::SmallInt},
-        {"segue_effective", SqlType::SmallInt},
-        {"tags", SqlType::Json},
-        {"complete", SqlType::Boolean},
-        {"misuse", SqlType::Boolean},
-        {"synthetic", SqlType::Boolean},
-        {"duration_ms", SqlType::BigInt},
-    };
+    static const std::vector<SqlColumn> columns = [] {
+        std::vector<SqlColumn> out;
+        std::size_t i = 0;
+        for (const auto& f : core::kResponseFields) {
+            const std::size_t n = f.type == core::FieldType::Segue ? core::kSegueKeys.size() : 1;
+            for (std::size_t k = 0; k < n; ++k, ++i) out.push_back({columnNames().at(i), sqlTypeOf(f.hqType.postgresql)});
+        }
+        assert(out.size() == columnNames().size());
+        return out;
+    }();
     return columns;
 }
 
@@ -37,67 +87,21 @@ const std::vector<SqlColumn>& responseBatchColumns() {
 }
 
 const std::string& responseSelectList() {
-    static const std::string list = [] {
-        std::string out;
-        for (const auto& c : responseColumns()) out += std::string(c.name) + ", ";
-        return out + "received_at";
-    }();
+    static const std::string list = core::sqlColumnList(core::SqlTable::Hq) + ", received_at";
     return list;
 }
 
 SqlParams responseValues(const core::Response& r) {
     SqlParams v;
-    v.reserve(responseColumns().size());
-    v.emplace_back(r.id);
-    v.emplace_back(r.storeId);
-    v.emplace_back(r.deviceId);
-    v.emplace_back(r.surveyId);
-    v.emplace_back(std::int64_t{r.surveyVersion});
-    v.emplace_back(r.language);
-    v.emplace_back(r.createdAtMs);
-    v.emplace_back(r.localDate);
-    v.emplace_back(std::int64_t{r.localHour});
-    v.emplace_back(std::int64_t{r.utcOffsetMin});
-    v.emplace_back(std::int64_t{r.stars});
-    for (const auto& s : r.segue) {
-        if (s) v.emplace_back(std::int64_t{*s});
-        else v.emplace_back();
-    }
-    v.emplace_back(nlohmann::json(r.tags).dump());
-    v.emplace_back(r.complete);
-    v.emplace_back(r.misuse);
-    v.emplace_back(r.synthetic);
-    v.emplace_back(r.durationMs);
+    v.reserve(columnNames().size());
+    core::bindSqlValues(r, core::SqlTable::Hq, Binder{v, r});
     return v;
 }
 
 std::optional<StoredResponse> readResponse(const SqlRows& s) {
     StoredResponse out;
-    core::Response& r = out.response;
-    r.id = s.text(0);
-    r.storeId = s.text(1);
-    r.deviceId = s.text(2);
-    r.surveyId = s.text(3);
-    r.surveyVersion = static_cast<int>(s.integer(4));
-    r.language = s.text(5);
-    r.createdAtMs = s.integer(6);
-    r.localDate = s.text(7);
-    r.localHour = static_cast<int>(s.integer(8));
-    r.utcOffsetMin = static_cast<int>(s.integer(9));
-    r.stars = static_cast<int>(s.integer(10));
-    for (int i = 0; i < core::kSegueCount; ++i)
-        if (!s.isNull(11 + i)) r.segue[static_cast<std::size_t>(i)] = static_cast<int>(s.integer(11 + i));
-    const auto tags = nlohmann::json::parse(s.text(16), nullptr, false);
-    if (!tags.is_array()) return std::nullopt;
-    for (const auto& t : tags) {
-        if (!t.is_string()) return std::nullopt;
-        r.tags.push_back(t.get<std::string>());
-    }
-    r.complete = s.flag(17);
-    r.misuse = s.flag(18);
-    r.synthetic = s.flag(19);
-    r.durationMs = s.integer(20);
-    out.receivedAtMs = s.integer(21);
+    if (!core::readSqlValues(out.response, core::SqlTable::Hq, Reader{s})) return std::nullopt;
+    out.receivedAtMs = s.integer(static_cast<int>(columnNames().size()));
     return out;
 }
 

@@ -1,5 +1,6 @@
-// The one place a response meets SQL: HQ's responses columns, the values a record inserts and
-// how a selected row becomes a record again. Both engines use it through hq/sql_storage.cpp.
+// The one place a response meets HQ's SQL: the responses columns, the values a record inserts and
+// how a selected row becomes a record again, all driven by core::kResponseFields (a new field is
+// a line there plus a migration per engine). Both engines use it through hq/sql_storage.cpp.
 #pragma once
 #include <optional>
 #include <string>

@@ -20,7 +20,7 @@
 #include "core/uuid.hpp"
 #include "hq/enrolment.hpp"
 #include "hq/storage.hpp"
-#include "hq/system_clock.hpp"
+#include "core/system_clock.hpp"
 
 using namespace segue;
 
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     auto storage = hq::openStorage(db);
     if (!storage) return fail(storage.error().message);
 
-    const std::int64_t now = hq::SystemClock().now().utcMs;
+    const std::int64_t now = core::SystemClock().now().utcMs;
     constexpr std::int64_t kHour = 3'600'000, kDay = 24 * kHour;
     std::vector<StorePlan> stores = {
         {"bj-chaoyang", 0.95, 34, {}},

@@ -1,4 +1,4 @@
-#include "platform/system_clock.hpp"
+#include "core/system_clock.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-namespace segue::platform {
+namespace segue::core {
 
 bool setProcessTimezone(const std::string& ianaName) {
     if (ianaName.empty() || ianaName.find("..") != std::string::npos) return false;
@@ -42,9 +42,9 @@ std::optional<std::int64_t> msSinceProcessStart() {
     return std::nullopt;
 }
 
-core::Now SystemClock::now() const {
+Now SystemClock::now() const {
     using namespace std::chrono;
-    core::Now n;
+    Now n;
     n.monoMs = duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
     n.utcMs = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
     const std::time_t secs = static_cast<std::time_t>(n.utcMs / 1000);
@@ -53,4 +53,4 @@ core::Now SystemClock::now() const {
     return n;
 }
 
-} // namespace segue::platform
+} // namespace segue::core

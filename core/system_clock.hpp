@@ -1,4 +1,5 @@
-// The real clock: steady time for timeouts, wall time and the store timezone's offset for records.
+// The real clock of both programs: steady time for timeouts, rates and latency, wall time (UTC) for
+// stamps, and the local UTC offset (the process's TZ) for the calendar of records and day sums.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -6,7 +7,7 @@
 
 #include "core/time.hpp"
 
-namespace segue::platform {
+namespace segue::core {
 
 /// Points the C library's local time at `ianaName` (sets TZ and calls tzset). Call once at
 /// start, before any thread exists. False when no zoneinfo file has that name (the C library
@@ -17,9 +18,10 @@ bool setProcessTimezone(const std::string& ianaName);
 /// start-to-first-frame figure in the log; nullopt where /proc is not readable.
 std::optional<std::int64_t> msSinceProcessStart();
 
-class SystemClock final : public core::Clock {
+/// Reads steady_clock, system_clock and localtime_r's offset once per now().
+class SystemClock final : public Clock {
 public:
-    core::Now now() const override;
+    Now now() const override;
 };
 
-} // namespace segue::platform
+} // namespace segue::core
