@@ -1,25 +1,19 @@
 #include "hq/ingest.hpp"
 
+#include <map>
+#include <memory>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
-#include "assets/assets.hpp"
-
 namespace segue::hq {
 
-Ingest::Ingest(Storage& storage, const core::Clock& clock) : m_storage(storage), m_clock(clock) {
-    // Published survey versions come later; today HQ knows the one compiled in. A record naming
-    // a version HQ does not know is accepted with its tags unchecked (a newer terminal must not
-    // have its answers refused for HQ being behind).
-    if (const auto text = assets::find("survey/default.json"))
-        if (auto survey = core::parseSurvey(*text)) m_surveys.push_back(std::move(*survey));
-}
+Ingest::Ingest(Storage& storage, const core::Clock& clock) : m_storage(storage), m_clock(clock), m_surveys(storage) {}
 
-const char* Ingest::refusal(const core::Response& r, std::int64_t nowMs, std::int64_t offsetMs) const {
-    for (const auto& survey : m_surveys)
-        if (survey.id == r.surveyId && survey.version == r.surveyVersion && core::validate(r, &survey))
-            return kReasonUnknownTag;   // the record passed core::validate without a survey: only tags are left
+const char* Ingest::refusal(const core::Response& r, const core::Survey* survey, std::int64_t nowMs,
+                            std::int64_t offsetMs) {
+    // The record passed core::validate without a survey: only its tags are left to check.
+    if (survey && core::validate(r, survey)) return kReasonUnknownTag;
     // The terminal stamped created_at on its own clock, `offsetMs` ahead of ours.
     if (r.createdAtMs - offsetMs > nowMs + kMaxAheadMs) return kReasonFutureTimestamp;
     return nullptr;
@@ -68,6 +62,7 @@ std::expected<wire::BatchAck, ApiError> Ingest::handle(const DeviceAuth& device,
     };
     for (auto& bad : decoded->invalid) refuse(bad.rejection.id, bad.rejection.reason, std::move(bad.json));
 
+    std::map<std::pair<std::string, int>, std::shared_ptr<const core::Survey>> surveysNamed;
     std::unordered_map<std::string, std::size_t> firstById;
     firstById.reserve(batch.responses.size());
     req.records.reserve(batch.responses.size());
@@ -80,7 +75,15 @@ std::expected<wire::BatchAck, ApiError> Ingest::handle(const DeviceAuth& device,
             refuse(r.id, kReasonWrongDevice, canonicalJson(r));
             continue;
         }
-        if (const char* why = refusal(r, now, reportedOffset)) {
+        // A batch names one or two versions: each is looked up once per batch.
+        const auto key = std::make_pair(r.surveyId, r.surveyVersion);
+        auto known = surveysNamed.find(key);
+        if (known == surveysNamed.end()) {
+            auto found = m_surveys.find(r.surveyId, r.surveyVersion);
+            if (!found) return std::unexpected(ApiError::internal("survey lookup: " + found.error().message));
+            known = surveysNamed.emplace(key, std::move(*found)).first;
+        }
+        if (const char* why = refusal(r, known->second.get(), now, reportedOffset)) {
             refuse(r.id, why, canonicalJson(r));
             continue;
         }

@@ -11,6 +11,7 @@
 #include "core/time.hpp"
 #include "hq/api_error.hpp"
 #include "hq/storage.hpp"
+#include "hq/surveys.hpp"
 #include "sync/wire.hpp"
 
 namespace segue::hq {
@@ -29,20 +30,23 @@ public:
     /// How far ahead of HQ's time (on HQ's clock) a record may be stamped: 7 days.
     static constexpr std::int64_t kMaxAheadMs = 7LL * 24 * 3600 * 1000;
 
-    /// Checks tags against the survey built into this binary (assets/survey/default.json).
+    /// Checks tags against the survey version a record names: the built-in one or any published
+    /// one (hq/surveys.hpp); a version HQ does not know is accepted with its tags unchecked.
     Ingest(Storage& storage, const core::Clock& clock);
 
     /// The 200 reply for `body`, or the whole-request error (400, 409, 413, 500).
     std::expected<wire::BatchAck, ApiError> handle(const DeviceAuth& device, std::string_view body);
 
 private:
-    /// The reason HQ refuses `r` on its survey or its time, or nullptr. `offsetMs` is the
-    /// terminal's reported clock offset (its clock minus HQ's).
-    const char* refusal(const core::Response& r, std::int64_t nowMs, std::int64_t offsetMs) const;
+    /// The reason HQ refuses `r` on its survey (`survey`: the version it names, null when HQ does
+    /// not know it) or its time, or nullptr. `offsetMs` is the terminal's reported clock offset
+    /// (its clock minus HQ's).
+    static const char* refusal(const core::Response& r, const core::Survey* survey, std::int64_t nowMs,
+                               std::int64_t offsetMs);
 
     Storage& m_storage;
     const core::Clock& m_clock;
-    std::vector<core::Survey> m_surveys;   ///< the survey versions HQ knows
+    SurveyCatalog m_surveys;   ///< the survey versions HQ knows
 };
 
 } // namespace segue::hq

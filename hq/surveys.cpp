@@ -105,13 +105,13 @@ Result<CurrentSurvey> currentSurvey(Storage& storage, const std::string& storeId
                          scopeKindName(chosen->scopeKind)};
 }
 
-Result<std::optional<core::Survey>> SurveyCatalog::find(const std::string& surveyId, int version) {
-    using Out = std::optional<core::Survey>;
+Result<std::shared_ptr<const core::Survey>> SurveyCatalog::find(const std::string& surveyId, int version) {
+    using Out = std::shared_ptr<const core::Survey>;
     const auto& builtIn = builtInSurvey();
-    if (surveyId == builtIn.id && version == builtIn.version) return Out(builtIn);
+    if (surveyId == builtIn.id && version == builtIn.version) return Out(&builtIn, [](const core::Survey*) {});
     {
         std::lock_guard lock(m_mutex);
-        if (const auto it = m_known.find({surveyId, version}); it != m_known.end()) return Out(it->second);
+        if (const auto it = m_known.find({surveyId, version}); it != m_known.end()) return it->second;
     }
     auto stored = m_storage.surveyVersion(surveyId, version);
     if (!stored) return std::unexpected(stored.error());
@@ -120,9 +120,10 @@ Result<std::optional<core::Survey>> SurveyCatalog::find(const std::string& surve
     if (!parsed)
         return std::unexpected(StorageError{Kind::Io, "stored survey " + surveyId + " version " + std::to_string(version) +
                                                           " does not parse: " + parsed.error()});
+    auto survey = std::make_shared<const core::Survey>(std::move(*parsed));
     std::lock_guard lock(m_mutex);
-    m_known.emplace(std::make_pair(surveyId, version), *parsed);
-    return Out(std::move(*parsed));
+    m_known.emplace(std::make_pair(surveyId, version), survey);
+    return survey;
 }
 
 } // namespace segue::hq

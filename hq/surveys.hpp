@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -57,13 +58,14 @@ Result<CurrentSurvey> currentSurvey(Storage& storage, const std::string& storeId
 class SurveyCatalog {
 public:
     explicit SurveyCatalog(Storage& storage) : m_storage(storage) {}
-    /// The definition of (id, version): the built-in one, or a published one; nullopt if unknown.
-    Result<std::optional<core::Survey>> find(const std::string& surveyId, int version);
+    /// The definition of (id, version): the built-in one, or a published one; null if unknown.
+    /// Published versions never change, so a found one is kept for good.
+    Result<std::shared_ptr<const core::Survey>> find(const std::string& surveyId, int version);
 
 private:
     Storage& m_storage;
     std::mutex m_mutex;
-    std::map<std::pair<std::string, int>, core::Survey> m_known;
+    std::map<std::pair<std::string, int>, std::shared_ptr<const core::Survey>> m_known;
 };
 
 } // namespace segue::hq

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hq/ingest.hpp"
+#include "hq/surveys.hpp"
 #include "hq/metrics.hpp"
 #include "hq/rate_limiter.hpp"
 #include "hq/token.hpp"
@@ -216,6 +217,32 @@ TEST_CASE("ingest: a tag the named survey version does not have is refused unkno
     CHECK(ack->rejected == std::vector<wire::Rejected>{{bad.id, "unknown_tag"}});
     CHECK(f.storage->counts()->responses == 2);
     CHECK(f.storage->counts()->rejections == 1);
+}
+
+TEST_CASE("ingest: tags are checked against a published version too; an old version stays accepted", "[ingest]") {
+    Fixture f;
+    // Version 2 of the built-in survey: one tag dropped (price), one added (queue_too_long).
+    const std::string v2 = nlohmann::json{
+        {"id", "segue-default"}, {"version", 2}, {"languages", {"zh-CN", "en"}},
+        {"items", {"satisfactory", "efficient", "genuine", "understanding", "effective"}}, {"reasons_max_stars", 3},
+        {"tags", {{{"id", "wait_time"}, {"labels", {{"zh-CN", "等待时间"}, {"en", "Wait time"}}}},
+                  {{"id", "queue_too_long"}, {"labels", {{"zh-CN", "排队太久"}, {"en", "Queue too long"}}}}}}}.dump();
+    REQUIRE(hq::publishSurvey(*f.storage, v2, {hq::ScopeKind::Chain, ""}, f.clock.now().utcMs) == 2);
+    hq::Ingest ingest(*f.storage, f.clock);
+    core::UuidV7Generator ids;
+    const std::int64_t now = f.clock.now().utcMs;
+    auto newTag = recordAt(ids, now - 60'000);
+    newTag.surveyVersion = 2;
+    newTag.tags = {"queue_too_long"};
+    auto dropped = recordAt(ids, now - 50'000);
+    dropped.surveyVersion = 2;
+    dropped.tags = {"price"};
+    auto old = recordAt(ids, now - 40'000);   // version 1 still has price
+    old.tags = {"price"};
+    const auto ack = ingest.handle(f.device, f.body({newTag, dropped, old}));
+    REQUIRE(ack);
+    CHECK(ack->accepted == std::vector<std::string>{newTag.id, old.id});
+    CHECK(ack->rejected == std::vector<wire::Rejected>{{dropped.id, "unknown_tag"}});
 }
 
 TEST_CASE("ingest: created_at more than 7 days ahead of HQ (after the reported offset) is future_timestamp",
