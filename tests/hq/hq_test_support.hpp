@@ -1,6 +1,8 @@
 // Shared pieces of the HQ tests: temporary directories, response builders, the storage back
 // ends under test (SQLite always, PostgreSQL when SEGUE_TEST_PG_URL names a running server).
 #pragma once
+#include <sys/types.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -56,5 +58,15 @@ void execSql(const std::string& url, const std::string& sql);
 /// Runs one statement on the PostgreSQL database at `url`; returns the first row's first value
 /// ("" when there is none). Throws with PostgreSQL's message on failure.
 std::string pgExec(const std::string& url, const std::string& sql);
+
+/// The whole file (empty when it cannot be read).
+std::string readFile(const std::filesystem::path& p);
+
+/// Starts a child with stdout and stderr in files. The child is killed when this process dies,
+/// so a crashed test run leaves no server behind.
+pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& out, const std::filesystem::path& err);
+
+/// Waits for `pid`: its exit code, or 128 + the signal that ended it.
+int waitExit(pid_t pid);
 
 } // namespace segue::test

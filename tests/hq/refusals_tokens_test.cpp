@@ -212,39 +212,15 @@ const bool kIgnoreSigpipe = [] {
     return true;
 }();
 
-std::string readAll(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+std::string readAll(const std::filesystem::path& p) { return test::readFile(p); }
 
 /// Runs segue-hq with `args`; the child dies with this process.
 pid_t spawnHq(std::vector<std::string> args, const std::filesystem::path& out, const std::filesystem::path& err) {
     args.insert(args.begin(), SEGUE_HQ_BINARY);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(126);
-        const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) _exit(126);
-        execv(argv[0], argv.data());
-        _exit(127);
-    }
-    return pid;
+    return test::spawn(args, out, err);
 }
 
-int waitFor(pid_t pid) {
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+int waitFor(pid_t pid) { return test::waitExit(pid); }
 
 struct Ran {
     int code = -1;
