@@ -46,7 +46,7 @@ Usage:
   segue-hq serve --listen HOST:PORT --db URL (--tls-cert FILE --tls-key FILE | --insecure-http-for-tests)
                  [--device-rate PER_S] [--device-burst N] [--threads N] [--port-file FILE] [--config FILE]
                  [--ops-listen HOST:PORT] [--metrics-token-file FILE]
-                 [--max-connections N] [--max-connections-per-address N]
+                 [--max-connections N] [--max-connections-per-address N] [--trust-proxy ADDR[,ADDR...]]
   segue-hq device add --db URL --store STORE --name NAME [--id ID] [--json]
                      [--enrolment-code [--code-ttl-h HOURS]]
   segue-hq device list --db URL [--json]
@@ -80,6 +80,9 @@ Connections: at most --max-connections in all (default 4096; past it the longest
 one is closed, else the new one is refused at once) and --max-connections-per-address from one
 IP address (default 32, 0: no limit). TLS handshake and request headers must arrive within 10 s
 in all, a request body at 10 KiB per 10 s or more; past 100 headers or 16 KiB of them: HTTP 431.
+--trust-proxy names the addresses of reverse proxies (HAProxy, deploy/haproxy.cfg): a request from
+one of them counts as coming from the last address in its X-Forwarded-For header, in the request log
+and the per-address limits (enrolment attempts, login throttling); connection caps stay per peer.
 --ops-listen serves /healthz and /metrics over plain HTTP on a loopback address, answered by a
 thread of their own however busy the main listener is ("segue-hq operations on URL" on standard
 output). /metrics on the main listener only with --metrics-token-file (a file holding a token the
@@ -214,7 +217,8 @@ Result<std::unique_ptr<Storage>> openDb(const Options& o, std::string& urlOut) {
 
 int serve(const std::vector<std::string>& args) {
     auto o = Options::parse(args, 1, {"listen", "db", "tls-cert", "tls-key", "device-rate", "device-burst", "threads", "port-file", "config",
-                             "ops-listen", "metrics-token-file", "max-connections", "max-connections-per-address"},
+                             "ops-listen", "metrics-token-file", "max-connections", "max-connections-per-address",
+                             "trust-proxy"},
                             {"insecure-http-for-tests"});
     if (!o) return fail(kExitUsage, o.error().message);
     if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
@@ -271,6 +275,15 @@ int serve(const std::vector<std::string>& args) {
             return fail(kExitUsage, "--ops-listen must be a loopback HOST:PORT, e.g. 127.0.0.1:9100");
         options.opsHost = host;
         options.opsPort = static_cast<int>(*p);
+    }
+    if (const auto v = o->value("trust-proxy")) {
+        for (std::size_t at = 0; at <= v->size();) {
+            const auto comma = std::min(v->find(',', at), v->size());
+            const auto address = normalizeAddress(std::string_view(*v).substr(at, comma - at));
+            if (!address) return fail(kExitUsage, "--trust-proxy takes IP addresses separated by commas, e.g. 10.0.0.5,10.0.0.6");
+            options.router.trustedProxies.push_back(*address);
+            at = comma + 1;
+        }
     }
     if (const auto file = o->value("metrics-token-file")) {
         std::ifstream in(*file);
