@@ -1,6 +1,7 @@
 #include "hq/cli.hpp"
 
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -23,6 +24,7 @@
 #include "hq/config.hpp"
 #include "hq/demo.hpp"
 #include "hq/enrolment.hpp"
+#include "hq/partitions.hpp"
 #include "hq/server.hpp"
 #include "hq/service_watchdog.hpp"
 #include "hq/storage.hpp"
@@ -44,7 +46,7 @@ Usage:
   segue-hq serve --listen HOST:PORT --db URL (--tls-cert FILE --tls-key FILE | --insecure-http-for-tests)
                  [--device-rate PER_S] [--device-burst N] [--threads N] [--port-file FILE] [--config FILE]
                  [--ops-listen HOST:PORT] [--metrics-token-file FILE]
-                 [--max-connections N] [--max-connections-per-address N]
+                 [--max-connections N] [--max-connections-per-address N] [--trust-proxy ADDR[,ADDR...]]
   segue-hq device add --db URL --store STORE --name NAME [--id ID] [--json]
                      [--enrolment-code [--code-ttl-h HOURS]]
   segue-hq device list --db URL [--json]
@@ -66,6 +68,7 @@ Usage:
   segue-hq store set --db URL --store ID [--name NAME] [--region ID]
   segue-hq store list --db URL [--region ID] [--json]
   segue-hq audit --db URL [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--limit N] [--json]
+  segue-hq migrate --db URL [--batch-rows N]
   segue-hq init-demo --dir DIR [--port PORT]
   segue-hq --help | --version
 
@@ -77,6 +80,9 @@ Connections: at most --max-connections in all (default 4096; past it the longest
 one is closed, else the new one is refused at once) and --max-connections-per-address from one
 IP address (default 32, 0: no limit). TLS handshake and request headers must arrive within 10 s
 in all, a request body at 10 KiB per 10 s or more; past 100 headers or 16 KiB of them: HTTP 431.
+--trust-proxy names the addresses of reverse proxies (HAProxy, deploy/haproxy.cfg): a request from
+one of them counts as coming from the last address in its X-Forwarded-For header, in the request log
+and the per-address limits (enrolment attempts, login throttling); connection caps stay per peer.
 --ops-listen serves /healthz and /metrics over plain HTTP on a loopback address, answered by a
 thread of their own however busy the main listener is ("segue-hq operations on URL" on standard
 output). /metrics on the main listener only with --metrics-token-file (a file holding a token the
@@ -98,8 +104,14 @@ change) and assigns it; a terminal runs the most specific assignment of its stor
 region, then chain; the built-in version 1 when none). survey assign assigns a version already
 published (a rollback); survey show prints a version's definition as terminals receive it.
 The dashboard is served at / (log in with email and password, or a read token). --config names a
-TOML file with the dashboard's target and time zone ([dashboard]) and the alert rules and webhook
-([alerts]).
+TOML file with the dashboard's target and time zone ([dashboard]), the alert rules and webhook
+([alerts]) and, on PostgreSQL, how many months of raw responses to keep ([retention]
+responses_months; the day sums stay).
+On PostgreSQL, responses are partitioned by month (a new database is created so); serve creates
+months ahead at start and daily. migrate moves the responses of a database made before that into
+the partitioned layout, --batch-rows rows (default 10000) per transaction, progress on standard
+error; killed, it resumes where it stopped when run again. It needs every serve on the database
+stopped (it refuses to start while one runs, and serve refuses to start until it has finished).
 Exit status: 0 ok, 2 usage or configuration error, 1 any other failure.
 )";
 
@@ -205,7 +217,8 @@ Result<std::unique_ptr<Storage>> openDb(const Options& o, std::string& urlOut) {
 
 int serve(const std::vector<std::string>& args) {
     auto o = Options::parse(args, 1, {"listen", "db", "tls-cert", "tls-key", "device-rate", "device-burst", "threads", "port-file", "config",
-                             "ops-listen", "metrics-token-file", "max-connections", "max-connections-per-address"},
+                             "ops-listen", "metrics-token-file", "max-connections", "max-connections-per-address",
+                             "trust-proxy"},
                             {"insecure-http-for-tests"});
     if (!o) return fail(kExitUsage, o.error().message);
     if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
@@ -263,6 +276,15 @@ int serve(const std::vector<std::string>& args) {
         options.opsHost = host;
         options.opsPort = static_cast<int>(*p);
     }
+    if (const auto v = o->value("trust-proxy")) {
+        for (std::size_t at = 0; at <= v->size();) {
+            const auto comma = std::min(v->find(',', at), v->size());
+            const auto address = normalizeAddress(std::string_view(*v).substr(at, comma - at));
+            if (!address) return fail(kExitUsage, "--trust-proxy takes IP addresses separated by commas, e.g. 10.0.0.5,10.0.0.6");
+            options.router.trustedProxies.push_back(*address);
+            at = comma + 1;
+        }
+    }
     if (const auto file = o->value("metrics-token-file")) {
         std::ifstream in(*file);
         std::string token;
@@ -301,6 +323,29 @@ int serve(const std::vector<std::string>& args) {
         spdlog::info("{} database connections open", *warm);
 
     SystemClock clock;
+    // PostgreSQL's month partitions: their pass, and this serve's share of the operation lock that
+    // keeps migrate out, on a storage of their own (as the alert worker's) where PostgreSQL lets
+    // it open one, else on the request pool. SQLite has neither.
+    std::unique_ptr<Storage> partitionStorage;
+    Storage* partitionsOn = nullptr;
+    std::shared_ptr<void> operationLock;
+    if (!url.starts_with("sqlite:")) {
+        if (auto own = openStorage(url)) partitionStorage = std::move(*own);
+        else
+            spdlog::warn("the month partitions' pass shares the request pool (no connection of its own: {})",
+                         own.error().message);
+        partitionsOn = partitionStorage ? partitionStorage.get() : storage->get();
+        auto lock = partitionsOn->tryOperationLock(Storage::OperationLock::Serve);
+        if (!lock) return storageFailure(lock.error());
+        if (!*lock)
+            return fail(kExitFailure, "segue-hq migrate is running on this database; serve starts once it has finished");
+        operationLock = std::move(*lock);
+        auto step = partitionsOn->migrateResponsesStep(clock.now().utcMs, 0);
+        if (!step) return storageFailure(step.error());
+        if (step->underWay)
+            return fail(kExitFailure, "responses are being moved into month partitions (segue-hq migrate did not "
+                                      "finish); run segue-hq migrate --db URL again to finish before serving");
+    }
     // The alert worker has a connection of its own: rules and webhooks never wait on requests.
     std::unique_ptr<AlertWorker> alerts;
     if (config.alerts.anyRule()) {
@@ -312,6 +357,16 @@ int serve(const std::vector<std::string>& args) {
         options.router.afterIngest = [worker = alerts.get()](const std::string& store) { worker->storeChanged(store); };
     }
     HqServer server(**storage, clock, options);
+    // Months ahead before the first request (so that no record of this month lands in the default
+    // partition), then daily on the worker's thread.
+    std::unique_ptr<PartitionWorker> partitions;
+    if (partitionsOn) {
+        partitions = std::make_unique<PartitionWorker>(*partitionsOn, clock, config.retention, server.router().metrics());
+        partitions->keep(std::move(operationLock));
+        if (const auto pass = partitions->runPass(); pass && !pass->partitioned)
+            spdlog::info("responses is one table (a database from before schema 14): segue-hq migrate moves it into "
+                         "month partitions");
+    }
     const auto bound = server.bind();
     if (!bound) return fail(bound.error().configuration ? kExitUsage : kExitFailure, bound.error().message);
     const std::string scheme = options.certFile ? "https" : "http";
@@ -337,6 +392,7 @@ int serve(const std::vector<std::string>& args) {
         const auto target = parseWebhookUrl(config.alerts.webhookUrl);
         spdlog::info("alert rules on; webhook to {}:{}", target ? target->host : "?", target ? target->port : 0);
     }
+    if (partitions) partitions->start();
 
     // systemd: READY now that it listens; watchdog pings while /healthz answers.
     std::optional<ServiceWatchdog> watchdog(std::in_place, options.host, *bound, options.certFile.has_value());
@@ -355,9 +411,67 @@ int serve(const std::vector<std::string>& args) {
     pthread_kill(waiter.native_handle(), SIGTERM);   // wakes the waiter if no signal came
     waiter.join();
     if (alerts) alerts->stop();
+    partitions.reset();   // lets go of the operation lock while its storage is still open
     storage->reset();
     if (!ok) return fail(kExitFailure, "the listening socket failed");
     spdlog::info("stopped");
+    return kExitOk;
+}
+
+/// `segue-hq migrate`: moves an unpartitioned responses table into month partitions, a batch per
+/// transaction, resumable; alone on the database (no serve).
+int migrateVerb(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 1, {"db", "batch-rows"}, {});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    long batchRows = 10'000;
+    if (const auto v = o->value("batch-rows")) {
+        const auto n = parseNumber(*v, 1, 1'000'000);
+        if (!n) return fail(kExitUsage, "--batch-rows must be 1..1000000");
+        batchRows = *n;
+    }
+    std::string url;
+    auto storage = openDb(*o, url);
+    if (!storage) return storageFailure(storage.error());
+    if (!url.starts_with("postgres"))
+        return fail(kExitUsage, "migrate moves PostgreSQL's responses into month partitions; SQLite keeps one table");
+    // A migrate killed a moment ago may still hold the lock until PostgreSQL notices: a few tries.
+    std::shared_ptr<void> lock;
+    for (int attempt = 0; attempt < 20 && !lock; ++attempt) {
+        if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        auto got = (*storage)->tryOperationLock(Storage::OperationLock::Migrate);
+        if (!got) return storageFailure(got.error());
+        lock = std::move(*got);
+    }
+    if (!lock)
+        return fail(kExitFailure, "a segue-hq serve (or another migrate) is using this database: stop every serve on it "
+                                  "first (migrate needs the responses table to itself)");
+    const auto started = std::chrono::steady_clock::now();
+    auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
+    std::int64_t firstCopied = -1, copied = 0;
+    double copySeconds = 0;
+    for (;;) {
+        auto step = (*storage)->migrateResponsesStep(nowMs(), static_cast<int>(batchRows));
+        if (!step) return storageFailure(step.error());
+        if (firstCopied < 0) firstCopied = step->copied;
+        if (step->finished) {
+            char line[256];
+            std::snprintf(line, sizeof line,
+                          "segue-hq migrate: done: responses are partitioned by month (%lld rows moved; this run "
+                          "copied %lld in %.1f s, then dropped the old table and analyzed in %.1f s)",
+                          static_cast<long long>(step->copied), static_cast<long long>(copied - firstCopied),
+                          copySeconds, seconds() - copySeconds);
+            std::cerr << line << std::endl;
+            break;
+        }
+        copied = step->copied;
+        copySeconds = seconds();
+        const std::int64_t percent = step->total > 0 ? step->copied * 100 / step->total : 0;
+        const double rate = copySeconds > 0 ? static_cast<double>(copied - firstCopied) / copySeconds : 0;
+        std::cerr << "segue-hq migrate: " << step->copied << " of " << step->total << " rows copied (" << percent
+                  << "%), " << static_cast<std::int64_t>(rate) << " rows/s" << std::endl;
+    }
+    if (auto pass = (*storage)->maintainPartitions(nowMs(), std::nullopt); !pass) return storageFailure(pass.error());
     return kExitOk;
 }
 
@@ -903,6 +1017,7 @@ int runCli(const std::vector<std::string>& args) {
     const std::string sub = args.size() > 1 ? args[1] : "";
     if (verb == "serve") return serve(args);
     if (verb == "init-demo") return initDemoVerb(args);
+    if (verb == "migrate") return migrateVerb(args);
     if (verb == "device" && sub == "add") return deviceAdd(args);
     if (verb == "device" && sub == "list") return deviceList(args);
     if (verb == "device" && sub == "revoke") return deviceRevoke(args);

@@ -137,8 +137,17 @@ std::expected<HqConfig, std::string> parseConfig(std::string_view text) {
         where << e.source().begin;
         return Error("TOML syntax error at " + where.str() + ": " + std::string(e.description()));
     }
-    if (auto bad = unknownKey(root, "", {"dashboard", "alerts"})) return Error(*bad);
+    if (auto bad = unknownKey(root, "", {"dashboard", "alerts", "retention"})) return Error(*bad);
     HqConfig c;
+
+    TRY(retention, section(root, "", "retention"));
+    if (retention) {
+        if (auto bad = unknownKey(*retention, "retention", {"responses_months"})) return Error(*bad);
+        if (retention->contains("responses_months")) {
+            TRY(months, integer(*retention, "retention", "responses_months", 0, 1, 1200));
+            c.retention.responsesMonths = static_cast<int>(months);
+        }
+    }
 
     TRY(dash, section(root, "", "dashboard"));
     if (dash) {

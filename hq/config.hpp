@@ -1,5 +1,5 @@
 // segue-hq's configuration file (TOML, `serve --config FILE`): the dashboard's target and
-// time zone, and the alert rules with their webhook.
+// time zone, the alert rules with their webhook, and how long raw responses are kept.
 #pragma once
 #include <cstdint>
 #include <expected>
@@ -52,9 +52,17 @@ struct AlertConfig {
     bool anyRule() const { return lowSatisfaction || lowRatings || silentTerminal; }
 };
 
+/// How long raw responses are kept (PostgreSQL's month partitions; SQLite keeps all).
+struct RetentionConfig {
+    /// Whole month partitions more than this many months before the current month are dropped
+    /// in the daily pass; the day sums stay. nullopt: keep everything.
+    std::optional<int> responsesMonths;
+};
+
 struct HqConfig {
     DashboardConfig dashboard;
     AlertConfig alerts;
+    RetentionConfig retention;
 };
 
 /// The parts of a webhook URL the sender needs.

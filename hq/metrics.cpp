@@ -74,7 +74,34 @@ std::string Metrics::render() const {
     out += "# HELP segue_hq_connections_open Connections open on the main listener.\n";
     out += "# TYPE segue_hq_connections_open gauge\n";
     out += "segue_hq_connections_open " + std::to_string(m_openConnections) + "\n";
+    if (m_partitioned) {
+        out += "# HELP segue_hq_responses_default_partition_rows Responses whose id falls in no month partition "
+               "(a terminal clock far off, or not a UUIDv7).\n";
+        out += "# TYPE segue_hq_responses_default_partition_rows gauge\n";
+        out += "segue_hq_responses_default_partition_rows " + std::to_string(m_defaultPartitionRows) + "\n";
+        out += "# HELP segue_hq_response_partitions_created_total Month partitions of responses this process created.\n";
+        out += "# TYPE segue_hq_response_partitions_created_total counter\n";
+        out += "segue_hq_response_partitions_created_total " + std::to_string(m_partitionsCreated) + "\n";
+        out += "# HELP segue_hq_response_partitions_dropped_total Month partitions of responses this process dropped "
+               "([retention] responses_months).\n";
+        out += "# TYPE segue_hq_response_partitions_dropped_total counter\n";
+        out += "segue_hq_response_partitions_dropped_total " + std::to_string(m_partitionsDropped) + "\n";
+    }
     return out;
+}
+
+void Metrics::notePartitionPass(std::int64_t created, std::int64_t dropped, std::int64_t defaultRows) {
+    std::lock_guard lock(m_mutex);
+    m_partitioned = true;
+    m_partitionsCreated += created;
+    m_partitionsDropped += dropped;
+    m_defaultPartitionRows = defaultRows;
+}
+
+void Metrics::setDefaultPartitionRows(std::int64_t rows) {
+    std::lock_guard lock(m_mutex);
+    m_partitioned = true;
+    m_defaultPartitionRows = rows;
 }
 
 } // namespace segue::hq

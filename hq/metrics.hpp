@@ -1,5 +1,6 @@
 // Counters for GET /metrics in the Prometheus text format: requests by route and status,
-// records by result, a histogram of batch ingest latency, and the server's connections.
+// records by result, a histogram of batch ingest latency, the server's connections, and the month
+// partitions of responses (PostgreSQL).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -26,6 +27,12 @@ public:
     /// Connections open now, changed by `delta`.
     void addOpenConnections(int delta);
 
+    /// A pass over the month partitions of responses (PostgreSQL): what it created and dropped,
+    /// and the rows in the default partition. Before the first, /metrics shows none of these.
+    void notePartitionPass(std::int64_t created, std::int64_t dropped, std::int64_t defaultRows);
+    /// The rows in the default partition, counted again between passes.
+    void setDefaultPartitionRows(std::int64_t rows);
+
     std::string render() const;
 
 private:
@@ -37,6 +44,8 @@ private:
     std::int64_t m_latencyCount = 0;
     std::map<std::string, std::int64_t> m_connections;
     std::int64_t m_openConnections = 0;
+    bool m_partitioned = false;
+    std::int64_t m_partitionsCreated = 0, m_partitionsDropped = 0, m_defaultPartitionRows = 0;
 };
 
 } // namespace segue::hq

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 #include <zlib.h>
@@ -290,7 +291,42 @@ std::string Router::routeLabel(const std::string& method, const std::string& pat
     return "other";
 }
 
+std::optional<std::string> normalizeAddress(std::string_view text) {
+    std::string t(text);
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.pop_back();
+    t.erase(0, std::min(t.find_first_not_of(" \t"), t.size()));
+    if (t.size() > 2 && t.front() == '[' && t.back() == ']') t = t.substr(1, t.size() - 2);
+    char out[INET6_ADDRSTRLEN] = {};
+    unsigned char bytes[16];
+    if (inet_pton(AF_INET, t.c_str(), bytes) == 1) return std::string(inet_ntop(AF_INET, bytes, out, sizeof out));
+    if (inet_pton(AF_INET6, t.c_str(), bytes) != 1) return std::nullopt;
+    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::equal(std::begin(kMapped), std::end(kMapped), bytes))
+        return std::string(inet_ntop(AF_INET, bytes + 12, out, sizeof out));
+    return std::string(inet_ntop(AF_INET6, bytes, out, sizeof out));
+}
+
+void Router::resolveClient(HttpRequest& req) const {
+    if (m_options.trustedProxies.empty()) return;
+    const auto peer = normalizeAddress(req.remoteAddress);
+    if (!peer || std::find(m_options.trustedProxies.begin(), m_options.trustedProxies.end(), *peer) ==
+                     m_options.trustedProxies.end())
+        return;
+    // The proxy appends its own header after any the client sent: the last one, its last address.
+    const std::string* forwarded = nullptr;
+    for (const auto& [name, value] : req.headers)
+        if (name.size() == 15 && std::equal(name.begin(), name.end(), "x-forwarded-for", [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) == b;
+            }))
+            forwarded = &value;
+    if (!forwarded) return;
+    const auto comma = forwarded->rfind(',');
+    if (auto client = normalizeAddress(comma == std::string::npos ? *forwarded : forwarded->substr(comma + 1)))
+        req.remoteAddress = std::move(*client);
+}
+
 HttpResponse Router::handle(HttpRequest& req) {
+    resolveClient(req);
     HttpResponse res;
     if (m_options.tls) res.setHeader("Strict-Transport-Security", kHsts);
     const std::string method = req.method == "HEAD" ? "GET" : req.method;

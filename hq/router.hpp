@@ -6,6 +6,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/time.hpp"
 #include "hq/api_error.hpp"
@@ -34,7 +36,15 @@ struct RouterOptions {
     /// without, it is served only on the operations listener (404 on the main one).
     std::optional<std::string> metricsToken;
     bool tls = false;             ///< replies carry Strict-Transport-Security
+    /// Addresses of reverse proxies (HAProxy) whose X-Forwarded-For is believed: a request from
+    /// one of them is logged and limited per address as coming from the last address of that
+    /// header (the hop the proxy appended). Written as normalizeAddress() gives them.
+    std::vector<std::string> trustedProxies;
 };
+
+/// An IPv4 or IPv6 address in its canonical text form (IPv4-mapped IPv6 as plain IPv4), or
+/// nullopt when `text` is not an address.
+std::optional<std::string> normalizeAddress(std::string_view text);
 
 /// Who may call a route.
 enum class Access {
@@ -78,6 +88,9 @@ public:
 
     /// Logs one finished request (see RequestLog); `nowMs` is monotonic.
     void log(const HttpRequest& req, const HttpResponse& res, double ms, std::int64_t nowMs);
+    /// Replaces a trusted proxy's address in `req` by the client's from X-Forwarded-For (see
+    /// RouterOptions::trustedProxies); handle() starts with it.
+    void resolveClient(HttpRequest& req) const;
     void flushLog(std::int64_t nowMs) { m_log.flush(nowMs); }
 
     const Metrics& metrics() const { return m_metrics; }

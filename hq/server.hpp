@@ -76,6 +76,7 @@ public:
     void stop();
 
     const Router& router() const { return m_router; }
+    Router& router() { return m_router; }
 
     struct Impl;
 

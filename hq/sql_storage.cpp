@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <tuple>
 #include <unordered_map>
 
 #include "core/time.hpp"
@@ -483,7 +484,162 @@ public:
         return all->at(0);
     }
 
+    Result<PartitionPass> maintainPartitions(std::int64_t nowMs, std::optional<int> keepMonths) override {
+        PartitionPass pass;
+        if (!postgres()) return pass;
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto partitioned = queryAll<bool>(**c, "SELECT segue_responses_partitioned()", {},
+                                          [](const SqlRows& s) { return s.flag(0); });
+        if (!partitioned) return fail<PartitionPass>("reading the responses layout", partitioned.error());
+        pass.partitioned = partitioned->at(0);
+        if (!pass.partitioned) return pass;
+        // Each call is a statement (and a transaction) of its own: the advisory lock it takes
+        // is held only while it runs.
+        auto made = queryAll<std::int64_t>(**c, "SELECT segue_ensure_response_months(?, 1, ?)",
+                                           {nowMs, std::int64_t{kPartitionMonthsAhead}},
+                                           [](const SqlRows& s) { return s.integer(0); });
+        if (!made) return fail<PartitionPass>("creating month partitions of responses", made.error());
+        pass.created = static_cast<int>(made->at(0));
+        if (keepMonths) {
+            auto dropped = queryAll<std::string>(**c, "SELECT segue_drop_response_months(?, ?)",
+                                                 {nowMs, std::int64_t{*keepMonths}},
+                                                 [](const SqlRows& s) { return s.text(0); });
+            if (!dropped) return fail<PartitionPass>("dropping old month partitions of responses", dropped.error());
+            pass.dropped = std::move(*dropped);
+        }
+        auto rows = queryAll<std::int64_t>(**c, "SELECT COUNT(*) FROM responses_default", {},
+                                           [](const SqlRows& s) { return s.integer(0); });
+        if (!rows) return fail<PartitionPass>("counting rows in the default partition", rows.error());
+        pass.defaultRows = rows->at(0);
+        return pass;
+    }
+
+    Result<std::optional<std::int64_t>> defaultPartitionRows() override {
+        using Out = std::optional<std::int64_t>;
+        if (!postgres()) return Out();
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = queryAll<Out>(**c,
+                                  "SELECT CASE WHEN segue_responses_partitioned() THEN "
+                                  "(SELECT COUNT(*) FROM responses_default) END",
+                                  {}, [](const SqlRows& s) { return s.optInteger(0); });
+        if (!rows) return fail<Out>("counting rows in the default partition", rows.error());
+        return rows->at(0);
+    }
+
+    Result<MigrationStep> migrateResponsesStep(std::int64_t nowMs, int rows) override {
+        if (!postgres()) return Storage::migrateResponsesStep(nowMs, rows);
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        SqlConnection& conn = **c;
+        if (auto r = conn.begin(SqlConnection::Tx::Write); !r) return fail<MigrationStep>("migrating responses", r.error());
+        auto done = migrationStepIn(conn, nowMs, rows);
+        if (!done) {
+            conn.rollback();
+            return fail<MigrationStep>("migrating responses", done.error());
+        }
+        if (auto r = conn.commit(); !r) return fail<MigrationStep>("migrating responses", r.error());
+        if (done->finished && done->total > 0)
+            if (auto r = conn.script("ANALYZE responses"); !r) return fail<MigrationStep>("analyzing responses", r.error());
+        return *done;
+    }
+
+    Result<std::shared_ptr<void>> tryOperationLock(OperationLock kind) override {
+        if (!postgres()) return Storage::tryOperationLock(kind);
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        const bool shared = kind == OperationLock::Serve;
+        auto got = queryAll<bool>(**c, shared ? "SELECT pg_try_advisory_lock_shared(?)" : "SELECT pg_try_advisory_lock(?)",
+                                  {kOperationLock}, [](const SqlRows& s) { return s.flag(0); });
+        if (!got) return fail<std::shared_ptr<void>>("taking the operation lock", got.error());
+        if (!got->at(0)) return std::shared_ptr<void>();
+        // A session lock: let go before the connection goes back to the pool.
+        struct Held {
+            SqlLease lease;
+            bool shared;
+            ~Held() {
+                auto r = lease->query(shared ? "SELECT pg_advisory_unlock_shared(?)" : "SELECT pg_advisory_unlock(?)",
+                                      {kOperationLock});
+                if (r) (void)(*r)->next();
+            }
+        };
+        return std::shared_ptr<void>(new Held{std::move(*c), shared});
+    }
+
 private:
+    /// The advisory lock key serve shares and migrate holds alone.
+    static constexpr std::int64_t kOperationLock = 388623;
+
+    bool postgres() const { return m_engine->migrationsDir() == "postgresql"; }
+
+    /// migrateResponsesStep inside its transaction.
+    static SqlResult<MigrationStep> migrationStepIn(SqlConnection& c, std::int64_t nowMs, int rows) {
+        MigrationStep step;
+        auto state = queryAll<std::pair<bool, bool>>(
+            c, "SELECT segue_responses_partitioned(), to_regclass('responses_unpartitioned') IS NOT NULL", {},
+            [](const SqlRows& s) { return std::pair(s.flag(0), s.flag(1)); });
+        if (!state) return std::unexpected(state.error());
+        const auto [partitioned, old] = state->at(0);
+        step.underWay = old;
+        if (partitioned && !old) {
+            step.finished = true;
+            return step;
+        }
+        if (rows <= 0 && !old) return step;
+        if (!partitioned) {
+            auto made = queryAll<bool>(c, "SELECT true FROM segue_partition_responses(?, ?, ?)",
+                                       {nowMs, std::int64_t{kMigrateMonthsBack}, std::int64_t{kPartitionMonthsAhead}},
+                                       [](const SqlRows& s) { return s.flag(0); });
+            if (!made) return std::unexpected(made.error());
+            auto total = queryAll<std::int64_t>(c,
+                                                "INSERT INTO responses_migration (last_id, copied, total, started_at) "
+                                                "SELECT NULL, 0, COUNT(*), ? FROM responses_unpartitioned RETURNING total",
+                                                {nowMs}, [](const SqlRows& s) { return s.integer(0); });
+            if (!total) return std::unexpected(total.error());
+            step.total = total->at(0);
+            step.underWay = true;
+            return step;
+        }
+        auto progress = queryAll<std::tuple<std::optional<std::string>, std::int64_t, std::int64_t>>(
+            c, "SELECT CAST(last_id AS TEXT), copied, total FROM responses_migration", {},
+            [](const SqlRows& s) { return std::tuple(s.optText(0), s.integer(1), s.integer(2)); });
+        if (!progress) return std::unexpected(progress.error());
+        if (progress->empty()) return std::unexpected(SqlError{SqlError::Code::Other, "responses_migration has no row"});
+        const auto& [lastId, copied, total] = progress->at(0);
+        if (rows <= 0) {
+            step.copied = copied;
+            step.total = total;
+            return step;
+        }
+        // The batch is read once (a CTE referenced twice is computed once) and inserted with
+        // ON CONFLICT DO NOTHING: a row is never copied twice even if the keyset were replayed.
+        auto batch = queryAll<std::pair<std::optional<std::string>, std::int64_t>>(
+            c,
+            "WITH batch AS (SELECT * FROM responses_unpartitioned WHERE id > CAST(? AS uuid) ORDER BY id LIMIT ?), "
+            "copied AS (INSERT INTO responses SELECT * FROM batch ON CONFLICT (id) DO NOTHING RETURNING 1) "
+            "SELECT (SELECT CAST(id AS TEXT) FROM batch ORDER BY id DESC LIMIT 1), (SELECT COUNT(*) FROM copied)",
+            {lastId.value_or(kNilUuid), std::int64_t{rows}},
+            [](const SqlRows& s) { return std::pair(s.optText(0), s.integer(1)); });
+        if (!batch) return std::unexpected(batch.error());
+        const auto& [last, n] = batch->at(0);
+        step.total = total;
+        if (last) {
+            if (auto r = c.send("UPDATE responses_migration SET last_id = CAST(? AS uuid), copied = copied + ?", {*last, n});
+                !r)
+                return std::unexpected(r.error());
+            step.copied = copied + n;
+            return step;
+        }
+        // Nothing after the last copied id: every row is in the partitioned table.
+        if (auto r = c.script("DROP TABLE responses_unpartitioned; DELETE FROM responses_migration"); !r)
+            return std::unexpected(r.error());
+        step.copied = copied;
+        step.finished = true;
+        step.underWay = false;
+        return step;
+    }
+
     /// Writes a token's last use, at most once a minute per token and never waiting for a busy
     /// writer (it is tried again on a later request): a read request costs no write of its own.
     void noteTokenUse(std::int64_t id) {

@@ -1189,3 +1189,59 @@ TEST_CASE("e2e: people: each role reads its scope only, and admin routes, CSRF, 
         CHECK(std::stoi(sixth->get_header_value("Retry-After")) > 0);
     }
 }
+
+TEST_CASE("e2e: --trust-proxy takes the client address from X-Forwarded-For for the log and the per-address "
+          "enrolment limit, only from the listed proxy",
+          "[e2e]") {
+    const std::string wrongCode = R"({"code":"0000-0000-0000","app_version":"0.1.0"})";
+    auto enrolFrom = [&](int port, const std::vector<std::string>& forwarded) {
+        httplib::Client c("127.0.0.1", port);
+        httplib::Headers headers;
+        for (const auto& f : forwarded) headers.emplace("X-Forwarded-For", f);
+        const auto r = c.Post("/api/v1/enrol", headers, wrongCode, "application/json");
+        REQUIRE(r);
+        return r->status;
+    };
+    SECTION("from a trusted proxy: the last address of the last header is the client") {
+        test::TempDir dir;
+        Server hq(dir, {"--db", "sqlite:" + (dir / "hq.sqlite").string(), "--insecure-http-for-tests", "--trust-proxy",
+                        "10.9.9.9,127.0.0.1"});
+        // kEnrolPerMinute (10) wrong codes from one client, then that client is limited...
+        for (int i = 0; i < hq::kEnrolPerMinute; ++i) CHECK(enrolFrom(hq.port(), {"198.51.100.7"}) == 401);
+        CHECK(enrolFrom(hq.port(), {"198.51.100.7"}) == 429);
+        // ...while another client behind the same proxy is not.
+        CHECK(enrolFrom(hq.port(), {"198.51.100.8"}) == 401);
+        // A client's own header comes first: HAProxy appends its own, and that last one counts.
+        CHECK(enrolFrom(hq.port(), {"198.51.100.8", "203.0.113.5"}) == 401);
+        CHECK(enrolFrom(hq.port(), {"198.51.100.7, 203.0.113.6"}) == 401);
+        // Not an address: the proxy's own address is kept.
+        CHECK(enrolFrom(hq.port(), {"not-an-address"}) == 401);
+        hq.terminate();
+        const std::string log = hq.log();
+        CHECK(log.find("POST /api/v1/enrol 429") != std::string::npos);
+        CHECK(log.find("from=198.51.100.7\n") != std::string::npos);
+        CHECK(log.find("from=198.51.100.8\n") != std::string::npos);
+        CHECK(log.find("from=203.0.113.5\n") != std::string::npos);
+        CHECK(log.find("from=203.0.113.6\n") != std::string::npos);
+        CHECK(log.find("from=127.0.0.1\n") != std::string::npos);
+    }
+    SECTION("from an address not listed: the header is ignored") {
+        test::TempDir dir;
+        Server hq(dir, {"--db", "sqlite:" + (dir / "hq.sqlite").string(), "--insecure-http-for-tests", "--trust-proxy",
+                        "10.9.9.9"});
+        for (int i = 0; i < hq::kEnrolPerMinute; ++i) CHECK(enrolFrom(hq.port(), {"198.51.100.7"}) == 401);
+        // Every request was 127.0.0.1's: a "different client" in the header is limited too.
+        CHECK(enrolFrom(hq.port(), {"198.51.100.8"}) == 429);
+        hq.terminate();
+        const std::string log = hq.log();
+        CHECK(log.find("from=127.0.0.1\n") != std::string::npos);
+        CHECK(log.find("198.51.100") == std::string::npos);
+    }
+    SECTION("a --trust-proxy that is not a list of addresses is a usage error") {
+        test::TempDir dir;
+        const Run r = runHq(dir, {"serve", "--listen", "127.0.0.1:0", "--db", "sqlite:" + (dir / "hq.sqlite").string(),
+                                  "--insecure-http-for-tests", "--trust-proxy", "10.0.0.1,haproxy"});
+        CHECK(r.exitCode == 2);
+        CHECK(r.err.find("--trust-proxy takes IP addresses") != std::string::npos);
+    }
+}
