@@ -414,9 +414,10 @@ int runSetPin(const Args& a) {
     if (!hash) return failure("cannot hash the PIN: " + hash.error());
     auto db = openStore(*cfg, StoreAccess::Write);
     if (!db) return db.error();
-    if (auto saved = store::setMeta(*db, store::kMetaPinHash, *hash); !saved)
-        return failure("cannot store the PIN: " + saved.error().message);
-    std::cerr << "segue-kiosk: staff PIN set (stored as an Argon2id hash)\n";
+    const auto cleared = storeStaffPin(*db, *hash);
+    if (!cleared) return failure(cleared.error());
+    std::cerr << "segue-kiosk: staff PIN set (stored as an Argon2id hash)"
+              << (*cleared ? "; the PIN pad's failed attempts and lock are cleared" : "") << "\n";
     return kExitOk;
 }
 

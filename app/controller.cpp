@@ -438,12 +438,15 @@ void KioskController::refreshPinHash() {
 }
 
 void KioskController::loadPinLock(const core::Now& now) {
-    if (m_pinLockLoaded || !m_db) return;
+    if (!m_db) return;
     auto lock = store::loadPinLock(*m_db);
     if (!lock) {
         spdlog::error("cannot read the staff PIN lockout: {}", lock.error().message);
         return;
     }
+    // Read on every opening of the pad: `segue-kiosk set-pin` clears it while the terminal runs.
+    // Unchanged, the lock already running stays timed on the monotonic clock.
+    if (m_pinLockLoaded && *lock == m_pinLock) return;
     m_pinLockLoaded = true;
     m_pinLock = *lock;
     const std::int64_t left = pinLockRemainingMs(m_pinLock, now.utcMs);
