@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -20,6 +21,8 @@
 #include "hq/admin.hpp"
 #include "hq/alerts.hpp"
 #include "hq/auth.hpp"
+#include "hq/cases_api.hpp"
+#include "hq/contact_key.hpp"
 #include "hq/config.hpp"
 #include "hq/demo.hpp"
 #include "hq/enrolment.hpp"
@@ -44,7 +47,7 @@ Usage:
   segue-hq serve --listen HOST:PORT --db URL (--tls-cert FILE --tls-key FILE | --insecure-http-for-tests)
                  [--device-rate PER_S] [--device-burst N] [--threads N] [--port-file FILE] [--config FILE]
                  [--ops-listen HOST:PORT] [--metrics-token-file FILE]
-                 [--max-connections N] [--max-connections-per-address N]
+                 [--max-connections N] [--max-connections-per-address N] [--contact-key FILE]
   segue-hq device add --db URL --store STORE --name NAME [--id ID] [--json]
                      [--enrolment-code [--code-ttl-h HOURS]]
   segue-hq device list --db URL [--json]
@@ -66,6 +69,7 @@ Usage:
   segue-hq store set --db URL --store ID [--name NAME] [--region ID]
   segue-hq store list --db URL [--region ID] [--json]
   segue-hq audit --db URL [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--limit N] [--json]
+  segue-hq keys init --dir DIR
   segue-hq init-demo --dir DIR [--port PORT]
   segue-hq --help | --version
 
@@ -98,8 +102,15 @@ change) and assigns it; a terminal runs the most specific assignment of its stor
 region, then chain; the built-in version 1 when none). survey assign assigns a version already
 published (a rollback); survey show prints a version's definition as terminals receive it.
 The dashboard is served at / (log in with email and password, or a read token). --config names a
-TOML file with the dashboard's target and time zone ([dashboard]) and the alert rules and webhook
-([alerts]).
+TOML file with the dashboard's target and time zone ([dashboard]), the alert rules and webhook
+([alerts]; [alerts.case_overdue] alerts once per callback case still open past its due time) and
+the callback cases ([cases]: sla_hours, default 24; contact_retention_days, default 30;
+root_causes, the list a resolved case names one of).
+Callback numbers: `keys init` writes DIR/contact.key (the secret key, 0600) and DIR/contact.pub
+(0644), never over existing files. serve --contact-key FILE (0600, not group/other-readable) opens
+the numbers terminals sealed and sends terminals the public key with their config; without it
+terminals offer no callback. The secret key is never stored in the database. A daily pass (and
+one at start) erases the sealed numbers of cases closed more than contact_retention_days ago.
 Exit status: 0 ok, 2 usage or configuration error, 1 any other failure.
 )";
 
@@ -205,7 +216,8 @@ Result<std::unique_ptr<Storage>> openDb(const Options& o, std::string& urlOut) {
 
 int serve(const std::vector<std::string>& args) {
     auto o = Options::parse(args, 1, {"listen", "db", "tls-cert", "tls-key", "device-rate", "device-burst", "threads", "port-file", "config",
-                             "ops-listen", "metrics-token-file", "max-connections", "max-connections-per-address"},
+                             "ops-listen", "metrics-token-file", "max-connections", "max-connections-per-address",
+                             "contact-key"},
                             {"insecure-http-for-tests"});
     if (!o) return fail(kExitUsage, o.error().message);
     if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
@@ -281,6 +293,12 @@ int serve(const std::vector<std::string>& args) {
     }
     options.router.dashboard = config.dashboard;
     options.router.alerts = config.alerts;
+    options.router.cases = config.cases;
+    if (const auto file = o->value("contact-key")) {
+        auto key = loadContactKey(*file);
+        if (!key) return fail(kExitUsage, "--contact-key: " + key.error());
+        options.router.contactKey = std::move(*key);
+    }
 
     // SIGTERM and SIGINT are taken by one thread with sigwait: blocked here, before any other
     // thread exists, so every later thread inherits the mask.
@@ -311,6 +329,7 @@ int serve(const std::vector<std::string>& args) {
             std::make_unique<HttpWebhookSender>(config.alerts.webhookUrl, config.alerts.webhookCaFile));
         options.router.afterIngest = [worker = alerts.get()](const std::string& store) { worker->storeChanged(store); };
     }
+    CaseRetention retention(**storage, clock, config.cases);
     HqServer server(**storage, clock, options);
     const auto bound = server.bind();
     if (!bound) return fail(bound.error().configuration ? kExitUsage : kExitFailure, bound.error().message);
@@ -331,6 +350,7 @@ int serve(const std::vector<std::string>& args) {
         if (std::rename(tmp.c_str(), portFile->c_str()) != 0) return fail(kExitFailure, "cannot write " + *portFile);
     }
     spdlog::info("listening on {} (database {})", where, redactUrl(url));
+    retention.start();
     if (alerts) {
         alerts->start();
         // The URL's path may carry the receiver's secret: only its host goes to the log.
@@ -355,6 +375,7 @@ int serve(const std::vector<std::string>& args) {
     pthread_kill(waiter.native_handle(), SIGTERM);   // wakes the waiter if no signal came
     waiter.join();
     if (alerts) alerts->stop();
+    retention.stop();
     storage->reset();
     if (!ok) return fail(kExitFailure, "the listening socket failed");
     spdlog::info("stopped");
@@ -854,6 +875,24 @@ int auditVerb(const std::vector<std::string>& args) {
     return kExitOk;
 }
 
+int keysInit(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"dir"}, {});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    const auto dir = o->required("dir");
+    if (!dir) return fail(kExitUsage, dir.error().message);
+    std::error_code ec;
+    for (const char* name : {"contact.key", "contact.pub"})
+        if (std::filesystem::exists(std::filesystem::path(*dir) / name, ec))
+            return fail(kExitUsage, (std::filesystem::path(*dir) / name).string() + " exists already; not overwritten");
+    auto key = writeContactKeys(*dir);
+    if (!key) return fail(kExitFailure, key.error());
+    std::cout << "wrote " << (std::filesystem::path(*dir) / "contact.key").string() << " (secret, 0600) and "
+              << (std::filesystem::path(*dir) / "contact.pub").string() << "\n"
+              << "public key: " << key->publicBase64() << "\n";
+    return kExitOk;
+}
+
 int initDemoVerb(const std::vector<std::string>& args) {
     auto o = Options::parse(args, 1, {"dir", "port"}, {});
     if (!o) return fail(kExitUsage, o.error().message);
@@ -869,11 +908,12 @@ int initDemoVerb(const std::vector<std::string>& args) {
     auto files = initDemo(*dir, port, nowMs());
     if (!files) return fail(kExitFailure, files.error());
     const auto d = files->dir;
-    std::cout << "wrote " << (d / "cert.pem").string() << ", key.pem, hq.sqlite, kiosk.toml, read-token.txt\n"
+    std::cout << "wrote " << (d / "cert.pem").string() << ", key.pem, hq.sqlite, kiosk.toml, read-token.txt, contact.key, contact.pub\n"
               << "store_id: " << files->storeId << "\n"
               << "device_id: " << files->deviceId << "\n"
               << "serve with: segue-hq serve --listen 127.0.0.1:" << port << " --db sqlite:" << (d / "hq.sqlite").string()
-              << " --tls-cert " << (d / "cert.pem").string() << " --tls-key " << (d / "key.pem").string() << "\n";
+              << " --tls-cert " << (d / "cert.pem").string() << " --tls-key " << (d / "key.pem").string()
+              << " --contact-key " << (d / "contact.key").string() << "\n";
     return kExitOk;
 }
 
@@ -903,6 +943,7 @@ int runCli(const std::vector<std::string>& args) {
     const std::string sub = args.size() > 1 ? args[1] : "";
     if (verb == "serve") return serve(args);
     if (verb == "init-demo") return initDemoVerb(args);
+    if (verb == "keys" && sub == "init") return keysInit(args);
     if (verb == "device" && sub == "add") return deviceAdd(args);
     if (verb == "device" && sub == "list") return deviceList(args);
     if (verb == "device" && sub == "revoke") return deviceRevoke(args);
@@ -923,7 +964,7 @@ int runCli(const std::vector<std::string>& args) {
     if (verb == "survey" && sub == "list") return surveyList(args);
     if (verb == "survey" && sub == "show") return surveyShow(args);
     if (verb == "device" || verb == "token" || verb == "survey" || verb == "user" || verb == "region" ||
-        verb == "store")
+        verb == "store" || verb == "keys")
         return fail(kExitUsage, "unknown command " + verb + " " + sub);
     return fail(kExitUsage, "unknown command " + verb);
 }

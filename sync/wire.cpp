@@ -89,7 +89,17 @@ std::string encodeBatch(const Batch& b) {
     out += ",\"responses\":[";
     for (std::size_t i = 0; i < b.responses.size(); ++i) {
         if (i) out += ',';
+        const auto contact = b.callbackContacts.find(b.responses[i].id);
+        if (contact == b.callbackContacts.end()) {
+            core::appendJson(out, b.responses[i]);
+            continue;
+        }
+        // "callback_contact" sorts before every field's key, so it goes first (byte order).
+        const std::size_t open = out.size();
         core::appendJson(out, b.responses[i]);
+        std::string key = "\"callback_contact\":";
+        core::appendJsonString(key, contact->second);
+        out.insert(open + 1, key + ',');
     }
     out += "],\"sent_at\":";
     core::appendJsonString(out, core::formatUtc(b.sentAtMs));
@@ -172,6 +182,9 @@ std::expected<DecodedBatch, DecodeFailure> detail::decodeBatchWithTree(std::stri
             if (auto why = core::validate(*r)) error = std::move(*why);
         }
         if (r && error.empty()) {
+            if (const json* contact = member(record, "callback_contact"))
+                // Not a string: kept as "" so that HQ refuses it as a bad contact.
+                b.callbackContacts[r->id] = contact->is_string() ? contact->get<std::string>() : std::string();
             b.responses.push_back(std::move(*r));
             continue;
         }
@@ -203,6 +216,7 @@ std::string encodeAck(const BatchAck& ack) {
     };
     ids("{\"accepted\":", ack.accepted);
     ids(",\"duplicates\":", ack.duplicates);
+    if (ack.openCallbacks) out += ",\"open_callbacks\":" + std::to_string(*ack.openCallbacks);
     out += ",\"rejected\":[";
     for (std::size_t i = 0; i < ack.rejected.size(); ++i) {
         out += i ? ",{\"id\":" : "{\"id\":";
@@ -249,6 +263,11 @@ std::expected<BatchAck, std::string> decodeAck(std::string_view body) {
     const auto ms = core::parseUtc(time->get_ref<const std::string&>());
     if (!ms) return std::unexpected("server_time: not an RFC 3339 timestamp");
     ack.serverTimeMs = *ms;
+    if (const json* open = member(j, "open_callbacks")) {
+        const auto n = readInt64(*open);
+        if (!n || *n < 0) return std::unexpected("open_callbacks: not a non-negative integer");
+        ack.openCallbacks = *n;
+    }
     return ack;
 }
 

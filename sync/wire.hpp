@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,10 @@ struct Batch {
     std::string appVersion;
     std::optional<std::int64_t> clockOffsetMs;    ///< terminal clock minus HQ clock, last measured
     std::vector<core::Response> responses;
+    /// Record id → its "callback_contact" as sent (standard base64 of the sealed number), for the
+    /// records that carry one. Not a field of core::Response: never stored in clear, exported or
+    /// compared; HQ checks it (see hq/ingest.hpp).
+    std::map<std::string, std::string> callbackContacts;
 
     bool operator==(const Batch&) const = default;
 };
@@ -51,6 +56,8 @@ struct BatchAck {
     std::vector<std::string> duplicates;          ///< already stored with identical content
     std::vector<Rejected> rejected;
     std::int64_t serverTimeMs = 0;
+    /// Open callback cases of the sending device's store ("open_callbacks"); absent from older HQs.
+    std::optional<std::int64_t> openCallbacks;
 };
 
 /// A record of a received batch that failed decoding or validation, with its JSON text kept
@@ -83,7 +90,8 @@ struct DecodeFailure {
 };
 
 /// The body as compact JSON: {"protocol","batch_id","device_id","sent_at","pending",
-/// "app_version","clock_offset_ms"?,"responses":[core::toJson(...)]}.
+/// "app_version","clock_offset_ms"?,"responses":[core::toJson(...)]}; a record with an entry in
+/// callbackContacts also carries "callback_contact".
 std::string encodeBatch(const Batch& batch);
 
 /// Decodes a body. Envelope errors refuse the whole body; a record that fails core::fromJson or
@@ -91,7 +99,7 @@ std::string encodeBatch(const Batch& batch);
 /// Unknown keys are ignored at every level.
 std::expected<DecodedBatch, DecodeFailure> decodeBatch(std::string_view body);
 
-/// {"accepted":[..],"duplicates":[..],"rejected":[{"id","reason"}],"server_time"}
+/// {"accepted":[..],"duplicates":[..],"open_callbacks"?,"rejected":[{"id","reason"}],"server_time"}
 std::string encodeAck(const BatchAck& ack);
 /// Strict decode of a reply; the error says what was wrong.
 std::expected<BatchAck, std::string> decodeAck(std::string_view body);
