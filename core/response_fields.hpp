@@ -84,9 +84,9 @@ inline constexpr std::array<ResponseField, 18> kResponseFields = [] {
         flag("misuse", &R::misuse, true),
         flag("synthetic", &R::synthetic, false),
         {"duration_ms", FieldType::Int64, false, "duration_ms", "duration_ms", kBig, nullptr, nullptr, &R::durationMs},
-        // Added after the first schemas: the terminal's column comes with its migration 0008; HQ's
-        // with HQ's migration on the cases branch (issue 17's HQ side) — until then HQ drops it.
-        {"callback_requested", FieldType::Bool, false, "callback_requested", "",
+        // Added after the first schemas (issue 17): the terminal's column comes with its migration
+        // 0008, HQ's with its migration 0011; the default lets both migrations add it to old rows.
+        {"callback_requested", FieldType::Bool, false, "callback_requested", "callback_requested",
          {"INTEGER NOT NULL DEFAULT 0", "boolean NOT NULL DEFAULT false"}, nullptr, nullptr, nullptr, &R::callbackRequested},
     }};
 }();

@@ -184,6 +184,9 @@ std::expected<DecodedBatch, DecodeFailure> detail::decodeBatchWithTree(std::stri
             if (auto why = core::validate(*r)) error = std::move(*why);
         }
         if (r && error.empty()) {
+            if (const json* contact = member(record, "callback_contact"))
+                // Not a string: kept as "" so that HQ refuses it as a bad contact.
+                b.sealedContacts[r->id] = contact->is_string() ? contact->get<std::string>() : std::string();
             b.responses.push_back(std::move(*r));
             continue;
         }
@@ -215,6 +218,7 @@ std::string encodeAck(const BatchAck& ack) {
     };
     ids("{\"accepted\":", ack.accepted);
     ids(",\"duplicates\":", ack.duplicates);
+    if (ack.openCallbacks) out += ",\"open_callbacks\":" + std::to_string(*ack.openCallbacks);
     out += ",\"rejected\":[";
     for (std::size_t i = 0; i < ack.rejected.size(); ++i) {
         out += i ? ",{\"id\":" : "{\"id\":";
