@@ -143,6 +143,7 @@ Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, cons
     std::map<std::string, core::Tally> chainByDate;
     core::Tally chainNow, chainBefore;
     nlohmann::json rows = nlohmann::json::array();
+    std::int64_t withResponses = 0, storesBelow = 0;
     const DayTallies none;
     for (const auto& store : *stores) {
         const auto found = all->find(store);
@@ -154,12 +155,16 @@ Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, cons
         chainNow.merge(now);
         chainBefore.merge(before);
         const auto sNow = core::summarize(now, rangeLabel(period));
+        withResponses += sNow.responses > 0;
+        const bool below = belowTarget(sNow, config.targetCsat);
+        storesBelow += below;
+        if (rows.size() >= kOverviewStores) continue;
         const auto sBefore = core::summarize(before, rangeLabel(prev));
         rows.push_back({{"store", store},
                         {"current", core::toJson(sNow)},
                         {"previous", core::toJson(sBefore)},
                         {"change", changeJson(sNow, sBefore)},
-                        {"below_target", belowTarget(sNow, config.targetCsat)}});
+                        {"below_target", below}});
     }
     DayTallies chainDays(chainByDate.begin(), chainByDate.end());
     const auto total = core::summarize(chainNow, rangeLabel(period));
@@ -174,6 +179,9 @@ Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, cons
                           {"previous_total", core::toJson(before)},
                           {"change", changeJson(total, before)},
                           {"days", dailySeries(chainDays, period)},
+                          {"stores_total", static_cast<std::int64_t>(stores->size())},
+                          {"stores_with_responses", withResponses},
+                          {"stores_below_target", storesBelow},
                           {"stores", std::move(rows)}};
 }
 
@@ -360,10 +368,10 @@ Result<nlohmann::json> storeTableJson(Storage& storage, const Scope& scope, cons
     const Period prev = previousPeriod(query.period);
     auto stores = storage.people().storesIn(filter);
     if (!stores) return std::unexpected(stores.error());
-    auto now = storage.people().periodTallies(filter, query.period.from, query.period.to);
-    if (!now) return std::unexpected(now.error());
-    auto before = storage.people().periodTallies(filter, prev.from, prev.to);
-    if (!before) return std::unexpected(before.error());
+    auto sums = storage.people().chainPeriodTallies({{query.period.from, query.period.to}, {prev.from, prev.to}});
+    if (!sums) return std::unexpected(sums.error());
+    const auto* now = &(*sums)[0];
+    const auto* before = &(*sums)[1];
 
     const core::Tally none;
     auto tallyOf = [&](const std::map<std::string, core::Tally>& m, const std::string& id) -> const core::Tally& {
@@ -423,10 +431,10 @@ Result<nlohmann::json> regionsJson(Storage& storage, const Scope& scope, const P
     if (!regions) return std::unexpected(regions.error());
     auto stores = storage.people().storesIn(filter);
     if (!stores) return std::unexpected(stores.error());
-    auto now = storage.people().periodTallies(filter, period.from, period.to);
-    if (!now) return std::unexpected(now.error());
-    auto before = storage.people().periodTallies(filter, prev.from, prev.to);
-    if (!before) return std::unexpected(before.error());
+    auto sums = storage.people().chainPeriodTallies({{period.from, period.to}, {prev.from, prev.to}});
+    if (!sums) return std::unexpected(sums.error());
+    const auto* now = &(*sums)[0];
+    const auto* before = &(*sums)[1];
 
     struct Sums {
         core::Tally now, before;

@@ -301,7 +301,7 @@ public:
 Result<std::unique_ptr<Storage>> openStorage(std::string_view url);
 
 /// The newest schema version this build knows (both back ends).
-inline constexpr int kSchemaVersion = 10;
+inline constexpr int kSchemaVersion = 12;
 
 /// Classifies each record after the insert: inserted ids are Accepted, the others are compared
 /// with the stored copy. Shared by the back ends so they decide the same way.
