@@ -147,12 +147,13 @@ public:
     virtual Result<std::map<std::string, core::Tally>> periodTallies(const StoreFilter& filter,
                                                                      const std::string& from,
                                                                      const std::string& to) = 0;
-    /// periodTallies of the whole chain for each range [from, to] (ISO dates, from <= to), read
-    /// through an in-memory copy of recent dates' sums that re-reads only the dates whose sums
-    /// changed (hq/period_cache.hpp); the same figures as periodTallies, in one snapshot. Ranges
-    /// spanning more dates than the copy keeps are summed in SQL.
-    virtual Result<std::vector<std::map<std::string, core::Tally>>> chainPeriodTallies(
-        const std::vector<std::pair<std::string, std::string>>& ranges) = 0;
+    /// For each range [from, to] (ISO dates, from <= to) the Tally (without tags) of each of
+    /// `stores`, in that order (empty for a store without responses there): the figures of
+    /// periodTallies, read in one snapshot through an in-memory copy of recent dates' sums that
+    /// re-reads only the dates whose sums changed (hq/period_cache.hpp). Ranges spanning more
+    /// dates than the copy keeps are summed in SQL.
+    virtual Result<std::vector<std::vector<core::Tally>>> chainPeriodTallies(
+        const std::vector<std::string>& stores, const std::vector<std::pair<std::string, std::string>>& ranges) = 0;
 
     /// A read token limited to `scope` (Chain: the whole chain, as `Storage::addToken`).
     /// Returns the token's id (as Storage::addToken does).

@@ -57,9 +57,30 @@ Result<std::optional<std::shared_ptr<const PeriodCache::Date>>> PeriodCache::rea
     return Out(std::move(out));
 }
 
-Result<std::optional<std::vector<std::map<std::string, core::Tally>>>> PeriodCache::sums(
-    const std::vector<std::pair<std::string, std::string>>& ranges) {
-    using Sums = std::vector<std::map<std::string, core::Tally>>;
+void PeriodCache::update(Range& range, const std::vector<std::shared_ptr<const Date>>& dates) {
+    range.sums.resize(m_ids.size() * kK, 0);
+    if (range.dates.size() != dates.size()) {
+        std::fill(range.sums.begin(), range.sums.end(), 0);
+        range.dates.assign(dates.size(), nullptr);
+    }
+    auto apply = [&](const Date& d, std::int64_t sign) {
+        for (std::size_t r = 0; r < d.stores.size(); ++r) {
+            std::int64_t* a = &range.sums[d.stores[r] * kK];
+            const std::uint32_t* v = &d.values[r * kK];
+            for (std::size_t k = 0; k < kK; ++k) a[k] += sign * static_cast<std::int64_t>(v[k]);
+        }
+    };
+    for (std::size_t i = 0; i < dates.size(); ++i) {
+        if (range.dates[i] == dates[i]) continue;
+        if (range.dates[i]) apply(*range.dates[i], -1);
+        apply(*dates[i], 1);
+        range.dates[i] = dates[i];
+    }
+}
+
+Result<std::optional<std::vector<std::vector<core::Tally>>>> PeriodCache::sums(
+    const std::vector<std::string>& stores, const std::vector<std::pair<std::string, std::string>>& ranges) {
+    using Sums = std::vector<std::vector<core::Tally>>;
     using Out = std::optional<Sums>;
     if (ranges.empty()) return Out(Sums());
     std::string lo = ranges.front().first, hi = ranges.front().second;
@@ -123,50 +144,40 @@ Result<std::optional<std::vector<std::map<std::string, core::Tally>>>> PeriodCac
     if (auto r = c.commit(); !r) return std::unexpected(storageError("summing periods", r.error()));
     if (!*read) return Out();
 
-    std::vector<std::string> ids;
-    {
-        std::lock_guard lock(m_mutex);
-        ++m_clock;
-        for (std::size_t i = 0; i < window.size(); ++i) {
-            if (dates[i]->changes == 0) continue;
-            Slot& slot = m_dates[window[i]];
-            // Another read may have put in a newer copy meanwhile: the counts only grow.
-            if (!slot.date || slot.date->changes < dates[i]->changes) slot.date = dates[i];
-            slot.lastUse = m_clock;
-        }
-        while (m_dates.size() > m_maxDates)
-            m_dates.erase(std::min_element(m_dates.begin(), m_dates.end(), [](const auto& a, const auto& b) {
-                return a.second.lastUse < b.second.lastUse;
-            }));
-        ids = m_ids;
+    std::lock_guard lock(m_mutex);
+    ++m_clock;
+    for (std::size_t i = 0; i < window.size(); ++i) {
+        if (dates[i]->changes == 0) continue;
+        Slot& slot = m_dates[window[i]];
+        // Another read may have put in a newer copy meanwhile: the counts only grow.
+        if (!slot.date || slot.date->changes < dates[i]->changes) slot.date = dates[i];
+        slot.lastUse = m_clock;
     }
+    auto oldest = [](const auto& a, const auto& b) { return a.second.lastUse < b.second.lastUse; };
+    while (m_dates.size() > m_maxDates) m_dates.erase(std::min_element(m_dates.begin(), m_dates.end(), oldest));
 
+    // Store numbers once for every range.
+    std::vector<std::int64_t> numbers(stores.size(), -1);
+    for (std::size_t s = 0; s < stores.size(); ++s)
+        if (const auto it = m_numbers.find(stores[s]); it != m_numbers.end()) numbers[s] = it->second;
     Sums out;
-    std::vector<std::int64_t> acc(ids.size() * kK);
-    std::vector<char> seen(ids.size());
     std::array<std::int64_t, kDayValueCount> values{};
     for (const auto& [from, to] : ranges) {
-        std::fill(acc.begin(), acc.end(), 0);
-        std::fill(seen.begin(), seen.end(), 0);
-        for (std::size_t i = 0; i < window.size(); ++i) {
-            if (window[i] < from || window[i] > to) continue;
-            const Date& d = *dates[i];
-            for (std::size_t r = 0; r < d.stores.size(); ++r) {
-                const std::uint32_t store = d.stores[r];
-                seen[store] = 1;
-                std::int64_t* a = &acc[store * kK];
-                const std::uint32_t* v = &d.values[r * kK];
-                for (std::size_t k = 0; k < kK; ++k) a[k] += v[k];
-            }
+        std::vector<std::shared_ptr<const Date>> inRange;
+        for (std::size_t i = 0; i < window.size(); ++i)
+            if (window[i] >= from && window[i] <= to) inRange.push_back(dates[i]);
+        Range& range = m_ranges[{from, to}];
+        update(range, inRange);
+        range.lastUse = m_clock;
+        std::vector<core::Tally> tallies(stores.size());
+        for (std::size_t s = 0; s < stores.size(); ++s) {
+            if (numbers[s] < 0) continue;
+            std::copy_n(&range.sums[static_cast<std::size_t>(numbers[s]) * kK], kK, values.begin());
+            tallies[s] = tallyFromDayValues(values);
         }
-        std::map<std::string, core::Tally> m;
-        for (std::size_t s = 0; s < ids.size(); ++s) {
-            if (!seen[s]) continue;
-            std::copy_n(&acc[s * kK], kK, values.begin());
-            m.emplace(ids[s], tallyFromDayValues(values));
-        }
-        out.push_back(std::move(m));
+        out.push_back(std::move(tallies));
     }
+    while (m_ranges.size() > kCachedRanges) m_ranges.erase(std::min_element(m_ranges.begin(), m_ranges.end(), oldest));
     return Out(std::move(out));
 }
 

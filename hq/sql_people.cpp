@@ -318,16 +318,19 @@ Result<std::map<std::string, core::Tally>> SqlPeople::periodTallies(const StoreF
     return out;
 }
 
-Result<std::vector<std::map<std::string, core::Tally>>> SqlPeople::chainPeriodTallies(
-    const std::vector<std::pair<std::string, std::string>>& ranges) {
-    auto cached = m_cache.sums(ranges);
+Result<std::vector<std::vector<core::Tally>>> SqlPeople::chainPeriodTallies(
+    const std::vector<std::string>& stores, const std::vector<std::pair<std::string, std::string>>& ranges) {
+    auto cached = m_cache.sums(stores, ranges);
     if (!cached) return std::unexpected(cached.error());
     if (*cached) return std::move(**cached);
-    std::vector<std::map<std::string, core::Tally>> out;
+    std::vector<std::vector<core::Tally>> out;
     for (const auto& [from, to] : ranges) {
         auto sums = periodTallies({Scope::chain(), std::nullopt, std::nullopt}, from, to);
         if (!sums) return std::unexpected(sums.error());
-        out.push_back(std::move(*sums));
+        std::vector<core::Tally> tallies(stores.size());
+        for (std::size_t s = 0; s < stores.size(); ++s)
+            if (const auto it = sums->find(stores[s]); it != sums->end()) tallies[s] = it->second;
+        out.push_back(std::move(tallies));
     }
     return out;
 }

@@ -34,8 +34,8 @@ public:
     Result<bool> storeInScope(const std::string& store, const Scope& scope) override;
     Result<std::map<std::string, core::Tally>> periodTallies(const StoreFilter& filter, const std::string& from,
                                                              const std::string& to) override;
-    Result<std::vector<std::map<std::string, core::Tally>>> chainPeriodTallies(
-        const std::vector<std::pair<std::string, std::string>>& ranges) override;
+    Result<std::vector<std::vector<core::Tally>>> chainPeriodTallies(
+        const std::vector<std::string>& stores, const std::vector<std::pair<std::string, std::string>>& ranges) override;
     /// The in-memory day sums chainPeriodTallies reads through (tests look at what it read).
     const PeriodCache& periodCache() const { return m_cache; }
     Result<std::int64_t> addScopedToken(const std::string& tokenHash, const std::string& role, const Scope& scope,
