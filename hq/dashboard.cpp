@@ -50,6 +50,15 @@ Result<std::vector<std::string>> storeIds(Storage& storage, const Scope& scope) 
     return ids;
 }
 
+/// Whether a device is silent as fleetDeviceJson says it, without making its JSON (a chain has
+/// tens of thousands of devices).
+bool deviceSilent(const DeviceInfo& d, std::int64_t nowMs, const DashboardConfig& config) {
+    const std::int64_t since = d.lastSeenMs.value_or(d.createdAtMs);
+    const std::int64_t silentMs = std::max<std::int64_t>(0, nowMs - since);
+    const auto limitMs = static_cast<std::int64_t>(config.silentAfterHours * 3'600'000.0);
+    return !d.revoked && silentMs > limitMs;
+}
+
 /// Live devices and silent ones per store.
 std::map<std::string, std::pair<std::int64_t, std::int64_t>> terminalCounts(const std::vector<DeviceInfo>& devices,
                                                                             std::int64_t nowMs,
@@ -59,7 +68,7 @@ std::map<std::string, std::pair<std::int64_t, std::int64_t>> terminalCounts(cons
         if (d.revoked) continue;
         auto& [count, silent] = out[d.storeId];
         ++count;
-        silent += fleetDeviceJson(d, nowMs, config)["silent"].get<bool>();
+        silent += deviceSilent(d, nowMs, config);
     }
     return out;
 }
@@ -198,9 +207,8 @@ nlohmann::json fleetDeviceJson(const DeviceInfo& d, std::int64_t nowMs, const Da
     nlohmann::json j = deviceJson(d);
     const std::int64_t since = d.lastSeenMs.value_or(d.createdAtMs);
     const std::int64_t silentMs = std::max<std::int64_t>(0, nowMs - since);
-    const auto limitMs = static_cast<std::int64_t>(config.silentAfterHours * 3'600'000.0);
     j["silent_s"] = d.revoked ? nlohmann::json() : nlohmann::json(silentMs / 1000);
-    j["silent"] = !d.revoked && silentMs > limitMs;
+    j["silent"] = deviceSilent(d, nowMs, config);
     j["clock_skewed"] = !d.revoked && d.clockOffsetMs && std::llabs(*d.clockOffsetMs) > config.maxClockOffsetMs;
     return j;
 }
@@ -275,15 +283,13 @@ Result<nlohmann::json> storesJson(Storage& storage, std::int64_t nowMs, const Da
     if (!stores) return std::unexpected(stores.error());
     auto devices = storage.listDevices();
     if (!devices) return std::unexpected(devices.error());
+    const auto terminals = terminalCounts(*devices, nowMs, config);
     nlohmann::json list = nlohmann::json::array();
     for (const auto& s : *stores) {
-        std::int64_t count = 0, silent = 0;
-        for (const auto& d : *devices) {
-            if (d.storeId != s || d.revoked) continue;
-            ++count;
-            silent += fleetDeviceJson(d, nowMs, config)["silent"].get<bool>();
-        }
-        list.push_back({{"id", s}, {"devices", count}, {"silent", silent}});
+        const auto t = terminals.find(s);
+        list.push_back({{"id", s},
+                        {"devices", t == terminals.end() ? 0 : t->second.first},
+                        {"silent", t == terminals.end() ? 0 : t->second.second}});
     }
     return nlohmann::json{{"stores", std::move(list)}};
 }
