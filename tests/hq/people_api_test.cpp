@@ -179,7 +179,7 @@ TEST_CASE("people api: admin changes reply with the new state and refuse bad inp
     CHECK(w.api->audit(std::string("2000-01-01"), std::string("2000-01-02"))->body["entries"].empty());
 }
 
-TEST_CASE("people api: tokens are listed with their scope and revoked; a disabled user is let in again", "[people-api]") {
+TEST_CASE("people api: tokens are listed with their scope and revoked, and a disabled user is let in again", "[people-api]") {
     World w;
     const hq::Principal boss = w.admin();
     auto callerStatus = [](const auto& r) { return r ? 200 : r.error().status; };
