@@ -3,6 +3,7 @@
 //   drain   a kiosk's backlog sent by `segue-kiosk sync --once` through a byte-counting relay
 //   fleet   200 simulated terminals (one process, one keep-alive connection each) posting batches
 //   read    the daily API and the chain-wide overview over an HQ database of 10 million responses
+//   chain   /stores' first page and /regions of a chain of 10 000 stores in 100 regions
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,6 +31,7 @@
 #include "bench/process.hpp"
 #include "bench/support.hpp"
 #include "core/time.hpp"
+#include "hq/day_sums.hpp"
 #include "hq/demo.hpp"
 #include "hq/enrolment.hpp"
 #include "hq/storage.hpp"
@@ -935,6 +937,175 @@ int runRead(const Args& args) {
     return 0;
 }
 
+// ---- benchmark 8: a chain's reads -----------------------------------------------------------------
+
+/// The SELECT list of store `i`'s day sums on day number `d` (SQL expressions over i and d).
+std::string chainDaySums(const std::string& i, const std::string& d) {
+    const std::string counted = "(5 + (" + i + " * 7 + " + d + ") % 20)";
+    std::string out;
+    for (const auto& c : hq::dayValueColumns()) {
+        std::string v = "0";
+        if (c == "counted" || c.ends_with("_n")) v = counted;
+        else if (c == "h10") v = counted + " / 2";
+        else if (c == "h15") v = counted + " - " + counted + " / 2";
+        else if (c == "star_sum") v = counted + " * 4 - " + i + " % 5";
+        else if (c == "satisfied") v = counted + " - (" + i + " + " + d + ") % 6";
+        else if (c == "partial") v = "(" + i + " + " + d + ") % 3";
+        else if (c.ends_with("_sum")) v = counted + " * 4";
+        out += ", " + v;
+    }
+    return out;
+}
+
+int runChain(const Args& args) {
+    args.allowOnly({"hq", "db", "work", "stores", "regions", "days", "repeats"});
+    const std::string hqBin = args.text("hq", "segue-hq");
+    const std::string base = args.text("db", "sqlite:chain");
+    const std::filesystem::path work = std::filesystem::absolute(args.text("work", "chain"));
+    const int stores = static_cast<int>(args.integer("stores", 10'000));
+    const int regions = static_cast<int>(args.integer("regions", 100));
+    const int days = static_cast<int>(args.integer("days", 30));
+    const int repeats = static_cast<int>(args.integer("repeats", 20));
+    const std::string backEnd = isPg(base) ? "postgresql" : "sqlite";
+    std::filesystem::create_directories(work);
+    auto certs = work / "certs";
+    if (!std::filesystem::exists(certs / "cert.pem")) {
+        std::filesystem::remove_all(certs);
+        auto demo = hq::initDemo(certs, 443, wallMs());
+        if (!demo) fail("init-demo: " + demo.error());
+    }
+    const std::string last = todayUtc();
+    const std::string from = core::addDays(last, -(days - 1));
+    const std::string first = core::addDays(last, -(2 * days - 1));   // the period before too
+
+    // The chain: regions, named stores with one terminal each, and the day sums of both periods,
+    // written by SQL in bulk (what ingest would have left; the raw responses play no part here).
+    const std::string url = isPg(base) ? freshDb(base, "chain_" + backEnd) : freshDb("sqlite:" + work.string(), "hq-chain");
+    std::string token;
+    {
+        auto storage = openHq(url);
+        auto t = hq::issueReadToken(*storage, wallMs());
+        if (!t) fail("read token: " + t.error().message);
+        token = *t;
+    }
+    const double g0 = monoMs();
+    const std::string cols = "store_id, local_date, " + hq::dayColumnList();
+    const std::string n = std::to_string(stores - 1), r = std::to_string(regions - 1), m = std::to_string(2 * days - 1);
+    if (isPg(url)) {
+        execRead(url, {"INSERT INTO regions SELECT 'r' || i, 'Region ' || i, 0 FROM generate_series(0, " + r + ") i",
+                       "INSERT INTO stores (id, created_at) SELECT 's' || i, 0 FROM generate_series(0, " + n + ") i",
+                       "INSERT INTO store_info (store_id, name, region_id) SELECT 's' || i, 'Store ' || i, 'r' || (i % " +
+                           std::to_string(regions) + ") FROM generate_series(0, " + n + ") i",
+                       "INSERT INTO devices (id, store_id, name, token_hash, last_seen, created_at) SELECT 'k' || i, "
+                       "'s' || i, 'Kiosk', 'h' || i, 0, 0 FROM generate_series(0, " + n + ") i",
+                       "INSERT INTO day_tallies (" + cols + ") SELECT 's' || i, (date '" + first + "' + d)::text" +
+                           chainDaySums("i", "d") + " FROM generate_series(0, " + n + ") i, generate_series(0, " + m + ") d",
+                       "ANALYZE"});
+    } else {
+        const std::string seq = "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < " + n + ") ";
+        execRead(url, {"BEGIN",
+                       "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < " + r +
+                           ") INSERT INTO regions SELECT 'r' || i, 'Region ' || i, 0 FROM n",
+                       seq + "INSERT INTO stores (id, created_at) SELECT 's' || i, 0 FROM n",
+                       seq + "INSERT INTO store_info (store_id, name, region_id) SELECT 's' || i, 'Store ' || i, 'r' || (i % " +
+                           std::to_string(regions) + ") FROM n",
+                       seq + "INSERT INTO devices (id, store_id, name, token_hash, last_seen, created_at) SELECT 'k' || i, "
+                             "'s' || i, 'Kiosk', 'h' || i, 0, 0 FROM n",
+                       "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < " + n +
+                           "), m(d) AS (SELECT 0 UNION ALL SELECT d + 1 FROM m WHERE d < " + m + ") INSERT INTO day_tallies (" +
+                           cols + ") SELECT 's' || i, date('" + first + "', '+' || d || ' days')" + chainDaySums("i", "d") +
+                           " FROM n, m",
+                       "COMMIT", "ANALYZE"});
+    }
+    const double generateS = (monoMs() - g0) / 1000;
+
+    Server hq = startHq(hqBin, url, certs, work);
+    auto c = client(hq.port, certs / "cert.pem");
+    const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+    auto timeGet = [&](const std::string& path, Samples* out, std::size_t* bytes) {
+        const double t0 = monoMs();
+        auto res = c->Get(path, auth);
+        const double ms = monoMs() - t0;
+        if (out) out->add(ms);
+        if (!res) fail("GET " + path + ": " + httplib::to_string(res.error()));
+        if (res->status != 200) fail("GET " + path + ": HTTP " + std::to_string(res->status) + " " + res->body);
+        if (bytes) *bytes = res->body.size();
+        return ms;
+    };
+    const std::string range = "from=" + from + "&to=" + last;
+    const std::string storesPath = "/api/v1/stores?" + range + "&limit=50";
+    const std::string csatPath = storesPath + "&sort=csat&order=desc";
+    const std::string regionsPath = "/api/v1/regions?" + range;
+    const std::string overviewPath = "/api/v1/overview?" + range;
+    std::size_t storesBytes = 0, regionsBytes = 0, overviewBytes = 0;
+    // The first read after a start reads every date of both periods into memory.
+    const double coldMs = timeGet(storesPath, nullptr, &storesBytes);
+    Samples health, page, csat, region, overview, pageAfterWrite, regionAfterWrite;
+    timeGet(overviewPath, nullptr, &overviewBytes);
+    for (int i = 0; i < repeats; ++i) {
+        timeGet("/healthz", &health, nullptr);
+        timeGet(storesPath, &page, &storesBytes);
+        timeGet(csatPath, &csat, nullptr);
+        timeGet(regionsPath, &region, &regionsBytes);
+        timeGet(overviewPath, &overview, &overviewBytes);
+    }
+    // Under ingest: a store's sums of today change before each read (as a terminal's batch
+    // would), so today's 10 000 rows are read again every time.
+    for (int i = 0; i < repeats; ++i) {
+        const std::string bump = "UPDATE day_tallies SET counted = counted + 1, star_sum = star_sum + 5, satisfied = "
+                                 "satisfied + 1 WHERE store_id = 's" + std::to_string(i % stores) + "' AND local_date = '" +
+                                 last + "'";
+        execRead(url, {bump});
+        timeGet(storesPath, &pageAfterWrite, nullptr);
+        execRead(url, {bump});
+        timeGet(regionsPath, &regionAfterWrite, nullptr);
+    }
+    hq.child->stop();
+
+    const nlohmann::json common = {{"stores", stores}, {"regions", regions}, {"period_days", days},
+                                   {"repeats", repeats}, {"back_end", backEnd}, {"generate_s", generateS}};
+    Row p;
+    p.name = "hq_chain_stores_first_page_" + backEnd;
+    p.value = page.median();
+    p.baseline = health.median();
+    p.unit = "ms";
+    p.goal = "<= 100 ms";
+    p.met = p.value <= 100 && pageAfterWrite.median() <= 100;
+    p.details = common;
+    p.details["p99_ms"] = page.percentile(99);
+    p.details["first_after_start_ms"] = coldMs;
+    p.details["after_a_write_p50_ms"] = pageAfterWrite.median();
+    p.details["after_a_write_p99_ms"] = pageAfterWrite.percentile(99);
+    p.details["by_csat_p50_ms"] = csat.median();
+    p.details["body_bytes"] = storesBytes;
+    emit(p);
+    Row g;
+    g.name = "hq_chain_regions_" + backEnd;
+    g.value = region.median();
+    g.baseline = health.median();
+    g.unit = "ms";
+    g.goal = "<= 100 ms";
+    g.met = g.value <= 100 && regionAfterWrite.median() <= 100;
+    g.details = common;
+    g.details["p99_ms"] = region.percentile(99);
+    g.details["after_a_write_p50_ms"] = regionAfterWrite.median();
+    g.details["after_a_write_p99_ms"] = regionAfterWrite.percentile(99);
+    g.details["body_bytes"] = regionsBytes;
+    emit(g);
+    Row o;
+    o.name = "hq_chain_overview_" + backEnd;
+    o.value = overview.median();
+    o.baseline = health.median();
+    o.unit = "ms";
+    o.goal = "none (for reference)";
+    o.reference = true;
+    o.details = common;
+    o.details["p99_ms"] = overview.percentile(99);
+    o.details["body_bytes"] = overviewBytes;
+    emit(o);
+    return 0;
+}
+
 } // namespace
 } // namespace segue::bench
 
@@ -942,7 +1113,7 @@ int main(int argc, char** argv) {
     using namespace segue::bench;
     ::signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
-        std::cerr << "usage: segue-bench-hq drain|fleet|read [--options]\n";
+        std::cerr << "usage: segue-bench-hq drain|fleet|read|chain [--options]\n";
         return 2;
     }
     const std::string cmd = argv[1];
@@ -950,6 +1121,7 @@ int main(int argc, char** argv) {
     if (cmd == "drain") return runDrain(args);
     if (cmd == "fleet") return runFleet(args);
     if (cmd == "read") return runRead(args);
+    if (cmd == "chain") return runChain(args);
     std::cerr << "segue-bench-hq: unknown command '" << cmd << "'\n";
     return 2;
 }

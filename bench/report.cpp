@@ -103,12 +103,23 @@ const std::vector<Benchmark> kBenchmarks = {
      "read token: `GET /api/v1/stores/{store}/daily` for 30 days and `GET /api/v1/overview` for "
      "the same 30 days (with the period before, as the dashboard asks). Median of 20; baseline "
      "`GET /healthz` on the same connection (the cost of a request)."},
+    {8, "HQ reads of a chain",
+     "`segue-bench-hq chain`: an HQ database of a chain of 10 000 stores in 100 regions (each "
+     "store named, in a region, with one terminal) and the day sums of 60 days (a 30-day period "
+     "and the 30 days before it, written by SQL in bulk: the raw responses play no part in these "
+     "reads), then over HTTPS with a read token: `GET /api/v1/stores?from=&to=&limit=50` (the "
+     "first page in the default order), the same sorted by CSAT (`by_csat_p50_ms`), `GET "
+     "/api/v1/regions` for the same 30 days, and `GET /api/v1/overview` for reference. Median of "
+     "20 after one untimed read (`first_after_start_ms`: the first read after a start, which loads "
+     "the dates into HQ's memory); baseline `GET /healthz` on the same connection. "
+     "`after_a_write_*`: the same reads, each after an UPDATE of one store's sums of today (as a "
+     "terminal's batch makes), so today's rows are read again each time; the goal counts both."},
 };
 
 int benchmarkOf(const std::string& name) {
     static const std::vector<std::pair<std::string, int>> prefixes = {
         {"durable_tap", 1}, {"idle_", 2},       {"rss_", 3},        {"start_", 3},
-        {"staff_stats", 4}, {"backlog_", 5},    {"hq_fleet", 6},    {"hq_read", 7},
+        {"staff_stats", 4}, {"backlog_", 5},    {"hq_fleet", 6},    {"hq_read", 7},    {"hq_chain", 8},
     };
     for (const auto& [p, n] : prefixes)
         if (name.starts_with(p)) return n;

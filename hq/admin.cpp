@@ -62,6 +62,15 @@ Result<bool> disableUser(Storage& storage, const std::string& email, const Actor
     return true;
 }
 
+Result<bool> enableUser(Storage& storage, const std::string& email, const Actor& actor, std::int64_t nowMs) {
+    const std::string key = normalizeEmail(email).value_or(email);
+    auto done = storage.people().enableUser(key);
+    if (!done || !*done) return done;
+    if (auto r = record(storage, actor, "user_enable", key, nlohmann::json::object(), nowMs); !r)
+        return std::unexpected(r.error());
+    return true;
+}
+
 Result<bool> setUserPassword(Storage& storage, const std::string& email, const std::string& password,
                              const Actor& actor, std::int64_t nowMs) {
     const std::string key = normalizeEmail(email).value_or(email);

@@ -31,6 +31,8 @@ struct UserSpec {
 Result<User> addUser(Storage& storage, const UserSpec& spec, const Actor& actor, std::int64_t nowMs);
 /// Disables a user and ends their sessions; false when there is no such user.
 Result<bool> disableUser(Storage& storage, const std::string& email, const Actor& actor, std::int64_t nowMs);
+/// Re-enables a disabled user (audited as user_enable); false when no such user.
+Result<bool> enableUser(Storage& storage, const std::string& email, const Actor& actor, std::int64_t nowMs);
 /// Replaces a password and ends the user's sessions; false when there is no such user.
 Result<bool> setUserPassword(Storage& storage, const std::string& email, const std::string& password,
                              const Actor& actor, std::int64_t nowMs);

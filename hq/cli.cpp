@@ -66,6 +66,7 @@ Usage:
                     --password-stdin
   segue-hq user list --db URL [--json]
   segue-hq user disable --db URL EMAIL
+  segue-hq user enable --db URL EMAIL
   segue-hq user set-password --db URL EMAIL --password-stdin
   segue-hq region add --db URL --id ID --name NAME
   segue-hq region list --db URL [--json]
@@ -894,8 +895,12 @@ int userList(const std::vector<std::string>& args) {
     return kExitOk;
 }
 
-/// `user disable EMAIL` and `user set-password EMAIL --password-stdin`.
-int userChange(const std::vector<std::string>& args, bool password) {
+/// What `user disable|enable|set-password` does.
+enum class UserChange { Disable, Enable, Password };
+
+/// `user disable EMAIL`, `user enable EMAIL` and `user set-password EMAIL --password-stdin`.
+int userChange(const std::vector<std::string>& args, UserChange change) {
+    const bool password = change == UserChange::Password;
     std::string secret;
     if (password) {
         if (std::find(args.begin(), args.end(), "--password-stdin") == args.end())
@@ -907,11 +912,13 @@ int userChange(const std::vector<std::string>& args, bool password) {
     auto v = openVerb(args, {"db"}, {"password-stdin"}, 1);
     if (v.error) return v.error;
     const std::string email = v.options.positionals().front();
-    auto done = password ? setUserPassword(*v.storage, email, secret, kCliActor, nowMs())
-                         : disableUser(*v.storage, email, kCliActor, nowMs());
+    auto done = password                           ? setUserPassword(*v.storage, email, secret, kCliActor, nowMs())
+                : change == UserChange::Enable ? enableUser(*v.storage, email, kCliActor, nowMs())
+                                               : disableUser(*v.storage, email, kCliActor, nowMs());
     if (!done) return storageFailure(done.error());
     if (!*done) return fail(kExitFailure, "no user " + email);
-    std::cout << (password ? "password set for " : "disabled ") << email << " (their sessions ended)\n";
+    if (change == UserChange::Enable) std::cout << "enabled " << email << " (they may sign in again)\n";
+    else std::cout << (password ? "password set for " : "disabled ") << email << " (their sessions ended)\n";
     return kExitOk;
 }
 
@@ -1065,8 +1072,9 @@ int runCli(const std::vector<std::string>& args) {
     if (verb == "token" && sub == "add") return tokenAdd(args);
     if (verb == "user" && sub == "add") return userAdd(args);
     if (verb == "user" && sub == "list") return userList(args);
-    if (verb == "user" && sub == "disable") return userChange(args, false);
-    if (verb == "user" && sub == "set-password") return userChange(args, true);
+    if (verb == "user" && sub == "disable") return userChange(args, UserChange::Disable);
+    if (verb == "user" && sub == "enable") return userChange(args, UserChange::Enable);
+    if (verb == "user" && sub == "set-password") return userChange(args, UserChange::Password);
     if (verb == "region" && sub == "add") return regionAdd(args);
     if (verb == "region" && sub == "list") return regionList(args);
     if (verb == "store" && sub == "set") return storeSet(args);

@@ -50,6 +50,15 @@ Result<std::vector<std::string>> storeIds(Storage& storage, const Scope& scope) 
     return ids;
 }
 
+/// Whether a device is silent as fleetDeviceJson says it, without making its JSON (a chain has
+/// tens of thousands of devices).
+bool deviceSilent(const DeviceInfo& d, std::int64_t nowMs, const DashboardConfig& config) {
+    const std::int64_t since = d.lastSeenMs.value_or(d.createdAtMs);
+    const std::int64_t silentMs = std::max<std::int64_t>(0, nowMs - since);
+    const auto limitMs = static_cast<std::int64_t>(config.silentAfterHours * 3'600'000.0);
+    return !d.revoked && silentMs > limitMs;
+}
+
 /// Live devices and silent ones per store.
 std::map<std::string, std::pair<std::int64_t, std::int64_t>> terminalCounts(const std::vector<DeviceInfo>& devices,
                                                                             std::int64_t nowMs,
@@ -59,7 +68,7 @@ std::map<std::string, std::pair<std::int64_t, std::int64_t>> terminalCounts(cons
         if (d.revoked) continue;
         auto& [count, silent] = out[d.storeId];
         ++count;
-        silent += fleetDeviceJson(d, nowMs, config)["silent"].get<bool>();
+        silent += deviceSilent(d, nowMs, config);
     }
     return out;
 }
@@ -80,13 +89,22 @@ void putFigures(nlohmann::json& row, const Figures& f, double target) {
     row["below_target"] = belowTarget(f.now, target);
 }
 
-/// The sort key of a row: nullopt sorts last whatever the order.
-std::optional<double> sortKey(const Figures& f, const std::string& sort) {
-    if (sort == "csat") return f.now.csat;
-    if (sort == "mean_stars") return f.now.meanStars;
-    if (sort == "responses") return static_cast<double>(f.now.responses);
+/// The sort key of a row: nullopt sorts last whatever the order. The same quotients
+/// core::summarize makes, without making the rest of a DayStats for every store.
+std::optional<double> sortKey(const core::Tally& now, const core::Tally& before, const std::string& sort) {
+    auto csat = [](const core::Tally& t) -> std::optional<double> {
+        if (t.counted <= 0) return std::nullopt;
+        return static_cast<double>(t.satisfied) / static_cast<double>(t.counted);
+    };
+    if (sort == "csat") return csat(now);
+    if (sort == "mean_stars") {
+        if (now.counted <= 0) return std::nullopt;
+        return static_cast<double>(now.starSum) / static_cast<double>(now.counted);
+    }
+    if (sort == "responses") return static_cast<double>(now.counted);
     if (sort == "change") {
-        if (f.now.csat && f.before.csat) return *f.now.csat - *f.before.csat;
+        const auto a = csat(now), b = csat(before);
+        if (a && b) return *a - *b;
         return std::nullopt;
     }
     return 0.0;   // "store": by id alone
@@ -143,6 +161,7 @@ Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, cons
     std::map<std::string, core::Tally> chainByDate;
     core::Tally chainNow, chainBefore;
     nlohmann::json rows = nlohmann::json::array();
+    std::int64_t withResponses = 0, storesBelow = 0;
     const DayTallies none;
     for (const auto& store : *stores) {
         const auto found = all->find(store);
@@ -154,12 +173,16 @@ Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, cons
         chainNow.merge(now);
         chainBefore.merge(before);
         const auto sNow = core::summarize(now, rangeLabel(period));
+        withResponses += sNow.responses > 0;
+        const bool below = belowTarget(sNow, config.targetCsat);
+        storesBelow += below;
+        if (rows.size() >= kOverviewStores) continue;
         const auto sBefore = core::summarize(before, rangeLabel(prev));
         rows.push_back({{"store", store},
                         {"current", core::toJson(sNow)},
                         {"previous", core::toJson(sBefore)},
                         {"change", changeJson(sNow, sBefore)},
-                        {"below_target", belowTarget(sNow, config.targetCsat)}});
+                        {"below_target", below}});
     }
     DayTallies chainDays(chainByDate.begin(), chainByDate.end());
     const auto total = core::summarize(chainNow, rangeLabel(period));
@@ -174,6 +197,9 @@ Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, cons
                           {"previous_total", core::toJson(before)},
                           {"change", changeJson(total, before)},
                           {"days", dailySeries(chainDays, period)},
+                          {"stores_total", static_cast<std::int64_t>(stores->size())},
+                          {"stores_with_responses", withResponses},
+                          {"stores_below_target", storesBelow},
                           {"stores", std::move(rows)}};
 }
 
@@ -181,9 +207,8 @@ nlohmann::json fleetDeviceJson(const DeviceInfo& d, std::int64_t nowMs, const Da
     nlohmann::json j = deviceJson(d);
     const std::int64_t since = d.lastSeenMs.value_or(d.createdAtMs);
     const std::int64_t silentMs = std::max<std::int64_t>(0, nowMs - since);
-    const auto limitMs = static_cast<std::int64_t>(config.silentAfterHours * 3'600'000.0);
     j["silent_s"] = d.revoked ? nlohmann::json() : nlohmann::json(silentMs / 1000);
-    j["silent"] = !d.revoked && silentMs > limitMs;
+    j["silent"] = deviceSilent(d, nowMs, config);
     j["clock_skewed"] = !d.revoked && d.clockOffsetMs && std::llabs(*d.clockOffsetMs) > config.maxClockOffsetMs;
     return j;
 }
@@ -258,15 +283,13 @@ Result<nlohmann::json> storesJson(Storage& storage, std::int64_t nowMs, const Da
     if (!stores) return std::unexpected(stores.error());
     auto devices = storage.listDevices();
     if (!devices) return std::unexpected(devices.error());
+    const auto terminals = terminalCounts(*devices, nowMs, config);
     nlohmann::json list = nlohmann::json::array();
     for (const auto& s : *stores) {
-        std::int64_t count = 0, silent = 0;
-        for (const auto& d : *devices) {
-            if (d.storeId != s || d.revoked) continue;
-            ++count;
-            silent += fleetDeviceJson(d, nowMs, config)["silent"].get<bool>();
-        }
-        list.push_back({{"id", s}, {"devices", count}, {"silent", silent}});
+        const auto t = terminals.find(s);
+        list.push_back({{"id", s},
+                        {"devices", t == terminals.end() ? 0 : t->second.first},
+                        {"silent", t == terminals.end() ? 0 : t->second.second}});
     }
     return nlohmann::json{{"stores", std::move(list)}};
 }
@@ -360,32 +383,28 @@ Result<nlohmann::json> storeTableJson(Storage& storage, const Scope& scope, cons
     const Period prev = previousPeriod(query.period);
     auto stores = storage.people().storesIn(filter);
     if (!stores) return std::unexpected(stores.error());
-    auto now = storage.people().periodTallies(filter, query.period.from, query.period.to);
-    if (!now) return std::unexpected(now.error());
-    auto before = storage.people().periodTallies(filter, prev.from, prev.to);
-    if (!before) return std::unexpected(before.error());
+    std::vector<std::string> ids;
+    ids.reserve(stores->size());
+    for (const auto& st : *stores) ids.push_back(st.id);
+    auto sums = storage.people().chainPeriodTallies(ids, {{query.period.from, query.period.to}, {prev.from, prev.to}});
+    if (!sums) return std::unexpected(sums.error());
+    const auto& now = (*sums)[0];
+    const auto& before = (*sums)[1];
 
-    const core::Tally none;
-    auto tallyOf = [&](const std::map<std::string, core::Tally>& m, const std::string& id) -> const core::Tally& {
-        const auto it = m.find(id);
-        return it == m.end() ? none : it->second;
-    };
+    // Every store's sort key; the figures of the page's rows only.
     struct Row {
-        const StoreInfo* store;
-        Figures figures;
+        std::size_t store;
         std::optional<double> key;
     };
     std::vector<Row> rows;
     rows.reserve(stores->size());
-    for (const auto& st : *stores) {
-        Figures f = figures(tallyOf(*now, st.id), tallyOf(*before, st.id), query.period, prev);
-        const auto key = sortKey(f, query.sort);
-        rows.push_back({&st, std::move(f), key});
-    }
+    for (std::size_t i = 0; i < stores->size(); ++i) rows.push_back({i, sortKey(now[i], before[i], query.sort)});
     std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
         if (a.key.has_value() != b.key.has_value()) return a.key.has_value();
         if (a.key && *a.key != *b.key) return query.descending ? *a.key > *b.key : *a.key < *b.key;
-        return query.descending && query.sort == "store" ? a.store->id > b.store->id : a.store->id < b.store->id;
+        const std::string& x = (*stores)[a.store].id;
+        const std::string& y = (*stores)[b.store].id;
+        return query.descending && query.sort == "store" ? x > y : x < y;
     });
     const std::size_t first = std::min(rows.size(), static_cast<std::size_t>(query.offset));
     const std::size_t last = query.limit ? std::min(rows.size(), first + static_cast<std::size_t>(*query.limit))
@@ -396,15 +415,16 @@ Result<nlohmann::json> storeTableJson(Storage& storage, const Scope& scope, cons
     const auto terminals = terminalCounts(*devices, nowMs, config);
     nlohmann::json list = nlohmann::json::array();
     for (std::size_t i = first; i < last; ++i) {
-        const Row& r = rows[i];
-        const auto t = terminals.find(r.store->id);
-        nlohmann::json row = {{"id", r.store->id},
-                              {"store", r.store->id},
-                              {"name", optionalJson(r.store->name)},
-                              {"region", optionalJson(r.store->region)},
+        const std::size_t s = rows[i].store;
+        const StoreInfo& st = (*stores)[s];
+        const auto t = terminals.find(st.id);
+        nlohmann::json row = {{"id", st.id},
+                              {"store", st.id},
+                              {"name", optionalJson(st.name)},
+                              {"region", optionalJson(st.region)},
                               {"devices", t == terminals.end() ? 0 : t->second.first},
                               {"silent", t == terminals.end() ? 0 : t->second.second}};
-        putFigures(row, r.figures, config.targetCsat);
+        putFigures(row, figures(now[s], before[s], query.period, prev), config.targetCsat);
         list.push_back(std::move(row));
     }
     nlohmann::json out = headerJson(query.period, config);
@@ -423,24 +443,25 @@ Result<nlohmann::json> regionsJson(Storage& storage, const Scope& scope, const P
     if (!regions) return std::unexpected(regions.error());
     auto stores = storage.people().storesIn(filter);
     if (!stores) return std::unexpected(stores.error());
-    auto now = storage.people().periodTallies(filter, period.from, period.to);
-    if (!now) return std::unexpected(now.error());
-    auto before = storage.people().periodTallies(filter, prev.from, prev.to);
-    if (!before) return std::unexpected(before.error());
+    std::vector<std::string> ids;
+    ids.reserve(stores->size());
+    for (const auto& st : *stores) ids.push_back(st.id);
+    auto sums = storage.people().chainPeriodTallies(ids, {{period.from, period.to}, {prev.from, prev.to}});
+    if (!sums) return std::unexpected(sums.error());
+    const auto& now = (*sums)[0];
+    const auto& before = (*sums)[1];
 
     struct Sums {
         core::Tally now, before;
         std::int64_t stores = 0, belowTarget = 0;
     };
     std::map<std::string, Sums> byRegion;   // "" : no region
-    for (const auto& st : *stores) {
-        Sums& sums = byRegion[st.region.value_or("")];
+    for (std::size_t i = 0; i < stores->size(); ++i) {
+        Sums& sums = byRegion[(*stores)[i].region.value_or("")];
         ++sums.stores;
-        core::Tally storeNow;
-        if (const auto it = now->find(st.id); it != now->end()) storeNow = it->second;
-        if (const auto it = before->find(st.id); it != before->end()) sums.before.merge(it->second);
-        sums.belowTarget += belowTarget(core::summarize(storeNow, rangeLabel(period)), config.targetCsat);
-        sums.now.merge(storeNow);
+        sums.before.merge(before[i]);
+        sums.belowTarget += now[i].counted > 0 && !core::meetsTarget(core::summarize(now[i], ""), config.targetCsat);
+        sums.now.merge(now[i]);
     }
     nlohmann::json list = nlohmann::json::array();
     auto add = [&](nlohmann::json id, nlohmann::json name, const Sums& sums) {

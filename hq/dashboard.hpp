@@ -35,13 +35,19 @@ std::expected<Period, std::string> resolvePeriod(const std::optional<std::string
 /// The period of equal length just before `p`.
 Period previousPeriod(const Period& p);
 
+/// The most store rows GET /api/v1/overview carries (issue 15: it no longer sends every store).
+inline constexpr std::size_t kOverviewStores = 100;
+
 /// GET /api/v1/overview:
 /// {"from","to","previous":{"from","to"},"today","target_csat",
 ///  "total": stats, "previous_total": stats, "change": change, "days":[stats per date],
+///  "stores_total","stores_with_responses","stores_below_target",
 ///  "stores":[{"store","current": stats,"previous": stats,"change": change,"below_target": bool}]}
 /// where stats is core::toJson(DayStats) with "date" = "FROM/TO" for a range and change is
 /// {"responses","csat","mean_stars"} (current − previous; null when either side has none).
-/// Only the stores of `scope` count, in the rows and in the totals.
+/// Only the stores of `scope` count, in the rows, the counts and the totals. "stores" holds the
+/// first kOverviewStores stores by id only (all of a small chain): a chain's store table pages
+/// through GET /api/v1/stores; the three counts are over every store.
 Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, const std::string& today,
                                     const DashboardConfig& config, const Scope& scope = Scope::chain());
 

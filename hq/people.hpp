@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/scoring.hpp"
@@ -110,6 +111,9 @@ public:
     virtual Result<std::optional<User>> userByEmail(const std::string& email) = 0;
     /// Disables the user and ends their sessions; false when no such user.
     virtual Result<bool> disableUser(const std::string& email) = 0;
+    /// Lets a disabled user sign in again (with the password they had); false when no such user.
+    /// Their old sessions stay ended: disabling ended them.
+    virtual Result<bool> enableUser(const std::string& email) = 0;
     /// Replaces the password hash, re-enables nothing, and ends the user's sessions.
     virtual Result<bool> setPassword(const std::string& email, const std::string& passwordHash) = 0;
     /// Changes a user's role and scope (the same rules as addUser).
@@ -143,11 +147,20 @@ public:
     virtual Result<std::map<std::string, core::Tally>> periodTallies(const StoreFilter& filter,
                                                                      const std::string& from,
                                                                      const std::string& to) = 0;
+    /// For each range [from, to] (ISO dates, from <= to) the Tally (without tags) of each of
+    /// `stores`, in that order (empty for a store without responses there): the figures of
+    /// periodTallies, read in one snapshot through an in-memory copy of recent dates' sums that
+    /// re-reads only the dates whose sums changed (hq/period_cache.hpp). Ranges spanning more
+    /// dates than the copy keeps are summed in SQL.
+    virtual Result<std::vector<std::vector<core::Tally>>> chainPeriodTallies(
+        const std::vector<std::string>& stores, const std::vector<std::pair<std::string, std::string>>& ranges) = 0;
 
     /// A read token limited to `scope` (Chain: the whole chain, as `Storage::addToken`).
     /// Returns the token's id (as Storage::addToken does).
     virtual Result<std::int64_t> addScopedToken(const std::string& tokenHash, const std::string& role, const Scope& scope,
                                         std::int64_t createdAtMs) = 0;
+    /// The scope of each scoped token, by token id (tokens of the whole chain are absent).
+    virtual Result<std::map<std::int64_t, Scope>> tokenScopes() = 0;
     /// The role and scope of a live (not revoked) token, or nullopt.
     virtual Result<std::optional<ReadTokenInfo>> readToken(const std::string& tokenHash) = 0;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/time.hpp"
 #include "hq/admin.hpp"
 #include "hq/views.hpp"
 
@@ -153,16 +154,23 @@ ApiResult PeopleApi::changeUser(const Principal& by, std::int64_t userId, const 
         if (!*v) return std::unexpected(v->error());
     const auto disabled = j->find("disabled");
     if (disabled != j->end() && *disabled != Json(true))
-        return std::unexpected(ApiError::badRequest("disabled can only be set to true"));
+        return std::unexpected(ApiError::badRequest("disabled can only be set to true (\"enabled\": true lets a user in again)"));
+    const auto enabled = j->find("enabled");
+    if (enabled != j->end() && *enabled != Json(true))
+        return std::unexpected(ApiError::badRequest("enabled can only be set to true (\"disabled\": true shuts a user out)"));
+    if (disabled != j->end() && enabled != j->end())
+        return std::unexpected(ApiError::badRequest("give \"disabled\" or \"enabled\", not both"));
     if (!*role && (*region || *store)) return std::unexpected(ApiError::badRequest("a region or store goes with a role"));
-    if (!*role && !*password && disabled == j->end())
-        return std::unexpected(ApiError::badRequest("give a role, a password or \"disabled\": true"));
+    if (!*role && !*password && disabled == j->end() && enabled == j->end())
+        return std::unexpected(ApiError::badRequest("give a role, a password, \"disabled\": true or \"enabled\": true"));
     if (*role)
         if (auto r = setUserRole(m_storage, key, **role, *region, *store, actor, nowMs); !r) return failed(r.error());
     if (*password)
         if (auto r = setUserPassword(m_storage, key, **password, actor, nowMs); !r) return failed(r.error());
     if (disabled != j->end())
         if (auto r = disableUser(m_storage, key, actor, nowMs); !r) return failed(r.error());
+    if (enabled != j->end())
+        if (auto r = enableUser(m_storage, key, actor, nowMs); !r) return failed(r.error());
     auto now = m_storage.people().userByEmail(key);
     if (!now) return failed(now.error());
     if (!*now) return std::unexpected(ApiError::notFound("no user " + email));
@@ -235,6 +243,36 @@ ApiResult PeopleApi::addToken(const Principal& by, const std::string& body, cons
     auto token = issueScopedToken(m_storage, scope, actorOf(by, address), nowMs);
     if (!token) return failed(token.error());
     return ApiReply{201, {{"id", token->id}, {"role", "read"}, {"token", token->token}}, {}};
+}
+
+ApiResult PeopleApi::listTokens() {
+    auto tokens = m_storage.listTokens();
+    if (!tokens) return failed(tokens.error());
+    auto scopes = m_storage.people().tokenScopes();
+    if (!scopes) return failed(scopes.error());
+    Json list = Json::array();
+    for (const auto& t : *tokens) {
+        const auto scope = scopes->find(t.id);
+        const bool region = scope != scopes->end() && scope->second.kind == Scope::Kind::Region;
+        const bool store = scope != scopes->end() && scope->second.kind == Scope::Kind::Store;
+        list.push_back({{"id", t.id},
+                        {"role", t.role},
+                        {"region", region ? Json(scope->second.id) : Json()},
+                        {"store", store ? Json(scope->second.id) : Json()},
+                        {"created_at", core::formatUtc(t.createdAtMs)},
+                        {"last_used_at", t.lastUsedMs ? Json(core::formatUtc(*t.lastUsedMs)) : Json()},
+                        {"revoked", t.revoked}});
+    }
+    return ApiReply{200, {{"tokens", std::move(list)}}, {}};
+}
+
+ApiResult PeopleApi::revokeToken(const Principal& by, std::int64_t id, const std::string& address, std::int64_t nowMs) {
+    auto revoked = m_storage.revokeToken(id);
+    if (!revoked) return failed(revoked.error());
+    if (!*revoked) return std::unexpected(ApiError::notFound("no token " + std::to_string(id)));
+    if (auto r = m_storage.people().audit({0, nowMs, by.actor(), "token_revoke", std::to_string(id), address, "{}"}); !r)
+        return failed(r.error());
+    return ApiReply{200, {{"id", id}, {"revoked", true}}, {}};
 }
 
 ApiResult PeopleApi::audit(const std::optional<std::string>& from, const std::optional<std::string>& to) {

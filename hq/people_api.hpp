@@ -56,7 +56,7 @@ public:
     ApiResult listUsers();
     /// POST /api/v1/users {"email","role","region"?,"store"?,"password"} → 201 userJson.
     ApiResult addUser(const Principal& by, const std::string& body, const std::string& address, std::int64_t nowMs);
-    /// PATCH /api/v1/users/{id} {"role"?,"region"?,"store"?,"password"?,"disabled":true?} → 200
+    /// PATCH /api/v1/users/{id} {"role"?,"region"?,"store"?,"password"?,"disabled":true? | "enabled":true?} → 200
     /// userJson (a role change needs the scope that goes with it).
     ApiResult changeUser(const Principal& by, std::int64_t userId, const std::string& body,
                          const std::string& address, std::int64_t nowMs);
@@ -70,6 +70,12 @@ public:
                        const std::string& address, std::int64_t nowMs);
     /// POST /api/v1/tokens {"role":"read","region"?|"store"?} → 201 {"id","role","token"} (shown once).
     ApiResult addToken(const Principal& by, const std::string& body, const std::string& address, std::int64_t nowMs);
+    /// GET /api/v1/tokens → 200 {"tokens":[{"id","role","region","store","created_at","last_used_at","revoked"}]}
+    /// (never a token or its hash; region/store: the token's scope, null for the whole chain).
+    ApiResult listTokens();
+    /// DELETE /api/v1/tokens/{id} → 200 {"id","revoked":true} (refused from the next request on;
+    /// revoking a revoked token again is a 200 too), 404 for an unknown id.
+    ApiResult revokeToken(const Principal& by, std::int64_t id, const std::string& address, std::int64_t nowMs);
     /// GET /api/v1/audit?from=&to= → auditJson (newest first, at most 1000).
     ApiResult audit(const std::optional<std::string>& from, const std::optional<std::string>& to);
 

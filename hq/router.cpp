@@ -283,6 +283,8 @@ std::span<const Route> Router::routes() {
         Route{"PATCH", "/api/v1/regions/{region}", "PATCH /api/v1/regions/{region}", Access::Admin, false, &Router::patchRegion},
         Route{"PATCH", "/api/v1/stores/{store}", "PATCH /api/v1/stores/{store}", Access::Admin, false, &Router::patchStore},
         Route{"POST", "/api/v1/tokens", "POST /api/v1/tokens", Access::Admin, false, &Router::postToken},
+        Route{"GET", "/api/v1/tokens", "/api/v1/tokens", Access::Admin, false, &Router::getTokens},
+        Route{"DELETE", "/api/v1/tokens/{id}", "DELETE /api/v1/tokens/{id}", Access::Admin, false, &Router::deleteToken},
         Route{"GET", "/api/v1/audit", "/api/v1/audit", Access::Admin, false, &Router::getAudit},
         // summary before {id}: the first matching row answers.
         Route{"GET", "/api/v1/cases", "/api/v1/cases", Access::Read, false, &Router::getCases},
@@ -692,6 +694,15 @@ void Router::patchStore(const HttpRequest& req, HttpResponse& res) {
 
 void Router::postToken(const HttpRequest& req, HttpResponse& res) {
     sendReply(res, m_people.addToken(*req.principal, req.body, req.remoteAddress, m_clock.now().utcMs));
+}
+
+void Router::getTokens(const HttpRequest&, HttpResponse& res) { sendReply(res, m_people.listTokens()); }
+
+void Router::deleteToken(const HttpRequest& req, HttpResponse& res) {
+    const std::string& text = req.matches[0];
+    const bool number = !text.empty() && text.size() < 19 && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!number) return sendError(res, ApiError::notFound("no token " + text.substr(0, 40)));
+    sendReply(res, m_people.revokeToken(*req.principal, std::stoll(text), req.remoteAddress, m_clock.now().utcMs));
 }
 
 void Router::getAudit(const HttpRequest& req, HttpResponse& res) { sendReply(res, m_people.audit(param(req, "from"), param(req, "to"))); }

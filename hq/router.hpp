@@ -127,6 +127,8 @@ private:
     void patchRegion(const HttpRequest& req, HttpResponse& res);
     void patchStore(const HttpRequest& req, HttpResponse& res);
     void postToken(const HttpRequest& req, HttpResponse& res);
+    void getTokens(const HttpRequest& req, HttpResponse& res);
+    void deleteToken(const HttpRequest& req, HttpResponse& res);
     void getAudit(const HttpRequest& req, HttpResponse& res);
     /// The dashboard's page and its static files, compiled into the binary.
     void getWebFile(const HttpRequest& req, HttpResponse& res);

@@ -64,7 +64,7 @@ std::string filterSql(const StoreFilter& f, SqlParams& params) {
 
 } // namespace
 
-SqlPeople::SqlPeople(SqlEngine& engine) : m_engine(engine) {}
+SqlPeople::SqlPeople(SqlEngine& engine) : m_engine(engine), m_cache(engine) {}
 
 template <typename OnRow>
 Result<void> SqlPeople::rows(const std::string& what, const std::string& sql, SqlParams params, OnRow&& onRow,
@@ -176,6 +176,10 @@ Result<bool> SqlPeople::changeUser(const std::string& what, const std::string& e
 
 Result<bool> SqlPeople::disableUser(const std::string& email) {
     return changeUser("disabling a user", email, "disabled = TRUE", {});
+}
+
+Result<bool> SqlPeople::enableUser(const std::string& email) {
+    return changeUser("enabling a user", email, "disabled = FALSE", {});
 }
 
 Result<bool> SqlPeople::setPassword(const std::string& email, const std::string& passwordHash) {
@@ -314,6 +318,23 @@ Result<std::map<std::string, core::Tally>> SqlPeople::periodTallies(const StoreF
     return out;
 }
 
+Result<std::vector<std::vector<core::Tally>>> SqlPeople::chainPeriodTallies(
+    const std::vector<std::string>& stores, const std::vector<std::pair<std::string, std::string>>& ranges) {
+    auto cached = m_cache.sums(stores, ranges);
+    if (!cached) return std::unexpected(cached.error());
+    if (*cached) return std::move(**cached);
+    std::vector<std::vector<core::Tally>> out;
+    for (const auto& [from, to] : ranges) {
+        auto sums = periodTallies({Scope::chain(), std::nullopt, std::nullopt}, from, to);
+        if (!sums) return std::unexpected(sums.error());
+        std::vector<core::Tally> tallies(stores.size());
+        for (std::size_t s = 0; s < stores.size(); ++s)
+            if (const auto it = sums->find(stores[s]); it != sums->end()) tallies[s] = it->second;
+        out.push_back(std::move(tallies));
+    }
+    return out;
+}
+
 Result<std::int64_t> SqlPeople::addScopedToken(const std::string& tokenHash, const std::string& role, const Scope& scope,
                                        std::int64_t createdAtMs) {
     if (role != "read") return std::unexpected(StorageError{Kind::Invalid, "token refused (role must be read)"});
@@ -373,6 +394,18 @@ Result<std::optional<ReadTokenInfo>> SqlPeople::readToken(const std::string& tok
                       out = ReadTokenInfo{s.text(0), scope};
                   },
                   SqlEngine::Purpose::Auth);
+    if (!r) return std::unexpected(r.error());
+    return out;
+}
+
+Result<std::map<std::int64_t, Scope>> SqlPeople::tokenScopes() {
+    std::map<std::int64_t, Scope> out;
+    auto r = rows("listing token scopes",
+                  "SELECT t.id, x.region_id, x.store_id FROM tokens t JOIN token_scopes x ON x.token_hash = t.token_hash", {},
+                  [&](const SqlRows& s) {
+                      if (!s.isNull(2)) out[s.integer(0)] = Scope::store(s.text(2));
+                      else if (!s.isNull(1)) out[s.integer(0)] = Scope::region(s.text(1));
+                  });
     if (!r) return std::unexpected(r.error());
     return out;
 }

@@ -2,6 +2,7 @@
 // migration 5 of each engine.
 #pragma once
 #include "hq/people.hpp"
+#include "hq/period_cache.hpp"
 #include "hq/sql_connection.hpp"
 
 namespace segue::hq {
@@ -14,6 +15,7 @@ public:
     Result<std::vector<User>> listUsers() override;
     Result<std::optional<User>> userByEmail(const std::string& email) override;
     Result<bool> disableUser(const std::string& email) override;
+    Result<bool> enableUser(const std::string& email) override;
     Result<bool> setPassword(const std::string& email, const std::string& passwordHash) override;
     Result<bool> setRole(const std::string& email, const std::string& role, const std::optional<std::string>& region,
                          const std::optional<std::string>& store) override;
@@ -32,9 +34,14 @@ public:
     Result<bool> storeInScope(const std::string& store, const Scope& scope) override;
     Result<std::map<std::string, core::Tally>> periodTallies(const StoreFilter& filter, const std::string& from,
                                                              const std::string& to) override;
+    Result<std::vector<std::vector<core::Tally>>> chainPeriodTallies(
+        const std::vector<std::string>& stores, const std::vector<std::pair<std::string, std::string>>& ranges) override;
+    /// The in-memory day sums chainPeriodTallies reads through (tests look at what it read).
+    const PeriodCache& periodCache() const { return m_cache; }
     Result<std::int64_t> addScopedToken(const std::string& tokenHash, const std::string& role, const Scope& scope,
                                 std::int64_t createdAtMs) override;
     Result<std::optional<ReadTokenInfo>> readToken(const std::string& tokenHash) override;
+    Result<std::map<std::int64_t, Scope>> tokenScopes() override;
     Result<void> audit(const AuditEntry& entry) override;
     Result<std::vector<AuditEntry>> auditLog(std::int64_t fromMs, std::int64_t toMs, int limit) override;
     Result<std::int64_t> countRecent(const std::string& action, const std::string& key, bool byAddress,
@@ -57,6 +64,7 @@ private:
                             SqlParams params);
 
     SqlEngine& m_engine;
+    PeriodCache m_cache;
 };
 
 } // namespace segue::hq

@@ -224,6 +224,8 @@
     document.getElementById('lang-switch').replaceChildren(...langButtons());
     const out = document.getElementById('logout');
     out.textContent = t('action.logout');
+    // Narrow windows hide the who-am-I block: the button still says who would sign out.
+    out.title = state.me ? (state.me.kind === 'session' ? state.me.email : t('who.token')) + ' · ' + t('role.' + state.me.role) + ' · ' + scopeText(state.me) : '';
     out.onclick = () => logout();
   }
 
@@ -595,8 +597,9 @@
       render() {
         if (!data || !regions || !page) return loadingView(t('nav.overview'));
         state.lastRange = { from: data.from, to: data.to };
-        const withData = data.stores.filter((r) => r.current.responses > 0).length;
-        const below = data.stores.filter((r) => r.below_target).length;
+        // Counted by HQ over every store: the overview's "stores" holds the first 100 only.
+        const withData = data.stores_with_responses;
+        const below = data.stores_below_target;
         const chartEl = h('div', { class: 'chart', id: 'trend-chart' });
         setMain(
           pageHead(t('nav.overview'), periodText(data), periodBar((reload) => (reload ? showOverview() : view.render()))),
@@ -878,7 +881,9 @@
           const password = prompt(t('admin.askPassword'));
           if (password) patch(u.id, { password });
         } }, t('admin.resetPassword')),
-        u.disabled ? null : h('button', { class: 'btn', type: 'button', 'data-action': 'disable', onclick: () => patch(u.id, { disabled: true }) }, t('admin.disable')))));
+        u.disabled
+          ? h('button', { class: 'btn', type: 'button', 'data-action': 'enable', onclick: () => patch(u.id, { enabled: true }) }, t('admin.enable'))
+          : h('button', { class: 'btn', type: 'button', 'data-action': 'disable', onclick: () => patch(u.id, { disabled: true }) }, t('admin.disable')))));
     return [h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', {}, t('admin.addUser'))), form, error),
       h('section', { class: 'card spaced' }, h('div', { class: 'table-wrap' }, h('table', { id: 'users-table' },
         h('thead', {}, h('tr', {}, ['admin.email', 'admin.role', 'col.status', 'admin.actions'].map((k) => h('th', { scope: 'col' }, t(k))))),
@@ -928,7 +933,26 @@
       pager(data.stores, reload))];
   }
 
-  function tokensPage(data) {
+  /// The read tokens HQ holds (never a token itself): scope, created, last use, revoke.
+  function tokenList(tokens, error, reload) {
+    const scopeOf = (tk) => (tk.store ? t('scope.store', { id: tk.store }) : tk.region ? t('scope.region', { id: tk.region }) : t('scope.chain'));
+    const rows = tokens.map((tk) => h('tr', { 'data-token': String(tk.id), 'data-revoked': String(tk.revoked) },
+      h('td', { class: 'num' }, String(tk.id)),
+      h('td', {}, scopeOf(tk)),
+      h('td', { title: tk.created_at }, dateTime(tk.created_at)),
+      h('td', { title: tk.last_used_at || '' }, tk.last_used_at ? dateTime(tk.last_used_at) : t('admin.never')),
+      h('td', {}, tk.revoked ? badge('neutral', t('admin.revoked'), 'revoked') : badge('good', t('admin.active'), 'active')),
+      h('td', { class: 'actions' }, tk.revoked ? null : h('button', { class: 'btn', type: 'button', 'data-action': 'revoke', onclick: async () => {
+        if (!confirm(t('admin.askRevoke', { id: tk.id }))) return;
+        if (await change(error, () => api('/api/v1/tokens/' + tk.id, { method: 'DELETE' }))) reload();
+      } }, t('admin.revoke')))));
+    return h('section', { class: 'card spaced' }, h('div', { class: 'card-head' }, h('h2', {}, t('admin.tokens'))),
+      h('div', { class: 'table-wrap' }, h('table', { id: 'tokens-table' },
+        h('thead', {}, h('tr', {}, ['admin.tokenId', 'admin.scope', 'admin.created', 'admin.lastUsed', 'col.status', 'admin.actions'].map((k) => h('th', { scope: 'col' }, t(k))))),
+        h('tbody', {}, rows))));
+  }
+
+  function tokensPage(data, reload) {
     const error = h('div', { class: 'form-error', id: 'admin-error', role: 'alert' });
     const shown = h('div', { id: 'new-token', class: 'token-once' });
     const scope = h('select', { id: 'token-scope' }, h('option', { value: '' }, t('scope.chain')),
@@ -942,12 +966,19 @@
         if (store) body.store = store;
         else if (scope.value) body.region = scope.value.slice('region:'.length);
         let reply = null;
-        if (await change(error, async () => { reply = await api('/api/v1/tokens', { method: 'POST', body }); }))
+        if (await change(error, async () => { reply = await api('/api/v1/tokens', { method: 'POST', body }); })) {
           shown.replaceChildren(h('div', { class: 'muted small' }, t('admin.tokenOnce')), h('code', { id: 'token-value' }, reply.token));
+          // The new token joins the list; the one-time value stays shown above it.
+          try {
+            data.tokens = (await api('/api/v1/tokens')).tokens;
+            document.getElementById('tokens-table').closest('section').replaceWith(tokenList(data.tokens, error, reload));
+          } catch (e) { error.textContent = t('common.error', { message: e.message }); }
+        }
       },
     }, h('label', { class: 'field' }, h('span', {}, t('admin.scope')), scope), input('token-store', t('admin.orStore'), { type: 'text' }),
     h('button', { class: 'btn primary', type: 'submit', id: 'token-add' }, t('admin.addToken')));
-    return [h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', {}, t('admin.addToken')), h('span', { class: 'legend-note' }, t('admin.tokensHint'))), form, error, shown)];
+    return [h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', {}, t('admin.addToken')), h('span', { class: 'legend-note' }, t('admin.tokensHint'))), form, error, shown),
+      tokenList(data.tokens, error, reload)];
   }
 
   function auditPage(data) {
@@ -970,7 +1001,7 @@
         if (state.stores.q) p.set('q', state.stores.q);
         return { regions, stores: await api('/api/v1/stores?' + p) };
       }
-      if (tab === 'tokens') return { regions };
+      if (tab === 'tokens') return { regions, tokens: (await api('/api/v1/tokens')).tokens };
       return api('/api/v1/audit');
     };
     const reload = () => showAdmin(tab);

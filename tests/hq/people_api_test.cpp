@@ -3,6 +3,7 @@
 // refusals. The router only moves these replies onto HTTP.
 #include <catch2/catch.hpp>
 
+#include "core/time.hpp"
 #include "hq/admin.hpp"
 #include "hq/people_api.hpp"
 #include "tests/hq/hq_test_support.hpp"
@@ -176,4 +177,72 @@ TEST_CASE("people api: admin changes reply with the new state and refuse bad inp
     CHECK(entries[0]["details"]["scope"] == "region");
     CHECK(statusOf(w.api->audit(std::string("2026-02-30"), std::nullopt)) == 400);
     CHECK(w.api->audit(std::string("2000-01-01"), std::string("2000-01-02"))->body["entries"].empty());
+}
+
+TEST_CASE("people api: tokens are listed with their scope and revoked, and a disabled user is let in again", "[people-api]") {
+    World w;
+    const hq::Principal boss = w.admin();
+    auto callerStatus = [](const auto& r) { return r ? 200 : r.error().status; };
+    auto chain = w.api->addToken(boss, R"({"role":"read"})", "10.9.9.9", kT0);
+    REQUIRE(w.storage->people().addRegion("east", "East", kT0));
+    auto east = w.api->addToken(boss, R"({"role":"read","region":"east"})", "10.9.9.9", kT0);
+    auto till = w.api->addToken(boss, R"({"role":"read","store":"s1"})", "10.9.9.9", kT0);
+    REQUIRE((chain && east && till));
+
+    auto list = w.api->listTokens();
+    REQUIRE(list);
+    const json& tokens = list->body["tokens"];
+    REQUIRE(tokens.size() == 3);
+    CHECK(tokens[0]["id"] == chain->body["id"]);
+    CHECK(tokens[0]["region"].is_null());
+    CHECK(tokens[0]["store"].is_null());
+    CHECK(tokens[1]["region"] == "east");
+    CHECK(tokens[1]["store"].is_null());
+    CHECK(tokens[2]["store"] == "s1");
+    CHECK(tokens[2]["region"].is_null());
+    for (const auto& t : tokens) {
+        CHECK(t["role"] == "read");
+        CHECK(t["revoked"] == false);
+        CHECK(t["last_used_at"].is_null());
+        CHECK(t["created_at"] == core::formatUtc(kT0));
+        CHECK_FALSE(t.contains("token"));
+        CHECK(t.size() == 7);
+    }
+
+    const std::int64_t eastId = east->body["id"];
+    const std::string eastToken = east->body["token"];
+    CHECK(w.api->caller(true, eastToken, std::nullopt, kT0).has_value());
+    auto revoked = w.api->revokeToken(boss, eastId, "10.9.9.9", kT0);
+    REQUIRE(revoked);
+    CHECK(revoked->body == json{{"id", eastId}, {"revoked", true}});
+    CHECK(callerStatus(w.api->caller(true, eastToken, std::nullopt, kT0)) == 401);
+    CHECK(w.api->listTokens()->body["tokens"][1]["revoked"] == true);
+    CHECK(statusOf(w.api->revokeToken(boss, 999999, "", kT0)) == 404);
+    CHECK(w.api->caller(true, chain->body["token"].get<std::string>(), std::nullopt, kT0).has_value());   // the others still work
+
+    auto added = w.api->addUser(boss, R"({"email":"rita@example.com","role":"viewer","password":"long enough 1"})", "", kT0);
+    REQUIRE(added);
+    const std::int64_t rita = added->body["id"];
+    const auto ritaSession = w.login("rita@example.com", "long enough 1").first;
+    CHECK(w.api->changeUser(boss, rita, R"({"disabled":true})", "", kT0)->body["disabled"] == true);
+    CHECK(callerStatus(w.api->caller(false, std::nullopt, ritaSession, kT0)) == 401);
+    CHECK(statusOf(w.api->login(R"({"email":"rita@example.com","password":"long enough 1"})", "127.0.0.1", kT0)) == 401);
+    CHECK(statusOf(w.api->changeUser(boss, rita, R"({"enabled":false})", "", kT0)) == 400);
+    CHECK(statusOf(w.api->changeUser(boss, rita, R"({"enabled":true,"disabled":true})", "", kT0)) == 400);
+    CHECK(statusOf(w.api->changeUser(boss, 999999, R"({"enabled":true})", "", kT0)) == 404);
+    auto enabled = w.api->changeUser(boss, rita, R"({"enabled":true})", "10.9.9.9", kT0);
+    REQUIRE(enabled);
+    CHECK(enabled->body["disabled"] == false);
+    CHECK(callerStatus(w.api->caller(false, std::nullopt, ritaSession, kT0)) == 401);   // the old session stays ended
+    CHECK(statusOf(w.api->login(R"({"email":"rita@example.com","password":"long enough 1"})", "127.0.0.1", kT0)) == 200);
+
+    const json entries = w.api->audit(std::nullopt, std::nullopt)->body["entries"];
+    std::vector<std::string> actions;
+    for (const auto& e : entries) actions.push_back(e["action"]);
+    CHECK(std::find(actions.begin(), actions.end(), "user_enable") != actions.end());
+    const auto revokeEntry = std::find_if(entries.begin(), entries.end(), [](const json& e) { return e["action"] == "token_revoke"; });
+    REQUIRE(revokeEntry != entries.end());
+    CHECK((*revokeEntry)["subject"] == std::to_string(eastId));
+    CHECK((*revokeEntry)["actor"] == "boss@example.com");
+    CHECK((*revokeEntry)["address"] == "10.9.9.9");
 }

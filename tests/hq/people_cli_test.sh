@@ -96,4 +96,17 @@ expect_exit 2 "$hq" audit --db "$db" --from 2026-02-30
 expect_exit 0 "$hq" audit --db "$db"
 grep -q "user_disable" "$tmp/out" || fail "audit table"
 expect_exit 2 "$hq" user frobnicate --db "$db"
+
+# A disabled user let in again (with the password they had); the audit log says who did it.
+expect_exit 0 "$hq" --help
+grep -q "segue-hq user enable --db URL EMAIL" "$tmp/out" || fail "--help does not list user enable"
+expect_exit 0 "$hq" user enable --db "$db" SAM@example.com
+grep -qi "^enabled sam@example.com" "$tmp/out" || fail "enable: $(cat "$tmp/out")"
+expect_exit 1 "$hq" user enable --db "$db" nobody@example.com
+expect_exit 2 "$hq" user enable --db "$db"
+expect_exit 0 "$hq" user list --db "$db" --json
+[ "$(json '[.[].disabled]')" = '[false,false,false]' ] || fail "enable: $(cat "$tmp/out")"
+expect_exit 0 "$hq" audit --db "$db" --json
+[ "$(json '[.entries[0].action, .entries[0].subject, .entries[0].actor]')" = '["user_enable","sam@example.com","cli"]' ] \
+  || fail "audit of enable: $(cat "$tmp/out")"
 echo "people CLI: ok"

@@ -534,6 +534,99 @@ describe('HQ dashboard: people, roles and regions', () => {
     await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
   });
 
+  test('an admin lists, issues and revokes read tokens, and lets a disabled user in again', async () => {
+    const db = 'sqlite:' + path.join(work, 'hq.sqlite');
+    await signIn('boss@example.com');
+    await page.click('a[data-tab="tokens"]');
+    await page.waitForSelector('#tokens-table');
+    const listed = () => page.$$eval('#tokens-table tbody tr', (trs) => trs.map((tr) => [Number(tr.dataset.token), tr.dataset.revoked]));
+    const cli = JSON.parse(hq('token', 'list', '--db', db, '--json')).map((tk) => [tk.id, String(tk.revoked)]);
+    assert.deepEqual(await listed(), cli);
+
+    await page.fill('#token-store', 'cd-jinjiang');
+    await page.click('#token-add');
+    await page.waitForSelector('#token-value');
+    const token = (await page.textContent('#token-value')).trim();
+    await page.waitForFunction((n) => document.querySelectorAll('#tokens-table tbody tr').length === n, cli.length + 1);
+    const id = Math.max(...(await listed()).map(([n]) => n));
+    assert.match(await page.textContent(`#tokens-table tr[data-token="${id}"]`), /cd-jinjiang/);
+    const scoped = JSON.parse((await apiRaw('/api/v1/stores', token)).body.toString());
+    assert.deepEqual(scoped.stores.map((r) => r.id), ['cd-jinjiang']);
+    await shot('admin-tokens-zh');
+
+    page.once('dialog', (d) => d.accept());
+    await page.click(`#tokens-table tr[data-token="${id}"] [data-action="revoke"]`);
+    await page.waitForSelector(`#tokens-table tr[data-token="${id}"][data-revoked="true"]`);
+    assert.equal((await apiRaw('/api/v1/stores', token)).status, 401);
+    assert.equal(await page.locator(`#tokens-table tr[data-token="${id}"] [data-action="revoke"]`).count(), 0);
+    await page.click('[data-lang="en"]');
+    await page.waitForFunction(() => document.documentElement.lang === 'en');
+    await page.waitForSelector('#tokens-table');
+    await shot('admin-tokens-en');
+
+    // Disable chen (added by the test before), then let them in again from the users page.
+    await page.click('a[data-tab="users"]');
+    await page.waitForSelector('#users-table tr[data-user="chen@example.com"]');
+    await page.click('#users-table tr[data-user="chen@example.com"] [data-action="disable"]');
+    await page.waitForSelector('#users-table tr[data-user="chen@example.com"][data-disabled="true"] [data-action="enable"]');
+    await shot('admin-users-disabled-en');
+    await page.click('#users-table tr[data-user="chen@example.com"] [data-action="enable"]');
+    await page.waitForSelector('#users-table tr[data-user="chen@example.com"][data-disabled="false"]');
+    const chen = JSON.parse(hq('user', 'list', '--db', db, '--json')).find((u) => u.email === 'chen@example.com');
+    assert.equal(chen.disabled, false);
+    await page.click('a[data-tab="audit"]');
+    await page.waitForSelector('#audit-table tbody tr');
+    const actions = await page.$$eval('#audit-table tbody tr', (trs) => trs.map((tr) => tr.dataset.action));
+    for (const a of ['token_add', 'token_revoke', 'user_disable', 'user_enable']) assert.ok(actions.includes(a), a);
+    await signIn('chen@example.com');
+    assert.deepEqual(await shownStores(), ['cd-jinjiang']);
+    await page.click('[data-lang="zh-CN"]');
+    await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+  });
+
+  test('the top bar holds every admin tab on one line at 1280 px and degrades without clipping at 1024 px', async () => {
+    await signIn('boss@example.com');
+    // Each tab's label is one line box, no language button or sign-out is cut, and the bar does
+    // not overflow the window.
+    const layout = () => page.evaluate(() => {
+      const lines = [...document.querySelectorAll('#tabs a')].map((a) => {
+        const r = document.createRange();
+        r.selectNodeContents(a);
+        const tops = new Set([...r.getClientRects()].map((c) => Math.round(c.top)));
+        return [a.dataset.tab, tops.size];
+      });
+      const whole = (el) => el.scrollWidth <= el.clientWidth + 1 && el.getBoundingClientRect().right <= window.innerWidth;
+      const tabs = document.getElementById('tabs');
+      return {
+        lines,
+        buttons: [...document.querySelectorAll('#lang-switch button'), document.getElementById('logout')].map((b) => [b.textContent, whole(b)]),
+        barFits: document.getElementById('topbar').scrollWidth <= window.innerWidth,
+        tabsScroll: tabs.scrollWidth > tabs.clientWidth + 1,
+        height: document.getElementById('topbar').getBoundingClientRect().height,
+      };
+    });
+    for (const [lang, width] of [['en', 1280], ['zh-CN', 1280], ['en', 1024], ['zh-CN', 1024]]) {
+      await page.setViewportSize({ width, height: 800 });
+      if (await page.evaluate(() => document.documentElement.lang) !== lang) {
+        await page.click(`[data-lang="${lang}"]`);
+        await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+      }
+      await page.waitForSelector('#stores-table tbody tr');
+      const l = await layout();
+      const where = lang + ' at ' + width + ' px: ' + JSON.stringify(l);
+      assert.ok(l.lines.length >= 7, where);   // the admin's tabs (more when other pages join)
+      for (const [tab, n] of l.lines) assert.equal(n, 1, tab + ' wraps, ' + where);
+      for (const [text, ok] of l.buttons) assert.ok(ok, text + ' is cut, ' + where);
+      assert.ok(l.barFits, where);
+      assert.equal(l.height, 58, where);
+      if (width === 1280) assert.equal(l.tabsScroll, false, 'every tab shows at 1280 px, ' + where);
+      await page.screenshot({ path: path.join(SHOTS, `topbar-${lang}-${width}.png`), clip: { x: 0, y: 0, width, height: 58 } });
+    }
+    await page.setViewportSize({ width: 1440, height: 1000 });
+    await page.click('[data-lang="zh-CN"]');
+    await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+  });
+
   test('the people pages ran without script errors', () => {
     assert.deepEqual(pageErrors, []);
   });
