@@ -128,6 +128,7 @@ Intent drawFrame(Ui& ui, const FrameVM& vm, FrameState& state) {
     case Screen::Unavailable: out = drawUnavailable(ui, vm.languages); break;
     case Screen::PinPad: out = drawPinPad(ui, vm.pin); break;
     case Screen::Staff: out = drawStaff(ui, vm.staff); break;
+    case Screen::Enrol: out = drawEnrol(ui, vm.enrol); break;
     }
     if (isCustomerFacing(vm.screen)) {
         if (hasLanguageSwitch(vm.screen)) {
@@ -138,6 +139,10 @@ Intent drawFrame(Ui& ui, const FrameVM& vm, FrameState& state) {
         if (staff.kind != Intent::Kind::None) out = staff;
     } else {
         state.cornerSinceMono.reset();
+        if (vm.screen == Screen::Enrol) {   // staff-facing, yet in either language
+            const Intent lang = drawLanguageSwitch(ui, vm.languages);
+            if (out.kind == Intent::Kind::None) out = lang;
+        }
     }
 
     ImGui::PopID();

@@ -43,10 +43,26 @@ struct PinPadVM {
     int lockedSeconds = 0;         ///< > 0 while locked out
 };
 
+struct EnrolVM {
+    std::string digits;            ///< typed so far, shown grouped 1234-5678-9012
+    int maxDigits = 12;
+    bool enrolling = false;        ///< asking HQ now
+    int waitedSeconds = 0;         ///< how long it has been asking
+    core::EnrolProblem problem = core::EnrolProblem::None;   ///< how the last attempt ended
+    std::string serverUrl;         ///< the HQ it enrols with (staff check it)
+};
+
 struct RecoveryNotice {
     std::string when;              ///< RFC 3339 UTC
     std::string movedTo;
     std::string reason;
+};
+
+/// The survey the terminal runs, for the staff screen's version line.
+struct SurveyLineVM {
+    int version = 0;
+    std::string fetchedAt;         ///< store-local "14:05" (or "12-05 14:05" on another day); empty: never
+    bool configRefused = false;    ///< the last definition HQ sent was refused (the reason is in the log)
 };
 
 struct StaffVM {
@@ -62,6 +78,7 @@ struct StaffVM {
     std::size_t unsaved = 0;             ///< responses held in memory until the store recovers
     std::optional<RecoveryNotice> recovery;
     SyncPanelVM sync;
+    SurveyLineVM survey;
     std::int64_t nowUtcMs = 0;
 };
 
@@ -74,6 +91,7 @@ struct FrameVM {
     ReasonsVM reasons;
     PinPadVM pin;
     StaffVM staff;
+    EnrolVM enrol;
 };
 
 } // namespace segue::app

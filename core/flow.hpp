@@ -13,7 +13,21 @@
 
 namespace segue::core {
 
-enum class Screen { Attract, Item, Reasons, ThankYou, Unavailable, PinPad, Staff };
+enum class Screen {
+    Attract, Item, Reasons, ThankYou, Unavailable, PinPad, Staff,
+    Enrol,   ///< staff-facing: the 12-digit enrolment code, before the terminal has an identity
+};
+
+/// Digits of an enrolment code (shown as 1234-5678-9012).
+inline constexpr int kEnrolCodeDigits = 12;
+
+/// How the last enrolment attempt ended (the value of an EnrolResult intent).
+enum class EnrolProblem {
+    None,          ///< enrolled (or not tried yet)
+    Refused,       ///< HQ refused the code: used, expired, revoked or unknown (one answer for all)
+    Unreachable,   ///< HQ could not be reached, or failed
+    Failed,        ///< enrolled or not, this terminal cannot go on (its identity could not be kept)
+};
 
 /// Touches during the ~150 ms feedback moment are ignored (they would land on a control the
 /// customer has not seen yet); keys are queued and applied to the next screen.
@@ -42,6 +56,7 @@ struct Intent {
         ExitStaff,
         StoreFailed,     ///< the last toSave could not be written
         StoreRecovered,  ///< the store accepts writes again
+        EnrolResult,     ///< value = EnrolProblem: how the enrolment the flow asked for ended
     };
     Kind kind = Kind::None;
     int value = 0;
@@ -80,6 +95,9 @@ struct FlowConfig {
     int pinMaxDigits = 8;
     int pinMaxFailures = 5;
     std::int64_t pinLockMs = 60'000;
+    /// The terminal has a server but no identity yet: it starts (and stays) on the enrolment
+    /// screen until an enrolment succeeds; customers never meet it half set up.
+    bool needsEnrolment = false;
 };
 
 /// The answers so far for the customer on screen.
@@ -121,6 +139,10 @@ struct Session {
     bool pinChecking = false;             ///< waiting for PinResult
     int staffDayOffset = 0;               ///< 0 = today, -1 = yesterday, ...
     Screen resumeScreen = Screen::Attract; ///< where Unavailable goes back to
+    // Enrolment
+    std::string enrolEntry;               ///< digits typed so far (kept after a failure, to correct)
+    bool enrolling = false;               ///< waiting for EnrolResult
+    EnrolProblem enrolProblem = EnrolProblem::None;   ///< how the last attempt ended
     bool operator==(const Session&) const = default;
 };
 
@@ -128,9 +150,11 @@ struct Step {
     Session next;
     std::optional<Response> toSave;       ///< commit this before showing the thank-you screen
     std::optional<std::string> verifyPin; ///< app checks the hash, answers with PinResult
+    std::optional<std::string> enrolCode = {}; ///< app enrols with these 12 digits, answers with EnrolResult
 };
 
-/// A fresh session showing the attract screen in the default language.
+/// A fresh session showing the attract screen (the enrolment screen when cfg.needsEnrolment) in
+/// the default language.
 Session initialSession(const FlowConfig& cfg, const Now& now);
 
 /// The pure transition function. Response ids are left empty: the app assigns a UUIDv7.

@@ -34,6 +34,11 @@ struct Batch {
     std::string appVersion;
     std::optional<std::int64_t> clockOffsetMs;    ///< terminal clock minus HQ clock, last measured
     std::vector<core::Response> responses;
+    // The terminal's configuration (optional keys: an older terminal sends none, an older HQ
+    // ignores them).
+    std::optional<std::string> appliedSurveyId = {};///< "applied_survey_id": the survey it runs now
+    std::optional<int> appliedSurveyVersion = {};   ///< "applied_survey_version"
+    std::optional<std::string> configError = {};  ///< "config_error": why it refused the last definition HQ sent
 
     bool operator==(const Batch&) const = default;
 };
@@ -83,7 +88,8 @@ struct DecodeFailure {
 };
 
 /// The body as compact JSON: {"protocol","batch_id","device_id","sent_at","pending",
-/// "app_version","clock_offset_ms"?,"responses":[core::toJson(...)]}.
+/// "app_version","clock_offset_ms"?,"applied_survey_id"?,"applied_survey_version"?,
+/// "config_error"?,"responses":[core::toJson(...)]}.
 std::string encodeBatch(const Batch& batch);
 
 /// Decodes a body. Envelope errors refuse the whole body; a record that fails core::fromJson or
