@@ -266,7 +266,7 @@ void onStaff(Step& st, const Intent& in, const Now& now, const FlowConfig& cfg) 
     }
 }
 
-void onEnrol(Step& st, const Intent& in, const Now& now) {
+void onEnrol(Step& st, const Intent& in, const Now& now, const FlowConfig& cfg) {
     Session& s = st.next;
     switch (in.kind) {
     case Kind::Digit:
@@ -291,6 +291,7 @@ void onEnrol(Step& st, const Intent& in, const Now& now) {
         s.enrolProblem = problem;
         if (problem != EnrolProblem::None) break;   // the code stays on screen to be corrected
         s.enrolEntry.clear();
+        s.language = cfg.defaultLanguage;           // the first customer starts in the default language
         go(s, Screen::Attract, now);                // enrolled: the customers' screens from now on
         break;
     }
@@ -401,7 +402,7 @@ Step reduceOne(const Session& in, const Intent& intent, const Now& now, const Fl
     case Screen::Enrol:
         if (intent.kind == Kind::ToggleLanguage) toggleLanguage(s, cfg);
         else if (intent.kind == Kind::SetLanguage) setLanguage(s, intent.text, cfg);
-        else onEnrol(st, intent, now);
+        else onEnrol(st, intent, now, cfg);
         break;
     case Screen::PinPad:
         onPinPad(st, intent, now, cfg);

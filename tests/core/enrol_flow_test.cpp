@@ -116,10 +116,12 @@ TEST_CASE("enrol flow: success moves on to the attract screen; an answer nobody 
     Terminal t;
     t.answer(EnrolProblem::None);          // no attempt running
     CHECK(t.s.screen == Screen::Enrol);
+    t.key(Kind::ToggleLanguage);           // staff read it in English
     t.type("123456789012");
     t.key(Kind::Submit);
     t.answer(EnrolProblem::None);
     CHECK(t.s.screen == Screen::Attract);
+    CHECK(t.s.language == "zh-CN");        // the first customer meets the default language
     CHECK(t.s.enrolEntry.empty());
     CHECK_FALSE(t.s.enrolling);
 }
