@@ -44,6 +44,24 @@ std::optional<sync::ConfigFetch> fetchAndRecord(store::Database& db, const sync:
     return *fetched;
 }
 
+sync::ConfigReport configReport(store::Database& db) {
+    sync::ConfigReport report;
+    auto state = store::loadSurveyConfig(db);
+    if (!state) return report;   // advisory: the batch goes without it
+    std::optional<core::Survey> running;
+    if (state->applied)
+        if (auto s = acceptSurvey(*state->applied)) running = std::move(*s);
+    if (!running)
+        if (const auto text = assets::find("survey/default.json"))
+            if (auto s = core::parseSurvey(*text)) running = std::move(*s);
+    if (running) {
+        report.surveyId = running->id;
+        report.surveyVersion = running->version;
+    }
+    report.configError = state->lastError;
+    return report;
+}
+
 int runConfigStatus(const KioskConfig& cfg, bool json) {
     auto db = openForCommand(cfg.databasePath(), StoreAccess::Read);
     if (!db) {

@@ -5,6 +5,7 @@
 #include "app/config.hpp"
 #include "store/database.hpp"
 #include "sync/config_fetch.hpp"
+#include "sync/drainer.hpp"
 
 namespace segue::app {
 
@@ -14,6 +15,11 @@ int runConfigStatus(const KioskConfig& cfg, bool json);
 
 /// Where the terminal asks for its configuration ([sync] server_url, ca_file, token).
 sync::ConfigFetchOptions configFetchOptions(const KioskConfig& cfg);
+
+/// What the terminal's batches say of its configuration: the survey it runs (the applied
+/// definition from HQ if this build accepts it, else the built-in one) and why it refused the
+/// last definition HQ sent, if it did. Read from `db` as each batch is made.
+sync::ConfigReport configReport(store::Database& db);
 
 /// Asks HQ for the configuration once (sync::fetchConfig, checked with acceptSurvey) and logs
 /// the outcome; nullopt when HQ could not be asked. Used by the sync worker and `sync --once`.

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.hpp"
+#include "app/cli_config.hpp"
 #include "core/system_clock.hpp"
 #include "core/time.hpp"
 #include "store/database.hpp"
@@ -70,7 +71,9 @@ int runSyncOnce(const KioskConfig& cfg) {
     if (!db) return fail(kExitFailure, db.error());
 
     core::SystemClock clock;
-    sync::Drainer drainer(*db, **transport, clock, sync::DrainSettings{cfg.deviceId});
+    sync::DrainSettings settings{cfg.deviceId};
+    settings.configReport = configReport;
+    sync::Drainer drainer(*db, **transport, clock, settings);
     if (auto ok = drainer.loadSaved(); !ok) return fail(kExitFailure, "cannot read the outbox: " + ok.error().message);
 
     std::size_t synced = 0, duplicates = 0, rejected = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -40,6 +41,17 @@ std::optional<std::string> findLabel(const std::map<std::string, std::string>& l
     return it == labels.end() ? std::nullopt : std::optional<std::string>(it->second);
 }
 
+/// "14:05" in store-local time; "12-05 14:05" when it was another day.
+std::string localClockText(std::int64_t utcMs, const core::Now& now) {
+    const std::int64_t local = utcMs + static_cast<std::int64_t>(now.utcOffsetMin) * 60'000;
+    const std::int64_t minuteOfDay = ((local / 60'000) % (24 * 60) + 24 * 60) % (24 * 60);
+    char hm[16];
+    std::snprintf(hm, sizeof hm, "%02d:%02d", static_cast<int>(minuteOfDay / 60), static_cast<int>(minuteOfDay % 60));
+    const std::string day = core::localDate(utcMs, now.utcOffsetMin);
+    if (day == core::localDate(now.utcMs, now.utcOffsetMin) || day.size() != 10) return hm;
+    return day.substr(5) + " " + hm;
+}
+
 std::string describe(const core::Response& r) {
     return core::toJson(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -76,6 +88,7 @@ core::FlowConfig flowConfigFor(const KioskConfig& cfg, core::Survey survey) {
     f.pinMaxDigits = kPinMaxDigits;
     f.pinMaxFailures = kPinFailuresPerLock;
     f.pinLockMs = kPinFirstLockMs;   // the controller replaces it with the persisted, doubling lock
+    f.needsEnrolment = needsEnrolment(cfg);
     f.survey = std::move(survey);
     return f;
 }
@@ -240,6 +253,7 @@ void KioskController::apply(core::Step step, const core::Now& now) {
     }
     if (m_session.screen == Screen::Staff && before != Screen::Staff) m_staffAtMono.reset();
     applyOfferedSurvey(now);
+    if (step.enrolCode) startEnrolment(*step.enrolCode, now);
     if (step.verifyPin) {
         const int locksBefore = m_pinLock.locks;
         const bool ok = verifySubmittedPin(*step.verifyPin, now);
@@ -255,7 +269,50 @@ void KioskController::dispatch(const Intent& intent, const core::Now& now) {
     apply(core::reduce(m_session, intent, now, m_flow), now);
 }
 
+void KioskController::startEnrolment(const std::string& code, const core::Now& now) {
+    if (!m_hooks.enrol) {
+        spdlog::error("enrolment asked for, but this terminal has no way to enrol");
+        apply(core::reduce(m_session, Intent::of(Kind::EnrolResult, static_cast<int>(core::EnrolProblem::Failed)), now,
+                           m_flow),
+              now);
+        return;
+    }
+    spdlog::info("enrolling at {} with the code typed on the enrolment screen", m_cfg.sync.serverUrl);
+    m_enrolling = std::async(std::launch::async, m_hooks.enrol, code);
+    m_enrolPollMono = now.monoMs + kOpenPollMs;
+}
+
+void KioskController::finishEnrolment(const core::Now& now) {
+    if (!m_enrolling.valid()) return;
+    if (m_enrolling.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        m_enrolPollMono = now.monoMs + kOpenPollMs;
+        return;
+    }
+    auto enrolled = m_enrolling.get();
+    core::EnrolProblem problem = core::EnrolProblem::None;
+    if (!enrolled) {
+        using FailKind = EnrolFailure::Kind;
+        const FailKind kind = enrolled.error().kind;
+        problem = kind == FailKind::Refused       ? core::EnrolProblem::Refused
+                  : kind == FailKind::Unreachable ? core::EnrolProblem::Unreachable
+                                                  : core::EnrolProblem::Failed;
+        spdlog::warn("enrolment on the screen: {}", enrolled.error().message);
+    } else if (auto agreed = applyIdentity(m_cfg, *enrolled); !agreed) {
+        problem = core::EnrolProblem::Failed;   // enrolWithCode checked this already
+        spdlog::error("enrolled, but {}", agreed.error());
+    } else {
+        spdlog::info("enrolled on the screen: device {} in store {}", enrolled->deviceId, enrolled->storeId);
+        m_flow.storeId = m_cfg.storeId;
+        m_flow.deviceId = m_cfg.deviceId;
+        m_flow.needsEnrolment = false;
+        m_staffAtMono.reset();
+        if (m_hooks.onEnrolled) m_hooks.onEnrolled(*enrolled);
+    }
+    apply(core::reduce(m_session, Intent::of(Kind::EnrolResult, static_cast<int>(problem)), now, m_flow), now);
+}
+
 void KioskController::tick(const core::Now& now) {
+    finishEnrolment(now);
     if (m_opening.valid()) {
         if (!finishOpening(false)) {
             m_nextRetryMono = now.monoMs + kOpenPollMs;
@@ -422,6 +479,9 @@ std::optional<std::int64_t> KioskController::nextWakeMono() const {
     if (!m_db || !m_unsaved.empty() || m_session.screen == Screen::Unavailable)
         at = at ? std::min(*at, m_nextRetryMono) : m_nextRetryMono;
     if (const auto checkpoint = checkpointAtMono()) at = at ? std::min(*at, *checkpoint) : *checkpoint;
+    if (m_enrolling.valid()) {   // poll for the enrolment's answer
+        at = at ? std::min(*at, m_enrolPollMono) : m_enrolPollMono;
+    }
     return at;
 }
 
@@ -508,6 +568,7 @@ void KioskController::refreshStaff(const core::Now& now) {
     vm.dayOffset = m_session.staffDayOffset;
     vm.targetCsat = m_flow.survey.settings.targetCsat.value_or(m_cfg.targetCsat);
     vm.segueItems = m_flow.survey.items;
+    vm.survey.version = m_flow.survey.version;
     vm.nowUtcMs = now.utcMs;
     vm.unsaved = m_unsaved.size();
     if (m_db) {
@@ -515,6 +576,10 @@ void KioskController::refreshStaff(const core::Now& now) {
         else m_storeError = s.error().message;
         if (auto t = store::trend(*m_db, date, kTrendDays)) vm.trend = std::move(*t);
         else m_storeError = t.error().message;
+        if (auto config = store::loadSurveyConfig(*m_db); config) {
+            if (config->fetchedAtMs) vm.survey.fetchedAt = localClockText(*config->fetchedAtMs, now);
+            vm.survey.configRefused = config->lastError.has_value();
+        }
         if (auto open = store::getMeta(*m_db, store::kMetaOpenCallbacks); open && *open) {
             try {
                 vm.openCallbacks = std::stoll(**open);
@@ -603,6 +668,14 @@ FrameVM KioskController::viewModel(const core::Now& now) {
     case Screen::Staff:
         refreshStaff(now);
         vm.staff = m_staff;
+        break;
+    case Screen::Enrol:
+        vm.enrol.digits = s.enrolEntry;
+        vm.enrol.maxDigits = core::kEnrolCodeDigits;
+        vm.enrol.enrolling = s.enrolling;
+        if (s.enrolling) vm.enrol.waitedSeconds = static_cast<int>(std::max<std::int64_t>(0, now.monoMs - s.lastInputMono) / 1000);
+        vm.enrol.problem = s.enrolProblem;
+        vm.enrol.serverUrl = m_cfg.sync.serverUrl;
         break;
     default:
         break;

@@ -9,8 +9,10 @@
 #include <optional>
 #include <string>
 
+#include "app/cli_enrol.hpp"
 #include "app/config.hpp"
 #include "app/contact_seal.hpp"
+#include "app/identity.hpp"
 #include "app/survey_accept.hpp"
 #include "app/sync_panel.hpp"
 #include "app/view_model.hpp"
@@ -37,6 +39,13 @@ struct ControllerHooks {
     /// True (once) when the sync worker has stored a new survey definition from HQ as pending:
     /// tick() then reads it and applies it between customers. Called from the UI thread.
     std::function<bool()> surveyFetched;
+    /// Enrols with a 12-digit code (enrolWithCode): blocking, so the controller runs it on a
+    /// thread of its own and the screen shows progress. Needed when the flow starts on the
+    /// enrolment screen (needsEnrolment(cfg)); without it an attempt fails at once.
+    std::function<std::expected<Identity, EnrolFailure>(const std::string&)> enrol = {};
+    /// The enrolment succeeded (UI thread, before the attract screen shows): the sync worker
+    /// can start with this identity.
+    std::function<void(const Identity&)> onEnrolled = {};
 };
 
 /// Logs (spdlog) what securing the data directory changed, one line each.
@@ -112,6 +121,10 @@ public:
     bool hasContactKey() const { return m_contactKey.has_value(); }
     /// A survey offered and not yet applied.
     bool surveyWaiting() const { return m_offered.has_value(); }
+    /// An enrolment is running (ControllerHooks::enrol); tick() takes its answer.
+    bool enrolling() const { return m_enrolling.valid(); }
+    /// The ids responses are stamped with (the enrolled ones once enrolment succeeded).
+    const KioskConfig& config() const { return m_cfg; }
 
 private:
     KioskController(KioskConfig cfg, core::FlowConfig flow, ControllerHooks hooks);
@@ -157,6 +170,10 @@ private:
     void loadContactKey();
     /// Seals the number the flow handed over; false (logged) when it cannot be sealed.
     std::optional<std::string> sealCallback(std::string& digits);
+    /// Runs the enrolment the flow asked for (ControllerHooks::enrol) off the UI thread.
+    void startEnrolment(const std::string& code, const core::Now& now);
+    /// Takes the enrolment's answer once it is there: the identity, or why not, to the flow.
+    void finishEnrolment(const core::Now& now);
     /// When the attract screen will have been idle long enough to checkpoint, if one is due.
     std::optional<std::int64_t> checkpointAtMono() const;
 
@@ -193,6 +210,8 @@ private:
     std::int64_t m_appliedAtMs = 0;
     bool m_storedSurveyLoaded = false;
     core::Now m_openedAt{};
+    std::future<std::expected<Identity, EnrolFailure>> m_enrolling;
+    std::int64_t m_enrolPollMono = 0;   ///< when tick() looks for the enrolment's answer again
 };
 
 } // namespace segue::app

@@ -89,4 +89,6 @@ std::expected<void, std::string> applyIdentity(KioskConfig& cfg, const Identity&
     return agree(cfg.given.token, cfg.sync.token, id.token, "[sync] token", true);
 }
 
+bool needsEnrolment(const KioskConfig& cfg) { return cfg.sync.enabled && cfg.sync.token.empty(); }
+
 } // namespace segue::app

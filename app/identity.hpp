@@ -32,6 +32,10 @@ std::expected<std::optional<Identity>, std::string> loadIdentity(const std::file
 /// directory if needed.
 std::expected<void, std::string> saveIdentity(const std::filesystem::path& dataDir, const Identity& id);
 
+/// True when the terminal syncs but has no token (no identity, none in the TOML file): the
+/// window then starts on the enrolment screen.
+bool needsEnrolment(const KioskConfig& cfg);
+
 /// Fills store_id, device_id and token from `id` where the TOML left them out; where it named
 /// them they must be equal, or the error names the key that disagrees.
 std::expected<void, std::string> applyIdentity(KioskConfig& cfg, const Identity& id);

@@ -7,6 +7,7 @@ core::Intent intentForKey(const platform::KeyPress& key, core::Screen screen) {
     using Kind = Intent::Kind;
     using platform::KeyKind;
     const bool pad = screen == core::Screen::PinPad;
+    const bool enrol = screen == core::Screen::Enrol;
     const bool number = screen == core::Screen::CallbackNumber;   // BackSpace deletes a digit there
     switch (key.kind) {
     case KeyKind::Digit:
@@ -14,7 +15,7 @@ core::Intent intentForKey(const platform::KeyPress& key, core::Screen screen) {
         return Intent::key(pad ? Kind::PinDigit : Kind::Digit, key.digit);
     case KeyKind::Enter: return Intent::key(Kind::Submit);
     case KeyKind::Escape: return Intent::key(screen == core::Screen::Staff ? Kind::ExitStaff : Kind::Back);
-    case KeyKind::Backspace: return Intent::key(pad || number ? Kind::PinDelete : Kind::Back);
+    case KeyKind::Backspace: return Intent::key(pad || enrol || number ? Kind::PinDelete : Kind::Back);
     case KeyKind::LetterL: return Intent::key(Kind::ToggleLanguage);
     case KeyKind::F10: return Intent::key(Kind::OpenStaff);
     }

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/controller.hpp"
+#include "app/font_texts.hpp"
 #include "app/keys.hpp"
 #include "app/screens.hpp"
 #include "app/strings.hpp"
@@ -72,6 +73,7 @@ const char* screenName(core::Screen s) {
     case core::Screen::Staff: return "staff";
     case core::Screen::CallbackOffer: return "callback-offer";
     case core::Screen::CallbackNumber: return "callback-number";
+    case core::Screen::Enrol: return "enrol";
     }
     return "screen";
 }
@@ -84,13 +86,21 @@ std::string shotName(const FrameVM& vm, int w, int h) {
 }
 
 std::expected<platform::Fonts, std::string> loadFonts(ImFontAtlas& atlas, const Metrics& m, const Strings& strings,
-                                                     const KioskConfig& cfg) {
+                                                     const KioskConfig& cfg, const core::Survey& survey) {
     platform::FontRequest req;
     req.sizes = m.fonts;
-    req.texts = strings.allTexts();
-    req.texts.push_back(cfg.storeId);
-    req.texts.push_back(cfg.deviceId);
+    req.texts = fontTexts(strings, cfg, survey);
     return platform::buildFonts(atlas, req);
+}
+
+/// The atlas was built for other labels or ids than the terminal now shows.
+bool fontsStale(const core::Survey& built, const KioskConfig& builtCfg, const KioskController& controller) {
+    const core::Survey& now = controller.flow().survey;
+    if (now.id == built.id && now.version == built.version && controller.config().storeId == builtCfg.storeId &&
+        controller.config().deviceId == builtCfg.deviceId)
+        return false;
+    return surveyLabelText(now) != surveyLabelText(built) || controller.config().storeId != builtCfg.storeId ||
+           controller.config().deviceId != builtCfg.deviceId;
 }
 
 } // namespace
@@ -113,7 +123,9 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
                                                     .onResponseSaved = options.onResponseSaved,
                                                     .onStoreOpened = options.onStoreOpened,
                                                     .openInBackground = true,
-                                                    .surveyFetched = options.surveyFetched});
+                                                    .surveyFetched = options.surveyFetched,
+                                                    .enrol = options.enrol,
+                                                    .onEnrolled = options.onEnrolled});
     if (!controller) {
         spdlog::critical("{}", controller.error());
         return 1;
@@ -137,7 +149,11 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
     // context exists until both are done. The atlas outlives the window that shares it.
     auto atlas = std::make_unique<ImFontAtlas>();
     Metrics metrics = metricsFor(static_cast<float>(wo.width), static_cast<float>(wo.height));
-    auto fontJob = std::async(std::launch::async, [&] { return loadFonts(*atlas, metrics, *strings, cfg); });
+    // The survey the atlas was built for; a definition applied later with other labels (and an
+    // enrolment, with other ids) builds it again.
+    core::Survey fontSurvey = controller->flow().survey;
+    KioskConfig fontConfig = controller->config();
+    auto fontJob = std::async(std::launch::async, [&] { return loadFonts(*atlas, metrics, *strings, fontConfig, fontSurvey); });
     auto window = platform::Window::create(wo);
     auto fonts = fontJob.get();
     if (!window) {
@@ -153,7 +169,7 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
     if (const Metrics actual = metricsFor(static_cast<float>(win.width()), static_cast<float>(win.height()));
         actual.fonts.body != metrics.fonts.body || actual.fonts.title != metrics.fonts.title) {
         metrics = actual;
-        fonts = loadFonts(*atlas, metrics, *strings, cfg);
+        fonts = loadFonts(*atlas, metrics, *strings, fontConfig, fontSurvey);
     } else {
         metrics = actual;
     }
@@ -197,7 +213,7 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
         if (events.resized) {
             const Metrics resized = metricsFor(static_cast<float>(win.width()), static_cast<float>(win.height()));
             if (resized.fonts.body != metrics.fonts.body || resized.fonts.title != metrics.fonts.title) {
-                auto rebuilt = loadFonts(*atlas, resized, *strings, cfg);
+                auto rebuilt = loadFonts(*atlas, resized, *strings, fontConfig, fontSurvey);
                 if (!rebuilt) {
                     // The atlas is already cleared: the old faces are gone with it.
                     spdlog::critical("{}", rebuilt.error());
@@ -222,10 +238,28 @@ int runKiosk(const KioskConfig& cfg, const RunOptions& options) {
             return 1;
         }
         if (!(before == controller->session())) framesLeft = std::max(framesLeft, 2);
-        // Screens with a live clock (staff figures, the PIN lock countdown) redraw once a second.
+        // A definition applied (between customers) may bring labels the atlas cannot draw yet.
+        if (fontsStale(fontSurvey, fontConfig, *controller)) {
+            fontSurvey = controller->flow().survey;
+            fontConfig = controller->config();
+            auto rebuilt = loadFonts(*atlas, metrics, *strings, fontConfig, fontSurvey);
+            if (!rebuilt) {
+                spdlog::critical("{}", rebuilt.error());
+                return 1;
+            }
+            fonts = std::move(rebuilt);
+            win.reloadFontTexture();
+            atlas->ClearTexData();
+            spdlog::info("font atlas built again for survey {} version {} ({}x{})", fontSurvey.id, fontSurvey.version,
+                         atlas->TexWidth, atlas->TexHeight);
+            framesLeft = std::max(framesLeft, 2);
+        }
+        // Screens with a live clock (staff figures, the PIN lock countdown, the enrolment's wait)
+        // redraw once a second.
         const core::Screen screen = controller->session().screen;
         const bool live = screen == core::Screen::Staff ||
-                          (screen == core::Screen::PinPad && controller->session().pinLockedUntilMono > now.monoMs);
+                          (screen == core::Screen::PinPad && controller->session().pinLockedUntilMono > now.monoMs) ||
+                          (screen == core::Screen::Enrol && controller->enrolling());
         if (live && now.monoMs - lastFrameMono >= kIdleTickMs - 20) framesLeft = std::max(framesLeft, 1);
         if (framesLeft == 0) continue;
 

@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 
+#include "app/cli_enrol.hpp"
 #include "app/config.hpp"
 #include "app/sync_panel.hpp"
 
@@ -26,6 +27,9 @@ struct RunOptions {
     std::function<void()> onStoreOpened;
     /// ControllerHooks::surveyFetched.
     std::function<bool()> surveyFetched;
+    /// ControllerHooks::enrol and onEnrolled: set when the terminal starts on the enrolment screen.
+    std::function<std::expected<Identity, EnrolFailure>(const std::string&)> enrol = {};
+    std::function<void(const Identity&)> onEnrolled = {};
 };
 
 /// Runs the terminal until the window closes or SIGTERM/SIGINT. Returns the process exit code

@@ -130,6 +130,7 @@ Intent drawFrame(Ui& ui, const FrameVM& vm, FrameState& state) {
     case Screen::Staff: out = drawStaff(ui, vm.staff); break;
     case Screen::CallbackOffer: out = drawCallbackOffer(ui, vm.callback); break;
     case Screen::CallbackNumber: out = drawCallbackNumber(ui, vm.callback); break;
+    case Screen::Enrol: out = drawEnrol(ui, vm.enrol); break;
     }
     if (isCustomerFacing(vm.screen)) {
         if (hasLanguageSwitch(vm.screen)) {
@@ -140,6 +141,10 @@ Intent drawFrame(Ui& ui, const FrameVM& vm, FrameState& state) {
         if (staff.kind != Intent::Kind::None) out = staff;
     } else {
         state.cornerSinceMono.reset();
+        if (vm.screen == Screen::Enrol) {   // staff-facing, yet in either language
+            const Intent lang = drawLanguageSwitch(ui, vm.languages);
+            if (out.kind == Intent::Kind::None) out = lang;
+        }
     }
 
     ImGui::PopID();

@@ -13,37 +13,6 @@ using core::Intent;
 /// A lock with more left than this is shown in whole minutes (rounded up), else in seconds.
 constexpr int kSecondsShownUpTo = 90;
 
-/// 1 2 3 / 4 5 6 / 7 8 9 / Delete 0 OK
-Intent drawKeypad(Ui& ui, const PinPadVM& vm, float x0, float y0, float key) {
-    const Metrics& m = ui.m;
-    const bool enabled = !vm.checking && vm.lockedSeconds == 0;
-    Intent out;
-    for (int r = 0; r < 4; ++r) {
-        for (int c = 0; c < 3; ++c) {
-            const Box b{x0 + static_cast<float>(c) * (key + m.gap), y0 + static_cast<float>(r) * (key + m.gap), key, key};
-            if (r < 3 || c == 1) {
-                const int digit = r < 3 ? r * 3 + c + 1 : 0;
-                const std::string id = "digit" + std::to_string(digit);
-                const std::string label = std::to_string(digit);
-                const Press p = hitArea(ui, id.c_str(), b);
-                ImU32 fill = p.held ? ui.theme.surfacePressed : ui.theme.surface;
-                ImU32 ink = ui.theme.text;
-                if (!enabled) { fill = withAlpha(fill, 0.45f); ink = withAlpha(ink, 0.5f); }
-                if (ui.dl != nullptr) ui.dl->AddRectFilled(b.min(), b.max(), fill, key * 0.5f);
-                drawText(ui, b.inset(4.f), label, {ui.fonts.title, std::min(m.fonts.title, key * 0.5f), ink, Align::Center, 1});
-                if (p.clicked && enabled) out = Intent::of(Intent::Kind::PinDigit, digit);
-            } else if (c == 0) {
-                if (button(ui, "delete", b, ui.tr(keys::kPinDelete), ButtonKind::Ghost, enabled && vm.entered > 0, key * 0.5f))
-                    out = Intent::of(Intent::Kind::PinDelete);
-            } else {
-                if (button(ui, "ok", b, ui.tr(keys::kPinOk), ButtonKind::Primary, enabled && vm.entered >= vm.minDigits, key * 0.5f))
-                    out = Intent::of(Intent::Kind::Submit);
-            }
-        }
-    }
-    return out;
-}
-
 void drawDots(Ui& ui, const PinPadVM& vm, const Box& area) {
     if (ui.dl == nullptr) return;
     const int slots = std::clamp(std::max(vm.minDigits, vm.entered), 1, std::max(vm.maxDigits, 1));
@@ -57,6 +26,36 @@ void drawDots(Ui& ui, const PinPadVM& vm, const Box& area) {
 }
 
 } // namespace
+
+Intent drawDigitPad(Ui& ui, const DigitPad& pad) {
+    const Metrics& m = ui.m;
+    const float key = pad.key;
+    Intent out;
+    for (int r = 0; r < 4; ++r) {
+        for (int c = 0; c < 3; ++c) {
+            const Box b{pad.x + static_cast<float>(c) * (key + m.gap), pad.y + static_cast<float>(r) * (key + m.gap), key, key};
+            if (r < 3 || c == 1) {
+                const int digit = r < 3 ? r * 3 + c + 1 : 0;
+                const std::string id = "digit" + std::to_string(digit);
+                const std::string label = std::to_string(digit);
+                const Press p = hitArea(ui, id.c_str(), b);
+                ImU32 fill = p.held ? ui.theme.surfacePressed : ui.theme.surface;
+                ImU32 ink = ui.theme.text;
+                if (!pad.enabled) { fill = withAlpha(fill, 0.45f); ink = withAlpha(ink, 0.5f); }
+                if (ui.dl != nullptr) ui.dl->AddRectFilled(b.min(), b.max(), fill, key * 0.5f);
+                drawText(ui, b.inset(4.f), label, {ui.fonts.title, std::min(m.fonts.title, key * 0.5f), ink, Align::Center, 1});
+                if (p.clicked && pad.enabled) out = Intent::of(Intent::Kind::PinDigit, digit);
+            } else if (c == 0) {
+                if (button(ui, "delete", b, ui.tr(keys::kPinDelete), ButtonKind::Ghost, pad.enabled && pad.canDelete, key * 0.5f))
+                    out = Intent::of(Intent::Kind::PinDelete);
+            } else {
+                if (button(ui, "ok", b, ui.tr(keys::kPinOk), ButtonKind::Primary, pad.enabled && pad.canSubmit, key * 0.5f))
+                    out = Intent::of(Intent::Kind::Submit);
+            }
+        }
+    }
+    return out;
+}
 
 Intent drawPinPad(Ui& ui, const PinPadVM& vm) {
     const Metrics& m = ui.m;
@@ -119,7 +118,8 @@ Intent drawPinPad(Ui& ui, const PinPadVM& vm) {
                  {ui.fonts.body, m.fonts.body, messageInk, Align::Center, vm.configured ? 2 : 3, 0.6f, false});
 
     if (vm.configured) {
-        const Intent k = drawKeypad(ui, vm, padX, padY, key);
+        const bool enabled = !vm.checking && vm.lockedSeconds == 0;
+        const Intent k = drawDigitPad(ui, {padX, padY, key, enabled, vm.entered > 0, vm.entered >= vm.minDigits});
         if (k.kind != Intent::Kind::None) out = k;
     }
     if (button(ui, "cancel", cancel, ui.tr(keys::kCancel), ButtonKind::Secondary)) out = Intent::of(Intent::Kind::ExitStaff);

@@ -292,6 +292,27 @@ std::pair<ImU32, std::string_view> syncState(const Ui& ui, const SyncPanelVM& s)
     return {ui.theme.warning, ui.tr(keys::kStaffOffline)};
 }
 
+/// The last sync error in a few words of the screen's language (the log has curl's or HQ's
+/// own text). Only an error of no known kind shows as it came.
+std::string syncErrorText(const Ui& ui, const SyncPanelVM& s) {
+    using sync::SendError;
+    if (!s.lastErrorKind) return s.lastError;
+    switch (*s.lastErrorKind) {
+    case SendError::Offline:
+    case SendError::Timeout:
+    case SendError::TlsHandshake:
+    case SendError::Aborted: return std::string(ui.tr(keys::kStaffErrorOffline));
+    case SendError::Tls: return std::string(ui.tr(keys::kStaffErrorCertificate));
+    case SendError::Unauthorized:
+    case SendError::Protocol:
+    case SendError::Rejected: return std::string(ui.tr(keys::kStaffErrorRefused));
+    case SendError::ServerError:
+    case SendError::RateLimited:
+    case SendError::TooLarge: return std::string(ui.tr(keys::kStaffErrorServer));
+    }
+    return s.lastError;
+}
+
 Intent syncCard(Ui& ui, const Box& b, const StaffVM& vm) {
     const Theme& t = ui.theme;
     const Metrics& m = ui.m;
@@ -307,6 +328,13 @@ Intent syncCard(Ui& ui, const Box& b, const StaffVM& vm) {
              caption(ui, t.text));
 
     std::vector<std::pair<std::string, ImU32>> lines;
+    if (vm.survey.version > 0) {
+        const std::string version = std::to_string(vm.survey.version);
+        lines.emplace_back(vm.survey.fetchedAt.empty()
+                               ? formatText(ui.tr(keys::kStaffSurveyNotFetched), {{"version", version}})
+                               : formatText(ui.tr(keys::kStaffSurvey), {{"version", version}, {"time", vm.survey.fetchedAt}}),
+                           t.text);
+    }
     const std::int64_t pending = s.enabled ? s.pending : (vm.stats ? vm.stats->pendingSync : 0);
     std::string pend = formatText(ui.tr(keys::kStaffPending), {{"count", std::to_string(pending)}});
     if (s.enabled) {
@@ -324,7 +352,10 @@ Intent syncCard(Ui& ui, const Box& b, const StaffVM& vm) {
         lines.emplace_back(formatText(ui.tr(keys::kStaffOpenCallbacks), {{"count", std::to_string(*vm.openCallbacks)}}),
                            *vm.openCallbacks > 0 ? t.warningInk : t.text);
     if (s.enabled && !s.lastError.empty())
-        lines.emplace_back(formatText(ui.tr(keys::kStaffLastError), {{"error", s.lastError}}), t.warningInk);
+        lines.emplace_back(formatText(ui.tr(keys::kStaffLastError), {{"error", syncErrorText(ui, s)}}), t.warningInk);
+    if (vm.survey.configRefused)
+        lines.emplace_back(formatText(ui.tr(keys::kStaffConfigRefused), {{"version", std::to_string(vm.survey.version)}}),
+                           t.warningInk);
 
     Intent out;
     const float lineH = m.fonts.caption * 1.3f;

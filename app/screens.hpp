@@ -40,6 +40,19 @@ core::Intent drawCallbackNumber(Ui& ui, const CallbackVM& vm);
 core::Intent drawUnavailable(Ui& ui, const std::vector<std::string>& languages);
 core::Intent drawPinPad(Ui& ui, const PinPadVM& vm);
 core::Intent drawStaff(Ui& ui, const StaffVM& vm);
+/// Staff-facing: the 12-digit enrolment code on a keypad, before the terminal has an identity.
+core::Intent drawEnrol(Ui& ui, const EnrolVM& vm);
+
+/// A 3×4 keypad: 1 2 3 / 4 5 6 / 7 8 9 / Delete 0 OK, keys `key` px square from (x, y).
+/// Returns PinDigit, PinDelete or Submit (the PIN pad and the enrolment screen share it).
+struct DigitPad {
+    float x = 0, y = 0, key = 0;
+    bool enabled = true;       ///< false: every key dimmed (checking, locked, asking HQ)
+    bool canDelete = false;
+    bool canSubmit = false;
+};
+core::Intent drawDigitPad(Ui& ui, const DigitPad& pad);
+
 /// 中文 | EN, top right; returns SetLanguage.
 core::Intent drawLanguageSwitch(Ui& ui, const std::vector<std::string>& languages);
 

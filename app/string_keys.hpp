@@ -47,6 +47,14 @@ inline constexpr std::string_view kPinOk = "button.ok";
 inline constexpr std::string_view kPinDelete = "button.delete";
 inline constexpr std::string_view kCancel = "button.cancel";
 
+inline constexpr std::string_view kEnrolTitle = "enrol.title";
+inline constexpr std::string_view kEnrolHint = "enrol.hint";
+inline constexpr std::string_view kEnrolServer = "enrol.server";            // {url}
+inline constexpr std::string_view kEnrolWorking = "enrol.working";          // {seconds}
+inline constexpr std::string_view kEnrolRefused = "enrol.refused";
+inline constexpr std::string_view kEnrolUnreachable = "enrol.unreachable";
+inline constexpr std::string_view kEnrolFailed = "enrol.failed";
+
 inline constexpr std::string_view kStaffTitle = "staff.title";
 inline constexpr std::string_view kStaffStore = "staff.store";          // {store} {device}
 inline constexpr std::string_view kStaffToday = "staff.today";
@@ -76,6 +84,13 @@ inline constexpr std::string_view kStaffPending = "staff.pending";      // {coun
 inline constexpr std::string_view kStaffOldest = "staff.oldest";        // {age}
 inline constexpr std::string_view kStaffRejected = "staff.rejected";    // {count}
 inline constexpr std::string_view kStaffLastError = "staff.last_error"; // {error}
+inline constexpr std::string_view kStaffSurvey = "staff.survey";                  // {version} {time}
+inline constexpr std::string_view kStaffSurveyNotFetched = "staff.survey_not_fetched"; // {version}
+inline constexpr std::string_view kStaffConfigRefused = "staff.config_refused";  // {version}
+inline constexpr std::string_view kStaffErrorOffline = "staff.error.offline";
+inline constexpr std::string_view kStaffErrorCertificate = "staff.error.certificate";
+inline constexpr std::string_view kStaffErrorRefused = "staff.error.refused";
+inline constexpr std::string_view kStaffErrorServer = "staff.error.server";
 inline constexpr std::string_view kStaffNever = "staff.never";
 inline constexpr std::string_view kStaffSyncNow = "staff.sync_now";
 inline constexpr std::string_view kStaffExit = "staff.exit";
@@ -93,12 +108,15 @@ inline constexpr std::array kStatic = {
     kCallbackInvalid, kCallbackConfirm, kStaffOpenCallbacks,
     kThanksTitle, kThanksBody, kUnavailableTitle, kUnavailableBody,
     kPinTitle, kPinHint, kPinWrong, kPinLocked, kPinLockedMinutes, kPinNotSet, kPinOk, kPinDelete, kCancel,
+    kEnrolTitle, kEnrolHint, kEnrolServer, kEnrolWorking, kEnrolRefused, kEnrolUnreachable, kEnrolFailed,
     kStaffTitle, kStaffStore, kStaffToday, kStaffResponses, kStaffMeanStars, kStaffCsat,
     kStaffTarget, kStaffSegue, kStaffByHour, kStaffTrend, kStaffTrendDaily, kStaffTrend7,
     kStaffTrend30, kStaffTags, kStaffNoData, kStaffNotScored, kStaffRecovered,
     kStaffStoreError, kStaffUnsaved, kStaffSync, kStaffSyncOff, kStaffOnline, kStaffOffline,
     kStaffSyncing, kStaffLastSuccess, kStaffPending, kStaffOldest, kStaffRejected,
     kStaffLastError, kStaffNever, kStaffSyncNow, kStaffExit,
+    kStaffSurvey, kStaffSurveyNotFetched, kStaffConfigRefused,
+    kStaffErrorOffline, kStaffErrorCertificate, kStaffErrorRefused, kStaffErrorServer,
     kJustNow, kMinutes, kHours, kDays,
 };
 

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "sync/transport.hpp"
+
 namespace segue::app {
 
 struct SyncPanelVM {
@@ -15,7 +17,8 @@ struct SyncPanelVM {
     std::int64_t pending = 0;                      ///< responses not yet acknowledged by HQ
     std::optional<std::int64_t> oldestPendingUtcMs;
     std::int64_t rejected = 0;                     ///< refused by HQ (kept, never resent)
-    std::string lastError;                         ///< empty when the last attempt succeeded
+    std::string lastError;                         ///< empty when the last attempt succeeded (English, for the log)
+    std::optional<sync::SendError> lastErrorKind = {};///< what the screen says, in its own language
     std::optional<std::int64_t> nextAttemptUtcMs;  ///< when the worker will try again
 };
 

@@ -121,6 +121,7 @@ Box drawText(Ui& ui, const Box& box, std::string_view text, const TextStyle& sty
         fits = true;
     }
     if (!fits && ui.log != nullptr) ui.log->overflows.push_back({std::string(text), box});
+    if (ui.log != nullptr) ui.log->texts.emplace_back(text);
     const float height = size + static_cast<float>(lines.size() - 1) * size * kLineSpacing;
     float y = style.vcenter ? box.y + (box.h - height) * 0.5f : box.y;
     Box used{box.right(), y, 0, height};

@@ -26,13 +26,14 @@ struct Box {
     bool contains(ImVec2 p) const { return p.x >= x && p.x < x + w && p.y >= y && p.y < y + h; }
 };
 
-/// What a frame drew that tests inspect: every touch target and every text that did not fit.
+/// What a frame drew that tests inspect: every touch target, every text and those that did not fit.
 struct UiLog {
     struct Target { std::string id; Box box; };
     struct Overflow { std::string text; Box box; };
     std::vector<Target> targets;
     std::vector<Overflow> overflows;
-    void clear() { targets.clear(); overflows.clear(); }
+    std::vector<std::string> texts;   ///< every text drawText was given, in order
+    void clear() { targets.clear(); overflows.clear(); texts.clear(); }
 };
 
 /// Everything a screen needs to draw one frame.

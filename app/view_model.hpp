@@ -44,6 +44,15 @@ struct PinPadVM {
     int lockedSeconds = 0;         ///< > 0 while locked out
 };
 
+struct EnrolVM {
+    std::string digits;            ///< typed so far, shown grouped 1234-5678-9012
+    int maxDigits = 12;
+    bool enrolling = false;        ///< asking HQ now
+    int waitedSeconds = 0;         ///< how long it has been asking
+    core::EnrolProblem problem = core::EnrolProblem::None;   ///< how the last attempt ended
+    std::string serverUrl;         ///< the HQ it enrols with (staff check it)
+};
+
 /// The callback offer and number screens (issue 17).
 struct CallbackVM {
     std::string consent;           ///< the survey's sentence in the screen's language; empty: the translation
@@ -62,6 +71,13 @@ struct RecoveryNotice {
     std::string reason;
 };
 
+/// The survey the terminal runs, for the staff screen's version line.
+struct SurveyLineVM {
+    int version = 0;
+    std::string fetchedAt;         ///< store-local "14:05" (or "12-05 14:05" on another day); empty: never
+    bool configRefused = false;    ///< the last definition HQ sent was refused (the reason is in the log)
+};
+
 struct StaffVM {
     std::string storeId;
     std::string deviceId;
@@ -75,6 +91,7 @@ struct StaffVM {
     std::size_t unsaved = 0;             ///< responses held in memory until the store recovers
     std::optional<RecoveryNotice> recovery;
     SyncPanelVM sync;
+    SurveyLineVM survey;
     std::int64_t nowUtcMs = 0;
     std::optional<std::int64_t> openCallbacks;   ///< HQ's last count of the store's open callback requests
 };
@@ -89,6 +106,7 @@ struct FrameVM {
     CallbackVM callback;
     PinPadVM pin;
     StaffVM staff;
+    EnrolVM enrol;
 };
 
 } // namespace segue::app

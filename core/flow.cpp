@@ -20,6 +20,7 @@ bool isInput(Kind k) {
     case Kind::PinResult:
     case Kind::StoreFailed:
     case Kind::StoreRecovered:
+    case Kind::EnrolResult:
         return false;
     default:
         return true;
@@ -40,7 +41,8 @@ void resetToAttract(Session& s, const Now& now, const FlowConfig& cfg) {
     s.pinEntry.clear();
     s.pinChecking = false;
     s.language = cfg.defaultLanguage;
-    go(s, Screen::Attract, now);
+    // Not enrolled yet: every way back to the customers leads to the enrolment screen instead.
+    go(s, cfg.needsEnrolment ? Screen::Enrol : Screen::Attract, now);
 }
 
 int itemCount(const FlowConfig& cfg) { return static_cast<int>(cfg.survey.items.size()); }
@@ -269,6 +271,7 @@ void onTick(Step& st, const Now& now, const FlowConfig& cfg) {
         if (now.monoMs - s.lastInputMono >= cfg.staffIdleMs) resetToAttract(s, now, cfg);
         break;
     case Screen::Unavailable:
+    case Screen::Enrol:
         break;
     }
 }
@@ -340,6 +343,40 @@ void onStaff(Step& st, const Intent& in, const Now& now, const FlowConfig& cfg) 
     case Kind::SetLanguage:
         setLanguage(s, in.text, cfg);
         break;
+    default:
+        break;
+    }
+}
+
+void onEnrol(Step& st, const Intent& in, const Now& now, const FlowConfig& cfg) {
+    Session& s = st.next;
+    switch (in.kind) {
+    case Kind::Digit:
+    case Kind::PinDigit:
+        if (!s.enrolling && in.value >= 0 && in.value <= 9 && static_cast<int>(s.enrolEntry.size()) < kEnrolCodeDigits)
+            s.enrolEntry.push_back(static_cast<char>('0' + in.value));
+        break;
+    case Kind::PinDelete:
+        if (!s.enrolling && !s.enrolEntry.empty()) s.enrolEntry.pop_back();
+        break;
+    case Kind::Submit:
+        if (!s.enrolling && static_cast<int>(s.enrolEntry.size()) == kEnrolCodeDigits) {
+            st.enrolCode = s.enrolEntry;
+            s.enrolling = true;
+            s.enrolProblem = EnrolProblem::None;
+        }
+        break;
+    case Kind::EnrolResult: {
+        if (!s.enrolling) break;
+        s.enrolling = false;
+        const auto problem = static_cast<EnrolProblem>(std::clamp(in.value, 0, static_cast<int>(EnrolProblem::Failed)));
+        s.enrolProblem = problem;
+        if (problem != EnrolProblem::None) break;   // the code stays on screen to be corrected
+        s.enrolEntry.clear();
+        s.language = cfg.defaultLanguage;           // the first customer starts in the default language
+        go(s, Screen::Attract, now);                // enrolled: the customers' screens from now on
+        break;
+    }
     default:
         break;
     }
@@ -453,7 +490,12 @@ Step reduceOne(const Session& in, const Intent& intent, const Now& now, const Fl
 
     switch (s.screen) {
     case Screen::Unavailable:
-        if (intent.kind == Kind::OpenStaff) openStaff(st, now, cfg);
+        if (intent.kind == Kind::OpenStaff && !cfg.needsEnrolment) openStaff(st, now, cfg);
+        break;
+    case Screen::Enrol:
+        if (intent.kind == Kind::ToggleLanguage) toggleLanguage(s, cfg);
+        else if (intent.kind == Kind::SetLanguage) setLanguage(s, intent.text, cfg);
+        else onEnrol(st, intent, now, cfg);
         break;
     case Screen::PinPad:
         onPinPad(st, intent, now, cfg);
@@ -480,6 +522,7 @@ Session initialSession(const FlowConfig& cfg, const Now& now) {
     s.language = cfg.defaultLanguage;
     s.lastInputMono = now.monoMs;
     s.screenSinceMono = now.monoMs;
+    if (cfg.needsEnrolment) s.screen = Screen::Enrol;
     return s;
 }
 
@@ -509,6 +552,7 @@ std::optional<std::int64_t> nextDeadline(const Session& s, const FlowConfig& cfg
         earliest(s.lastInputMono + cfg.staffIdleMs);
         break;
     case Screen::Unavailable:
+    case Screen::Enrol:
         break;
     }
     return at;

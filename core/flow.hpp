@@ -13,7 +13,21 @@
 
 namespace segue::core {
 
-enum class Screen { Attract, Item, Reasons, ThankYou, Unavailable, PinPad, Staff, CallbackOffer, CallbackNumber };
+enum class Screen {
+    Attract, Item, Reasons, ThankYou, Unavailable, PinPad, Staff, CallbackOffer, CallbackNumber,
+    Enrol,   ///< staff-facing: the 12-digit enrolment code, before the terminal has an identity
+};
+
+/// Digits of an enrolment code (shown as 1234-5678-9012).
+inline constexpr int kEnrolCodeDigits = 12;
+
+/// How the last enrolment attempt ended (the value of an EnrolResult intent).
+enum class EnrolProblem {
+    None,          ///< enrolled (or not tried yet)
+    Refused,       ///< HQ refused the code: used, expired, revoked or unknown (one answer for all)
+    Unreachable,   ///< HQ could not be reached, or failed
+    Failed,        ///< enrolled or not, this terminal cannot go on (its identity could not be kept)
+};
 
 /// Touches during the ~150 ms feedback moment are ignored (they would land on a control the
 /// customer has not seen yet); keys are queued and applied to the next screen.
@@ -44,6 +58,7 @@ struct Intent {
         StoreRecovered,  ///< the store accepts writes again
         CallbackYes,     ///< the callback offer's "Yes" (key 1)
         CallbackNo,      ///< the callback offer's "No thanks" (key 2)
+        EnrolResult,     ///< value = EnrolProblem: how the enrolment the flow asked for ended
     };
     Kind kind = Kind::None;
     int value = 0;
@@ -85,6 +100,9 @@ struct FlowConfig {
     /// HQ's public key is at hand, so a callback number can be sealed: only then is the
     /// callback offered (after ratings up to survey.settings.callbackMaxStars).
     bool callbackKey = false;
+    /// The terminal has a server but no identity yet: it starts (and stays) on the enrolment
+    /// screen until an enrolment succeeds; customers never meet it half set up.
+    bool needsEnrolment = false;
 };
 
 /// The answers so far for the customer on screen.
@@ -129,6 +147,10 @@ struct Session {
     bool pinChecking = false;             ///< waiting for PinResult
     int staffDayOffset = 0;               ///< 0 = today, -1 = yesterday, ...
     Screen resumeScreen = Screen::Attract; ///< where Unavailable goes back to
+    // Enrolment
+    std::string enrolEntry;               ///< digits typed so far (kept after a failure, to correct)
+    bool enrolling = false;               ///< waiting for EnrolResult
+    EnrolProblem enrolProblem = EnrolProblem::None;   ///< how the last attempt ended
     bool operator==(const Session&) const = default;
 };
 
@@ -139,12 +161,13 @@ struct Step {
     /// With toSave (callbackRequested): the number the customer confirmed, which the app seals
     /// with HQ's public key before it commits the response. Never stored in clear.
     std::optional<std::string> callbackNumber;
-};
+    std::optional<std::string> enrolCode = {}; ///< app enrols with these 12 digits, answers with EnrolResult
 
 /// Whether a draft with these stars is offered a callback under `cfg`.
 bool offersCallback(int stars, const FlowConfig& cfg);
 
-/// A fresh session showing the attract screen in the default language.
+/// A fresh session showing the attract screen (the enrolment screen when cfg.needsEnrolment) in
+/// the default language.
 Session initialSession(const FlowConfig& cfg, const Now& now);
 
 /// The pure transition function. Response ids are left empty: the app assigns a UUIDv7.

@@ -1,5 +1,7 @@
 #include "hq/dashboard.hpp"
 
+#include "hq/surveys.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <map>
@@ -7,6 +9,7 @@
 #include "core/scoring.hpp"
 #include "core/time.hpp"
 #include "hq/alerts.hpp"
+#include "hq/surveys.hpp"
 #include "hq/views.hpp"
 
 namespace segue::hq {
@@ -203,6 +206,38 @@ Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, cons
                           {"stores", std::move(rows)}};
 }
 
+namespace {
+
+/// The survey each store is assigned (the most specific assignment, else the built-in one),
+/// with the assignments read once and each store's region once.
+class AssignedSurveys {
+public:
+    static Result<AssignedSurveys> load(Storage& storage) {
+        auto all = storage.surveyAssignments();
+        if (!all) return std::unexpected(all.error());
+        AssignedSurveys out;
+        out.m_assignments = std::move(*all);
+        return out;
+    }
+    Result<std::pair<std::string, int>> forStore(Storage& storage, const std::string& storeId) {
+        if (const auto it = m_byStore.find(storeId); it != m_byStore.end()) return it->second;
+        auto region = storage.storeRegion(storeId);
+        if (!region) return std::unexpected(region.error());
+        const auto chosen = resolveAssignment(m_assignments, storeId, *region);
+        const auto& builtIn = builtInSurvey();
+        std::pair<std::string, int> current = chosen ? std::pair{chosen->surveyId, chosen->version}
+                                                     : std::pair{builtIn.id, builtIn.version};
+        m_byStore.emplace(storeId, current);
+        return current;
+    }
+
+private:
+    std::vector<SurveyAssignment> m_assignments;
+    std::map<std::string, std::pair<std::string, int>> m_byStore;
+};
+
+} // namespace
+
 nlohmann::json fleetDeviceJson(const DeviceInfo& d, std::int64_t nowMs, const DashboardConfig& config) {
     nlohmann::json j = deviceJson(d);
     const std::int64_t since = d.lastSeenMs.value_or(d.createdAtMs);
@@ -255,14 +290,27 @@ Result<nlohmann::json> fleetJson(Storage& storage, std::int64_t nowMs, const Das
                                  const Scope& scope) {
     auto devices = devicesInScope(storage, scope);
     if (!devices) return std::unexpected(devices.error());
+    auto assigned = AssignedSurveys::load(storage);
+    if (!assigned) return std::unexpected(assigned.error());
     nlohmann::json list = nlohmann::json::array();
-    std::int64_t silent = 0, skewed = 0, revoked = 0, pending = 0;
+    std::int64_t silent = 0, skewed = 0, revoked = 0, pending = 0, outdated = 0, configErrors = 0;
     for (const auto& d : *devices) {
         auto j = fleetDeviceJson(d, nowMs, config);
+        auto current = assigned->forStore(storage, d.storeId);
+        if (!current) return std::unexpected(current.error());
+        // Whether the terminal runs its store's assigned version; null until it has said.
+        j["assigned_survey"] = {{"id", current->first}, {"version", current->second}};
+        j["survey_current"] = d.survey ? nlohmann::json(d.survey->surveyId == current->first &&
+                                                        d.survey->surveyVersion == current->second)
+                                       : nlohmann::json();
         silent += j["silent"].get<bool>();
         skewed += j["clock_skewed"].get<bool>();
         revoked += d.revoked;
-        if (!d.revoked) pending += d.lastPending.value_or(0);
+        if (!d.revoked) {
+            pending += d.lastPending.value_or(0);
+            outdated += j["survey_current"].is_boolean() && !j["survey_current"].get<bool>();
+            configErrors += d.survey && d.survey->configError.has_value();
+        }
         list.push_back(std::move(j));
     }
     return nlohmann::json{{"now", core::formatUtc(nowMs)},
@@ -273,7 +321,9 @@ Result<nlohmann::json> fleetJson(Storage& storage, std::int64_t nowMs, const Das
                             {"silent", silent},
                             {"clock_skewed", skewed},
                             {"revoked", revoked},
-                            {"pending", pending}}},
+                            {"pending", pending},
+                            {"survey_outdated", outdated},
+                            {"config_errors", configErrors}}},
                           {"devices", std::move(list)}};
 }
 

@@ -67,6 +67,17 @@ std::expected<wire::BatchAck, ApiError> Ingest::handle(const DeviceAuth& device,
     // The future check trusts only an offset the terminal measured and reported: sent_at is
     // whatever the sender wrote (a replayed or hand-made body), not a measurement.
     const std::int64_t reportedOffset = batch.clockOffsetMs.value_or(0);
+    if (batch.appliedSurveyId && batch.appliedSurveyVersion) {
+        std::string error = batch.configError.value_or("");
+        if (error.size() > kMaxConfigErrorBytes) {   // a reason, not a payload: cut, never refused
+            std::size_t n = kMaxConfigErrorBytes;
+            while (n > 0 && (static_cast<unsigned char>(error[n]) & 0xC0) == 0x80) --n;
+            error.resize(n);
+        }
+        req.survey = DeviceSurveyReport{*batch.appliedSurveyId, *batch.appliedSurveyVersion,
+                                        batch.configError ? std::optional<std::string>(std::move(error)) : std::nullopt,
+                                        now};
+    }
 
     wire::BatchAck ack;
     auto refuse = [&](std::string id, std::string reason, std::string json) {

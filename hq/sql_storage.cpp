@@ -178,8 +178,9 @@ public:
                                 "d.clock_offset_ms, d.created_at, "
                                 "(SELECT COUNT(*) FROM rejections r WHERE r.device_id = d.id) + "
                                 "(SELECT COUNT(*) FROM conflicts c WHERE c.device_id = d.id) + "
-                                "(SELECT COALESCE(SUM(f.dropped), 0) FROM refusal_days f WHERE f.device_id = d.id) "
-                                "FROM devices d ORDER BY d.store_id, d.id",
+                                "(SELECT COALESCE(SUM(f.dropped), 0) FROM refusal_days f WHERE f.device_id = d.id), "
+                                "s.survey_id, s.survey_version, s.config_error, s.reported_at "
+                                "FROM devices d LEFT JOIN device_surveys s ON s.device_id = d.id ORDER BY d.store_id, d.id",
                                 {});
         return collect<DeviceInfo>(rows, "listing devices", [](const SqlRows& s) {
             DeviceInfo d;
@@ -193,6 +194,8 @@ public:
             d.clockOffsetMs = s.optInteger(7);
             d.createdAtMs = s.integer(8);
             d.rejected = s.integer(9);
+            if (const auto surveyId = s.optText(10))
+                d.survey = DeviceSurveyReport{*surveyId, static_cast<int>(s.integer(11)), s.optText(12), s.integer(13)};
             return d;
         });
     }
@@ -806,6 +809,15 @@ private:
         return sql;
     }
 
+    static const std::string& deviceSurveySql() {
+        static const std::string sql =
+            "INSERT INTO device_surveys (device_id, survey_id, survey_version, config_error, reported_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET survey_id = excluded.survey_id, "
+            "survey_version = excluded.survey_version, config_error = excluded.config_error, "
+            "reported_at = excluded.reported_at";
+        return sql;
+    }
+
     static const BulkInsert& responseInsert() {
         static const BulkInsert spec{"responses", responseColumns(), responseBatchColumns(), "id",
                                      {"id", SqlType::Uuid}};
@@ -879,6 +891,15 @@ private:
                             Reuse::Often);
             !r)
             return fail<std::vector<Outcome>>("updating device status", r.error());
+        if (req.survey) {
+            const DeviceSurveyReport& sv = *req.survey;
+            if (auto r = c.send(deviceSurveySql(),
+                                {req.deviceId, sv.surveyId, std::int64_t{sv.surveyVersion},
+                                 sqlOptional(sv.configError), sv.reportedAtMs},
+                                Reuse::Often);
+                !r)
+                return fail<std::vector<Outcome>>("recording the device's survey", r.error());
+        }
         RefusalBudget budget{req, core::localDate(req.receivedAtMs, 0)};
         for (const auto& r : req.refused)
             if (auto s = budget.keep(c,

@@ -49,6 +49,18 @@ struct NewDevice {
 };
 
 /// One row of the fleet view.
+/// What a terminal's batch says of its configuration (newer terminals only).
+struct DeviceSurveyReport {
+    std::string surveyId;                  ///< the survey it runs
+    int surveyVersion = 0;
+    std::optional<std::string> configError;   ///< why it refused the last definition HQ sent
+    std::int64_t reportedAtMs = 0;
+    bool operator==(const DeviceSurveyReport&) const = default;
+};
+
+/// Longest config_error kept (a terminal's reason; cut at a character boundary).
+inline constexpr std::size_t kMaxConfigErrorBytes = 1000;
+
 struct DeviceInfo {
     std::string id;
     std::string storeId;
@@ -60,6 +72,7 @@ struct DeviceInfo {
     std::optional<std::int64_t> clockOffsetMs;    ///< terminal clock minus HQ clock
     std::int64_t createdAtMs = 0;
     std::int64_t rejected = 0;                    ///< refused records and conflicts it sent (kept or only counted)
+    std::optional<DeviceSurveyReport> survey = {};  ///< what its batches last said of its configuration
 };
 
 /// A record refused before storage (invalid, wrong store, ...), kept with its reason.
@@ -95,6 +108,7 @@ struct IngestRequest {
     std::int64_t pending = 0;
     std::string appVersion;
     std::optional<std::int64_t> clockOffsetMs;
+    std::optional<DeviceSurveyReport> survey = {}; ///< the batch's applied survey and config_error, if it said
     std::vector<core::Response> records;      ///< valid, distinct ids, this device and store
     std::vector<core::Response> conflicts;    ///< known conflicting (an id repeated in the batch)
     std::vector<RefusedRecord> refused;

@@ -26,6 +26,10 @@ nlohmann::json deviceJson(const DeviceInfo& d) {
         {"revoked", d.revoked},
         {"rejected", d.rejected},
         {"created_at", core::formatUtc(d.createdAtMs)},
+        {"applied_survey", d.survey ? nlohmann::json{{"id", d.survey->surveyId}, {"version", d.survey->surveyVersion}}
+                                    : nlohmann::json()},
+        {"config_error", d.survey ? orNull(d.survey->configError) : nlohmann::json()},
+        {"config_reported_at", d.survey ? nlohmann::json(core::formatUtc(d.survey->reportedAtMs)) : nlohmann::json()},
     };
 }
 

@@ -17,9 +17,13 @@ namespace {
 
 using nlohmann::json;
 
-enum class TopKey { Protocol, BatchId, DeviceId, SentAt, Pending, AppVersion, ClockOffset, Responses, Unknown };
-constexpr std::array<std::string_view, 8> kTopKeys = {"protocol", "batch_id",    "device_id",       "sent_at",
-                                                      "pending",  "app_version", "clock_offset_ms", "responses"};
+enum class TopKey {
+    Protocol, BatchId, DeviceId, SentAt, Pending, AppVersion, ClockOffset, Responses,
+    AppliedSurveyId, AppliedSurveyVersion, ConfigError, Unknown
+};
+constexpr std::array<std::string_view, 11> kTopKeys = {
+    "protocol",  "batch_id",          "device_id",              "sent_at",     "pending", "app_version",
+    "clock_offset_ms", "responses", "applied_survey_id", "applied_survey_version", "config_error"};
 
 /// A record's keys are core::kResponseFields' (by index); kUnknownField for any other.
 constexpr std::size_t kUnknownField = core::kResponseFields.size();
@@ -68,7 +72,9 @@ public:
         switch (m_where) {
         case Where::Top:
             if (m_top == TopKey::Unknown) return true;
-            return m_top == TopKey::ClockOffset;   // null is "not measured"
+            // null is "not measured" / "not said"
+            return m_top == TopKey::ClockOffset || m_top == TopKey::AppliedSurveyId ||
+                   m_top == TopKey::AppliedSurveyVersion || m_top == TopKey::ConfigError;
         case Where::Record: return m_key == kUnknownField;
         case Where::Segue: return true;           // unanswered
         default: return false;
@@ -110,6 +116,8 @@ public:
                 return true;
             }
             case TopKey::AppVersion: out.batch.appVersion = std::move(value); return true;
+            case TopKey::AppliedSurveyId: out.batch.appliedSurveyId = std::move(value); return true;
+            case TopKey::ConfigError: out.batch.configError = std::move(value); return true;
             case TopKey::Unknown: return true;
             default: return false;
             }
@@ -264,6 +272,13 @@ private:
             case TopKey::Protocol: m_protocol = value; return true;
             case TopKey::Pending: out.batch.pending = value; return value >= 0;
             case TopKey::ClockOffset: out.batch.clockOffsetMs = value; return true;
+            case TopKey::AppliedSurveyVersion: {
+                if (value < 0) return false;
+                int v = 0;
+                if (!asInt(value, v)) return false;
+                out.batch.appliedSurveyVersion = v;
+                return true;
+            }
             case TopKey::Unknown: return true;
             default: return false;
             }

@@ -128,6 +128,12 @@ wire::Batch Drainer::buildBatch(std::vector<core::Response> rows, std::int64_t p
     b.appVersion = m_settings.appVersion;
     b.clockOffsetMs = m_status.clockOffsetMs;
     b.responses = std::move(rows);
+    if (m_settings.configReport) {
+        ConfigReport report = m_settings.configReport(m_db);
+        b.appliedSurveyId = std::move(report.surveyId);
+        b.appliedSurveyVersion = report.surveyVersion;
+        b.configError = std::move(report.configError);
+    }
     return b;
 }
 

@@ -2,6 +2,7 @@
 // apply HQ's ack. The worker and `sync --once` both drive it, step by step; with a backlog a
 // step reads the next batch, and leaves it in flight, on threads of its own.
 #pragma once
+#include <functional>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +28,13 @@ std::string appVersion();
 
 inline constexpr int kDefaultBatchLimit = 1000;
 
+/// What a batch says about the terminal's configuration (wire::Batch's optional keys).
+struct ConfigReport {
+    std::optional<std::string> surveyId;       ///< the survey running now
+    std::optional<int> surveyVersion;
+    std::optional<std::string> configError;    ///< why the last definition HQ sent was refused
+};
+
 struct DrainSettings {
     std::string deviceId;
     std::string appVersion = sync::appVersion();
@@ -35,6 +43,9 @@ struct DrainSettings {
     /// in flight while that ack is written; the next step collects its ack. Off, each step
     /// sends one batch and waits for it (the tests that count posts per step use that).
     bool pipelined = true;
+    /// Read on the drainer's connection as each batch is made; empty: the batch says nothing of
+    /// the configuration (as before terminals were configured from HQ).
+    std::function<ConfigReport(store::Database&)> configReport = {};
 };
 
 /// How one ack changed the outbox.

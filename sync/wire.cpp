@@ -79,9 +79,18 @@ std::string encodeBatch(const Batch& b) {
     out.reserve(160 + 420 * b.responses.size());
     out += "{\"app_version\":";
     core::appendJsonString(out, b.appVersion);
+    if (b.appliedSurveyId) {
+        out += ",\"applied_survey_id\":";
+        core::appendJsonString(out, *b.appliedSurveyId);
+    }
+    if (b.appliedSurveyVersion) out += ",\"applied_survey_version\":" + std::to_string(*b.appliedSurveyVersion);
     out += ",\"batch_id\":";
     core::appendJsonString(out, b.batchId);
     if (b.clockOffsetMs) out += ",\"clock_offset_ms\":" + std::to_string(*b.clockOffsetMs);
+    if (b.configError) {
+        out += ",\"config_error\":";
+        core::appendJsonString(out, *b.configError);
+    }
     out += ",\"device_id\":";
     core::appendJsonString(out, b.deviceId);
     out += ",\"pending\":" + std::to_string(b.pending);
@@ -167,6 +176,24 @@ std::expected<DecodedBatch, DecodeFailure> detail::decodeBatchWithTree(std::stri
         const auto offset = readInt64(*v);
         if (!offset) return malformed("clock_offset_ms: not an integer");
         b.clockOffsetMs = *offset;
+    }
+
+    v = member(j, "applied_survey_id");
+    if (v && !v->is_null()) {
+        if (!v->is_string()) return malformed("applied_survey_id: not a string");
+        b.appliedSurveyId = v->get<std::string>();
+    }
+    v = member(j, "applied_survey_version");
+    if (v && !v->is_null()) {
+        const auto version = readInt64(*v);
+        if (!version || *version < 0 || *version > std::numeric_limits<int>::max())
+            return malformed("applied_survey_version: not a non-negative integer");
+        b.appliedSurveyVersion = static_cast<int>(*version);
+    }
+    v = member(j, "config_error");
+    if (v && !v->is_null()) {
+        if (!v->is_string()) return malformed("config_error: not a string");
+        b.configError = v->get<std::string>();
     }
 
     v = member(j, "responses");

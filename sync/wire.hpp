@@ -38,6 +38,11 @@ struct Batch {
     /// Sealed callback contacts (standard base64) by response id: written as the record's
     /// "callback_contact" (issue 17). Never part of core::Response, so never in an export.
     std::map<std::string, std::string> sealedContacts;
+    // The terminal's configuration (optional keys: an older terminal sends none, an older HQ
+    // ignores them).
+    std::optional<std::string> appliedSurveyId = {};///< "applied_survey_id": the survey it runs now
+    std::optional<int> appliedSurveyVersion = {};   ///< "applied_survey_version"
+    std::optional<std::string> configError = {};  ///< "config_error": why it refused the last definition HQ sent
 
     bool operator==(const Batch&) const = default;
 };
@@ -89,8 +94,9 @@ struct DecodeFailure {
 };
 
 /// The body as compact JSON: {"protocol","batch_id","device_id","sent_at","pending",
-/// "app_version","clock_offset_ms"?,"responses":[core::toJson(...)]}; a record with a sealed
-/// contact in batch.sealedContacts also has "callback_contact".
+/// "app_version","clock_offset_ms"?,"applied_survey_id"?,"applied_survey_version"?,
+/// "config_error"?,"responses":[core::toJson(...)]}; a record with a sealed contact in
+/// batch.sealedContacts also has "callback_contact".
 std::string encodeBatch(const Batch& batch);
 
 /// Decodes a body. Envelope errors refuse the whole body; a record that fails core::fromJson or

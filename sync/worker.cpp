@@ -145,6 +145,7 @@ void SyncWorker::run() {
             m_snapshot = drainer.status();
             ++m_drains;
         }
+        if (m_options.onStatus) m_options.onStatus(drainer.status());
         m_drainedCv.notify_all();
     }
     drainer.setSchedule(SyncState::Stopped, std::nullopt);

@@ -68,6 +68,9 @@ struct WorkerOptions {
     /// terminal asks HQ for its configuration there (sync/config_fetch.hpp), so it does on every
     /// sync cycle, and at least every idleRecheckMs (or slowRetryMs) while it runs.
     std::function<void(store::Database&)> afterDrain;
+    /// Runs on the worker thread with the status after every drain attempt (the terminal logs
+    /// the full error text there; its screens show a short phrase in their own language).
+    std::function<void(const SyncStatus&)> onStatus = {};
 };
 
 class SyncWorker {

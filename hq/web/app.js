@@ -668,13 +668,30 @@
         h('td', {}, d.app_version || none()),
         h('td', { class: 'num', 'data-value': d.clock_offset_ms ?? '' }, clockOffset(d.clock_offset_ms)),
         h('td', { class: 'num' }, int(d.rejected)),
+        withStore ? surveyCell(d) : null,
         h('td', {}, h('div', { class: 'badges' }, badges)));
     });
   }
 
+  // The survey version a terminal runs (as its batches say), whether it is its store's assigned
+  // one, and a definition it refused (the reason as the badge's title).
+  function surveyCell(d) {
+    const parts = [];
+    if (d.applied_survey) parts.push(h('span', { 'data-col': 'survey-version' }, 'v' + d.applied_survey.version));
+    else parts.push(none());
+    if (d.survey_current === false && d.assigned_survey)
+      parts.push(badge('warn', t('badge.surveyOld', { v: d.assigned_survey.version }), 'survey-old'));
+    if (d.config_error) {
+      const b = badge('bad', t('badge.configError'), 'config-error');
+      b.title = d.config_error;
+      parts.push(b);
+    }
+    return h('td', { 'data-col': 'survey' }, h('div', { class: 'badges' }, parts));
+  }
+
   function fleetTable(devices, withStore, id) {
     const cols = [['col.terminal'], withStore ? ['col.store'] : null, ['col.lastSeen'], ['col.pending', true], ['col.version'],
-      ['col.offset', true], ['col.rejected', true], ['col.status']].filter(Boolean);
+      ['col.offset', true], ['col.rejected', true], withStore ? ['col.survey'] : null, ['col.status']].filter(Boolean);
     return h('table', { id },
       h('thead', {}, h('tr', {}, cols.map(([k, num]) => h('th', { scope: 'col', class: num ? 'num' : null }, t(k))))),
       h('tbody', {}, fleetRows(devices, withStore)));
@@ -741,6 +758,8 @@
         if (s.silent) chips.push(h('span', { class: 'chip bad', id: 'fleet-silent' }, t('fleet.silent', { n: int(s.silent) })));
         if (s.clock_skewed) chips.push(h('span', { class: 'chip warn', id: 'fleet-skewed' }, t('fleet.skewed', { n: int(s.clock_skewed) })));
         if (!s.silent && !s.clock_skewed) chips.push(h('span', { class: 'chip' }, t('fleet.allgood')));
+        if (s.survey_outdated) chips.push(h('span', { class: 'chip warn', id: 'fleet-outdated' }, t('fleet.outdated', { n: int(s.survey_outdated) })));
+        if (s.config_errors) chips.push(h('span', { class: 'chip bad', id: 'fleet-config-errors' }, t('fleet.configErrors', { n: int(s.config_errors) })));
         chips.push(h('span', { class: 'chip' }, t('fleet.pending', { n: int(s.pending) })));
         const hint = t('fleet.hint', { hours: dec(data.silent_after_hours, 0), minutes: dec(data.max_clock_offset_ms / 60000, 0) });
         // Flagged terminals first, so the morning's problems are at the top.

@@ -104,6 +104,17 @@ Kiosk::Kiosk(const std::filesystem::path& dataDir, int width, int height, std::s
     m_controller.start(m_clock.now());
 }
 
+Kiosk::Kiosk(KioskConfig cfg, int width, int height, ControllerHooks hooks)
+    : m_cfg(std::move(cfg)),
+      m_controller([&] {
+          auto c = KioskController::create(m_cfg, std::move(hooks));
+          REQUIRE(c.has_value());
+          return std::move(*c);
+      }()),
+      m_screen(width, height) {
+    m_controller.start(m_clock.now());
+}
+
 core::Intent Kiosk::frame(std::optional<ImVec2> mouse, bool down) {
     const core::Now now = m_clock.now();
     const FrameVM vm = m_controller.viewModel(now);

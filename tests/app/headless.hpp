@@ -61,6 +61,8 @@ class Kiosk {
 public:
     explicit Kiosk(const std::filesystem::path& dataDir, int width = 1280, int height = 800,
                    std::string language = "zh-CN", ControllerHooks hooks = {});
+    /// With a configuration of the test's own (sync, ids).
+    Kiosk(KioskConfig cfg, int width, int height, ControllerHooks hooks);
 
     KioskController& controller() { return m_controller; }
     core::FakeClock& clock() { return m_clock; }

@@ -175,6 +175,38 @@ std::vector<Case> allScreens(const std::string& lang) {
     staff.staff = richStaff();
     staff.staff.openCallbacks = 3;
     out.push_back({"staff-open-callbacks", staff});
+    // The survey line and the sync / config messages in the screen's language.
+    staff.staff = troubledStaff();
+    staff.staff.survey = {2, "14:05", false};
+    staff.staff.sync.lastErrorKind = sync::SendError::Offline;
+    out.push_back({"staff-survey-offline", staff});
+    staff.staff.survey = {2, "", true};
+    staff.staff.sync.lastErrorKind = sync::SendError::Tls;
+    out.push_back({"staff-survey-refused-tls", staff});
+    staff.staff.sync.lastErrorKind = sync::SendError::Unauthorized;
+    out.push_back({"staff-unauthorized", staff});
+    staff.staff = richStaff();
+    staff.staff.survey = {3, "12-05 09:41", false};
+    staff.staff.sync.lastError = "HQ had a server error (HTTP 503: busy)";
+    staff.staff.sync.lastErrorKind = sync::SendError::ServerError;
+    out.push_back({"staff-server-error", staff});
+    FrameVM enrol = base(cs::Screen::Enrol);
+    enrol.enrol.serverUrl = "https://hq.segue-feedback.example.com:8443";
+    out.push_back({"enrol-empty", enrol});
+    enrol.enrol.digits = "1234567";
+    out.push_back({"enrol-typing", enrol});
+    enrol.enrol.digits = "123456789012";
+    out.push_back({"enrol-full", enrol});
+    enrol.enrol.enrolling = true;
+    enrol.enrol.waitedSeconds = 12;
+    out.push_back({"enrol-asking", enrol});
+    enrol.enrol.enrolling = false;
+    for (const auto& [name, problem] : {std::pair{"enrol-refused", cs::EnrolProblem::Refused},
+                                        std::pair{"enrol-unreachable", cs::EnrolProblem::Unreachable},
+                                        std::pair{"enrol-failed", cs::EnrolProblem::Failed}}) {
+        enrol.enrol.problem = problem;
+        out.push_back({name, enrol});
+    }
     return out;
 }
 

@@ -77,6 +77,19 @@ grep -q "^HTTP/1.1 200" "$tmp/h2" || fail "config after publishing: $(head -n1 "
 jq -e '.survey.tags | map(.id) | index("queue_too_long")' "$tmp/c2" >/dev/null || fail "v2 lacks its new tag"
 ok "terminal config: 200 with an ETag, 304 while unchanged, 401 without a token, version 2 once published"
 
+# The terminal's batches say which survey it runs: sync --once applies nothing (only the window
+# applies, between customers), so it still runs the built-in version 1 while its store is assigned 2.
+expect_exit 0 "$kiosk" demo-data --count 3 --days 1 --config "$tmp/kiosk.toml" --data-dir "$tmp/d1"
+expect_exit 0 "$kiosk" sync --once --config "$tmp/kiosk.toml" --data-dir "$tmp/d1"
+device_id=$(jq -r .device_id "$tmp/device.json")
+curlq -H "Authorization: Bearer $read_token" "$url/api/v1/fleet" >"$tmp/fleet.json"
+jq -e --arg d "$device_id" '.devices[] | select(.id == $d) |
+  .applied_survey == {id: "segue-default", version: 1} and .assigned_survey.version == 2 and
+  .survey_current == false and .config_error == null' "$tmp/fleet.json" >/dev/null ||
+  fail "fleet view of the enrolled terminal: $(jq -c --arg d "$device_id" '.devices[] | select(.id == $d)' "$tmp/fleet.json")"
+jq -e '.summary.survey_outdated >= 1' "$tmp/fleet.json" >/dev/null || fail "fleet summary: $(jq -c .summary "$tmp/fleet.json")"
+ok "the fleet view shows the survey version the terminal's batches report and that it is not the assigned one"
+
 # Guessing codes: at most 10 attempts a minute per address (3 were made above).
 limited=0
 for _ in $(seq 1 12); do
