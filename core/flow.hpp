@@ -162,6 +162,7 @@ struct Step {
     /// with HQ's public key before it commits the response. Never stored in clear.
     std::optional<std::string> callbackNumber;
     std::optional<std::string> enrolCode = {}; ///< app enrols with these 12 digits, answers with EnrolResult
+};
 
 /// Whether a draft with these stars is offered a callback under `cfg`.
 bool offersCallback(int stars, const FlowConfig& cfg);
