@@ -15,9 +15,9 @@ Ingest::Ingest(Storage& storage, const core::Clock& clock, std::int64_t caseSlaM
     : m_storage(storage), m_clock(clock), m_caseSlaMs(caseSlaMs), m_surveys(storage) {}
 
 std::optional<std::string> Ingest::callbackContact(const core::Response& r, const wire::Batch& batch) {
-    const auto it = batch.callbackContacts.find(r.id);
-    if (!r.callbackRequested) return it == batch.callbackContacts.end() ? std::optional<std::string>("") : std::nullopt;
-    if (it == batch.callbackContacts.end()) return std::nullopt;
+    const auto it = batch.sealedContacts.find(r.id);
+    if (!r.callbackRequested) return it == batch.sealedContacts.end() ? std::optional<std::string>("") : std::nullopt;
+    if (it == batch.sealedContacts.end()) return std::nullopt;
     const auto bytes = fromBase64(it->second);
     if (!bytes || !sealedContactLengthOk(bytes->size())) return std::nullopt;
     return it->second;

@@ -23,7 +23,7 @@ constexpr std::array<std::string_view, 8> kTopKeys = {"protocol", "batch_id",   
 
 /// A record's keys are core::kResponseFields' (by index); kUnknownField for any other.
 constexpr std::size_t kUnknownField = core::kResponseFields.size();
-/// "callback_contact": not a field of the record, kept beside it (Batch::callbackContacts).
+/// "callback_contact": not a field of the record, kept beside it (Batch::sealedContacts).
 constexpr std::size_t kContactField = kUnknownField + 1;
 static_assert(kContactField < 32, "the seen-keys masks are 32 bits");
 static_assert(core::kResponseFields.size() < 32, "the seen-keys masks are 32 bits");
@@ -288,7 +288,7 @@ private:
     bool recordComplete() {
         if ((m_recordKeys & kRequiredRecordKeys) != kRequiredRecordKeys) return false;
         if (core::validate(m_record)) return false;
-        if (m_contact) out.batch.callbackContacts[m_record.id] = std::move(*m_contact);
+        if (m_contact) out.batch.sealedContacts[m_record.id] = std::move(*m_contact);
         out.batch.responses.push_back(std::move(m_record));
         return true;
     }

@@ -89,8 +89,8 @@ std::string encodeBatch(const Batch& b) {
     out += ",\"responses\":[";
     for (std::size_t i = 0; i < b.responses.size(); ++i) {
         if (i) out += ',';
-        const auto contact = b.callbackContacts.find(b.responses[i].id);
-        if (contact == b.callbackContacts.end()) {
+        const auto contact = b.sealedContacts.find(b.responses[i].id);
+        if (contact == b.sealedContacts.end()) {
             core::appendJson(out, b.responses[i]);
             continue;
         }
@@ -184,7 +184,7 @@ std::expected<DecodedBatch, DecodeFailure> detail::decodeBatchWithTree(std::stri
         if (r && error.empty()) {
             if (const json* contact = member(record, "callback_contact"))
                 // Not a string: kept as "" so that HQ refuses it as a bad contact.
-                b.callbackContacts[r->id] = contact->is_string() ? contact->get<std::string>() : std::string();
+                b.sealedContacts[r->id] = contact->is_string() ? contact->get<std::string>() : std::string();
             b.responses.push_back(std::move(*r));
             continue;
         }

@@ -38,7 +38,7 @@ struct Batch {
     /// Record id → its "callback_contact" as sent (standard base64 of the sealed number), for the
     /// records that carry one. Not a field of core::Response: never stored in clear, exported or
     /// compared; HQ checks it (see hq/ingest.hpp).
-    std::map<std::string, std::string> callbackContacts;
+    std::map<std::string, std::string> sealedContacts;
 
     bool operator==(const Batch&) const = default;
 };
@@ -57,7 +57,7 @@ struct BatchAck {
     std::vector<Rejected> rejected;
     std::int64_t serverTimeMs = 0;
     /// Open callback cases of the sending device's store ("open_callbacks"); absent from older HQs.
-    std::optional<std::int64_t> openCallbacks;
+    std::optional<std::int64_t> openCallbacks = std::nullopt;
 };
 
 /// A record of a received batch that failed decoding or validation, with its JSON text kept
@@ -91,7 +91,7 @@ struct DecodeFailure {
 
 /// The body as compact JSON: {"protocol","batch_id","device_id","sent_at","pending",
 /// "app_version","clock_offset_ms"?,"responses":[core::toJson(...)]}; a record with an entry in
-/// callbackContacts also carries "callback_contact".
+/// sealedContacts also carries "callback_contact".
 std::string encodeBatch(const Batch& batch);
 
 /// Decodes a body. Envelope errors refuse the whole body; a record that fails core::fromJson or

@@ -113,7 +113,7 @@ struct World {
         b.sentAtMs = clock.now().utcMs;
         b.appVersion = "test";
         b.responses = rs;
-        b.callbackContacts = contacts;
+        b.sealedContacts = contacts;
         auto ack = ingest->handle({device, store, false}, wire::encodeBatch(b));
         REQUIRE(ack);
         return *ack;
@@ -493,7 +493,7 @@ TEST_CASE("wire: callback_contact travels beside its record and open_callbacks i
     REQUIRE(old);
     REQUIRE(old->batch.responses.size() == 1);
     CHECK_FALSE(old->batch.responses[0].callbackRequested);
-    CHECK(old->batch.callbackContacts.empty());
+    CHECK(old->batch.sealedContacts.empty());
 
     wire::BatchAck ack;
     ack.accepted = {r.id};

@@ -1220,7 +1220,7 @@ TEST_CASE("e2e: callback cases over HTTPS: the key in the config, a sealed numbe
     auto r = test::makeResponse(core::UuidV7Generator().next(now), "store-demo", hq.deviceId, now - 60'000, 1);
     r.callbackRequested = true;
     wire::Batch b = wire::decodeBatch(batchBody(hq.deviceId, {r})).value().batch;
-    b.callbackContacts[r.id] = hq::toBase64(sealed);
+    b.sealedContacts[r.id] = hq::toBase64(sealed);
     const auto body = wire::encodeBatch(b);
     CHECK(body.find(digits) == std::string::npos);
     const auto ack = ackOf(hq.post(body, hq.deviceToken));
