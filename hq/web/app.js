@@ -210,10 +210,10 @@
     document.getElementById('brand-product').textContent = t('app.product');
     const current = (location.hash.split('?')[0] || '#/overview').split('/')[1] || 'overview';
     const tabs = document.getElementById('tabs');
-    const names = ['overview', 'fleet', 'alerts', ...(isAdmin() ? ADMIN_TABS : [])];
+    const names = ['overview', 'cases', 'complaints', 'fleet', 'alerts', ...(isAdmin() ? ADMIN_TABS : [])];
     tabs.replaceChildren(...names.map((name) => h('a', {
       href: '#/' + name, 'data-tab': name,
-      'aria-current': (current === name || (name === 'overview' && current === 'store')) ? 'page' : null,
+      'aria-current': (current === name || (name === 'overview' && current === 'store') || (name === 'cases' && current === 'case')) ? 'page' : null,
     }, t('nav.' + name))));
     const who = document.getElementById('whoami');
     if (state.me) {
@@ -450,7 +450,7 @@
       h('div', { class: 'line' }, t('kpi.responses.hint')),
       h('div', { class: 'line' }, deltaSpan(respDelta, t('kpi.change', { delta: signed(int(Math.abs(respDelta)), respDelta) }))));
     const cards = [csatCard, meanCard, respCard];
-    if (extraCard) cards.push(extraCard);
+    for (const extra of [].concat(extraCard || [])) if (extra) cards.push(extra);
     if (storesBelow !== null) {
       cards.push(h('div', { class: 'card kpi ' + (storesBelow ? 'is-below' : 'is-good') },
         h('div', { class: 'label' }, t('kpi.below')),
@@ -592,7 +592,7 @@
   }
 
   async function showOverview() {
-    let data = null, regions = null, page = null;
+    let data = null, regions = null, page = null, cases = null;
     const view = {
       render() {
         if (!data || !regions || !page) return loadingView(t('nav.overview'));
@@ -603,7 +603,7 @@
         const chartEl = h('div', { class: 'chart', id: 'trend-chart' });
         setMain(
           pageHead(t('nav.overview'), periodText(data), periodBar((reload) => (reload ? showOverview() : view.render()))),
-          kpiCards(data, below, withData),
+          kpiCards(data, below, withData, slaCard(cases)),
           h('section', { class: 'card' },
             h('div', { class: 'card-head' }, h('h2', {}, t('chart.trend')), h('span', { class: 'legend-note' }, t('kpi.csat.hint'))),
             data.total.responses ? chartEl : h('div', { class: 'empty' }, t('common.empty'))),
@@ -633,8 +633,9 @@
     state.view = view;
     view.render();
     try {
-      [data, regions, page] = await Promise.all([api('/api/v1/overview?' + periodQuery()),
-        api('/api/v1/regions?' + periodQuery()), api('/api/v1/stores?' + storesQuery())]);
+      [data, regions, page, cases] = await Promise.all([api('/api/v1/overview?' + periodQuery()),
+        api('/api/v1/regions?' + periodQuery()), api('/api/v1/stores?' + storesQuery()),
+        api('/api/v1/cases/summary?' + periodQuery()).catch(() => null)]);
       if (state.view === view) view.render();
     } catch (e) {
       if (state.view === view) errorView(t('nav.overview'), e, showOverview);
@@ -698,7 +699,7 @@
   }
 
   async function showStore(store) {
-    let data = null;
+    let data = null, cases = null;
     const view = {
       render() {
         const back = h('a', { class: 'back', href: '#/overview' }, t('store.back'));
@@ -711,7 +712,7 @@
         const maxReason = reasons.length ? reasons[0][1] : 1;
         setMain(
           pageHead(t('store.title', { id: store }), periodText(data), periodBar((reload) => (reload ? showStore(store) : view.render()), store), back),
-          kpiCards(data, null, 0, terminalCard(data.terminals)),
+          kpiCards(data, null, 0, [terminalCard(data.terminals), slaCard(cases)]),
           h('section', { class: 'card' },
             h('div', { class: 'card-head' }, h('h2', {}, t('chart.trend.store')), h('span', { class: 'legend-note' }, t('kpi.csat.hint'))),
             total.responses ? trendEl : h('div', { class: 'empty' }, t('common.empty'))),
@@ -739,7 +740,8 @@
     state.view = view;
     view.render();
     try {
-      data = await api('/api/v1/stores/' + encodeURIComponent(store) + '/summary?' + periodQuery());
+      [data, cases] = await Promise.all([api('/api/v1/stores/' + encodeURIComponent(store) + '/summary?' + periodQuery()),
+        api('/api/v1/cases/summary?store=' + encodeURIComponent(store) + '&' + periodQuery()).catch(() => null)]);
       if (state.view === view) view.render();
     } catch (e) {
       if (state.view === view) errorView(t('store.title', { id: store }), e, () => showStore(store));
@@ -1041,6 +1043,277 @@
     }
   }
 
+
+  // ---------- callback cases ----------
+
+  /// The 24-hour figure: the share of callback requests first handled before they fell due,
+  /// against the service-level plan's 80%.
+  function slaCard(sum) {
+    if (!sum) return null;
+    const share = sum.share_within_sla;
+    const below = share !== null && share < sum.target_share;
+    return h('div', { class: 'card kpi ' + (share === null ? '' : below ? 'is-below' : 'is-good'), id: 'kpi-sla' },
+      h('div', { class: 'label' }, t('kpi.sla', { hours: dec(sum.sla_hours, 0) })),
+      h('div', { class: 'value', id: 'kpi-sla-value', 'data-value': share === null ? '' : share }, pct(share)),
+      h('div', { class: 'line' }, share === null ? badge('neutral', t('badge.nodata'), 'nodata')
+        : below ? badge('bad', t('badge.below'), 'below') : badge('good', t('badge.ontarget'), 'ontarget'),
+      h('span', {}, t('kpi.target', { target: pct(sum.target_share) }))),
+      h('div', { class: 'line' }, t('kpi.sla.line', { within: int(sum.contacted_within_sla), requests: int(sum.requests), open: int(sum.open), overdue: int(sum.overdue) })));
+  }
+
+  function reasonLabel(k) { return t('reason.' + k) === 'reason.' + k ? k : t('reason.' + k); }
+  function causeLabel(k) { return t('cause.' + k) === 'cause.' + k ? k : t('cause.' + k); }
+  function stars(n) { return h('span', { class: 'stars', 'data-value': n, title: t('case.stars', { n }) }, '★'.repeat(n) + '☆'.repeat(5 - n)); }
+
+  function statusBadge(c) {
+    if (c.overdue) return badge('bad', t('case.status.overdue'), 'overdue');
+    const kind = { open: 'warn', contacted: 'neutral', resolved: 'good', unreachable: 'neutral' }[c.status] || 'neutral';
+    return badge(kind, t('case.status.' + c.status), c.status);
+  }
+
+  function dueText(c) {
+    const left = (Date.parse(c.due_at) - Date.now()) / 1000;
+    if (c.status !== 'open') return h('span', { class: 'muted' }, dateTime(c.due_at));
+    return h('span', { class: c.overdue ? 'overdue' : null, title: dateTime(c.due_at) },
+      c.overdue ? t('case.overdueBy', { t: duration(-left) }) : t('case.dueIn', { t: duration(left) }));
+  }
+
+  const CASE_STATUSES = ['open', 'overdue', 'closed', 'all'];
+  state.cases = { status: 'open', store: '' };
+
+  async function showCases() {
+    let data = null;
+    const title = () => t('cases.title');
+    const view = {
+      render() {
+        if (!data) return loadingView(title());
+        const f = state.cases;
+        const statusButtons = CASE_STATUSES.map((k) => h('button', {
+          type: 'button', 'data-status': k, 'aria-pressed': String(f.status === k),
+          onclick: () => { state.cases.status = k; showCases(); },
+        }, t('cases.filter.' + k)));
+        const store = h('input', { id: 'cases-store', type: 'search', value: f.store, placeholder: t('cases.store'), 'aria-label': t('cases.store') });
+        store.addEventListener('change', () => { state.cases.store = store.value.trim(); showCases(); });
+        const rows = data.cases.map((c) => h('tr', { 'data-case': c.id, class: c.overdue ? 'is-below' : null },
+          h('td', {}, h('a', { class: 'case-link', href: '#/case/' + c.id }, '#' + c.id)),
+          h('td', {}, h('a', { class: 'store-link', href: '#/store/' + encodeURIComponent(c.store) }, c.store)),
+          h('td', {}, dateTime(c.created_at)),
+          h('td', {}, stars(c.stars)),
+          h('td', {}, c.tags.length ? c.tags.map(reasonLabel).join('、') : none()),
+          h('td', { 'data-col': 'due' }, dueText(c)),
+          h('td', {}, statusBadge(c))));
+        setMain(
+          pageHead(title(), t('cases.hint', { hours: dec(data.sla_hours, 0) }),
+            h('div', { class: 'filters' }, h('div', { class: 'segmented', role: 'group', 'aria-label': t('cases.filter') }, statusButtons), store)),
+          h('section', { class: 'card' },
+            data.cases.length
+              ? h('div', { class: 'table-wrap' }, h('table', { id: 'cases-table' },
+                h('thead', {}, h('tr', {}, ['col.case', 'col.store', 'col.created', 'col.stars', 'col.reasons', 'col.due', 'col.status']
+                  .map((k) => h('th', { scope: 'col' }, t(k))))),
+                h('tbody', {}, rows)))
+              : h('div', { class: 'empty', id: 'cases-empty' }, t('cases.empty'))));
+      },
+    };
+    state.view = view;
+    view.render();
+    try {
+      const q = new URLSearchParams({ status: state.cases.status });
+      if (state.cases.store) q.set('store', state.cases.store);
+      data = await api('/api/v1/cases?' + q);
+      if (state.view === view) view.render();
+    } catch (e) {
+      if (state.view === view) errorView(title(), e, showCases);
+    }
+  }
+
+  const NEXT_STATUSES = { open: ['contacted', 'unreachable'], contacted: ['resolved', 'unreachable'] };
+
+  async function showCase(id) {
+    let c = null, phone = null, confirming = false, message = '';
+    const title = () => t('case.title', { id });
+    const session = Boolean(state.me && state.me.kind === 'session');
+    const view = {
+      render() {
+        const back = h('a', { class: 'back', href: '#/cases' }, t('case.back'));
+        if (!c) return setMain(pageHead(title(), t('common.loading'), null, back), h('div', { class: 'card empty' }, t('common.loading')));
+        const segue = h('div', { class: 'case-segue' }, SEGUE.map((k) => h('div', {},
+          h('span', { class: 'muted small' }, t('segue.' + k)), ' ', h('strong', {}, c.segue[k] === null ? none() : String(c.segue[k])))));
+        let contactBox;
+        if (phone) contactBox = h('div', { class: 'phone', id: 'case-phone' }, phone);
+        else if (!c.contact_kept) contactBox = h('p', { class: 'muted', id: 'case-erased' }, t('case.erased', { t: dateTime(c.contact_erased_at) }));
+        else if (!session) contactBox = h('p', { class: 'muted', id: 'case-token' }, t('case.tokenNoNumber'));
+        else if (confirming) contactBox = h('div', { class: 'confirm', id: 'case-confirm', role: 'alertdialog', 'aria-labelledby': 'case-confirm-text' },
+          h('p', { id: 'case-confirm-text' }, t('case.confirm', { user: state.me.email })),
+          h('button', { class: 'btn primary', type: 'button', id: 'case-confirm-yes', onclick: openNumber }, t('case.confirmYes')), ' ',
+          h('button', { class: 'btn', type: 'button', id: 'case-confirm-no', onclick: () => { confirming = false; view.render(); } }, t('case.cancel')));
+        else contactBox = h('button', { class: 'btn', type: 'button', id: 'case-show-number', onclick: () => { confirming = true; view.render(); } }, t('case.showNumber'));
+        const next = NEXT_STATUSES[c.status] || [];
+        const statusSel = h('select', { id: 'case-next', 'aria-label': t('case.newStatus') }, next.map((k) => h('option', { value: k }, t('case.status.' + k))));
+        const causeSel = h('select', { id: 'case-cause', 'aria-label': t('case.rootCause') },
+          h('option', { value: '' }, t('case.pickCause')), (c.root_causes || []).map((k) => h('option', { value: k }, causeLabel(k))));
+        const causeRow = h('label', { class: 'field', hidden: statusSel.value !== 'resolved' }, t('case.rootCause'), causeSel);
+        statusSel.addEventListener('change', () => { causeRow.hidden = statusSel.value !== 'resolved'; });
+        const note = h('textarea', { id: 'case-note', rows: 3, maxlength: 2000, 'aria-label': t('case.note'), placeholder: t('case.notePlaceholder') });
+        const error = h('div', { class: 'form-error', id: 'case-error', role: 'alert' }, message);
+        const moveForm = next.length && session
+          ? h('form', {
+            class: 'case-move', id: 'case-move',
+            onsubmit: async (ev) => {
+              ev.preventDefault();
+              const body = { status: statusSel.value, note: note.value };
+              if (statusSel.value === 'resolved') {
+                if (!causeSel.value) { error.textContent = t('case.needCause'); return; }
+                body.root_cause = causeSel.value;
+              }
+              try {
+                c = await api('/api/v1/cases/' + encodeURIComponent(id), { method: 'POST', body });
+                message = '';
+              } catch (e) {
+                if (e instanceof Unauthorized) return logout(t('login.error.invalid'));
+                message = t('common.error', { message: e.message });
+              }
+              if (state.view === view) view.render();
+            },
+          },
+          h('label', { class: 'field' }, t('case.newStatus'), statusSel), causeRow,
+          h('label', { class: 'field' }, t('case.note'), note), error,
+          h('button', { class: 'btn primary', type: 'submit', id: 'case-save' }, t('case.save')))
+          : h('p', { class: 'muted' }, next.length ? t('case.tokenNoChange') : t('case.closed'));
+        const history = c.history.length
+          ? h('table', { id: 'case-history' },
+            h('thead', {}, h('tr', {}, ['col.when', 'col.by', 'col.change', 'col.note'].map((k) => h('th', { scope: 'col' }, t(k))))),
+            h('tbody', {}, c.history.map((e) => h('tr', {},
+              h('td', {}, dateTime(e.at)), h('td', {}, e.by),
+              h('td', {}, t('case.status.' + e.from) + ' → ' + t('case.status.' + e.to) + (e.root_cause ? ' · ' + causeLabel(e.root_cause) : '')),
+              h('td', {}, e.note || none())))))
+          : h('div', { class: 'empty' }, t('case.noHistory'));
+        setMain(
+          pageHead(title(), t('case.sub', { store: c.store, device: c.device, at: dateTime(c.created_at) }), null, back),
+          h('div', { class: 'grid two' },
+            h('section', { class: 'card', id: 'case-facts' },
+              h('div', { class: 'card-head' }, h('h2', {}, t('case.facts')), statusBadge(c)),
+              h('dl', { class: 'facts' },
+                h('dt', {}, t('col.stars')), h('dd', {}, stars(c.stars)),
+                h('dt', {}, t('col.reasons')), h('dd', {}, c.tags.length ? c.tags.map(reasonLabel).join('、') : none()),
+                h('dt', {}, t('col.due')), h('dd', {}, dueText(c)),
+                h('dt', {}, t('case.language')), h('dd', {}, c.language)),
+              segue),
+            h('section', { class: 'card', id: 'case-contact' },
+              h('div', { class: 'card-head' }, h('h2', {}, t('case.contact'))),
+              h('p', { class: 'muted small' }, t('case.contactHint')), contactBox,
+              h('h2', { class: 'spaced' }, t('case.change')), moveForm)),
+          h('section', { class: 'card spaced' }, h('div', { class: 'card-head' }, h('h2', {}, t('case.history'))),
+            h('div', { class: 'table-wrap' }, history)));
+      },
+    };
+    async function openNumber() {
+      try {
+        phone = (await api('/api/v1/cases/' + encodeURIComponent(id) + '/contact', { method: 'POST', body: {} })).phone;
+      } catch (e) {
+        if (e instanceof Unauthorized) return logout(t('login.error.invalid'));
+        message = e.status === 410 ? t('case.erased', { t: '' }) : t('common.error', { message: e.message });
+      }
+      confirming = false;
+      if (state.view === view) view.render();
+    }
+    state.view = view;
+    view.render();
+    try {
+      c = await api('/api/v1/cases/' + encodeURIComponent(id));
+      if (state.view === view) view.render();
+    } catch (e) {
+      if (state.view === view) errorView(title(), e, () => showCase(id));
+    }
+  }
+
+  // ---------- complaint analysis ----------
+
+  /// Reasons as a Pareto chart: bars sorted by count, the cumulative share as a line to 100%.
+  function paretoChart(el, rows) {
+    const xs = rows.map((_, i) => i);
+    const label = (i) => (rows[i] ? reasonLabel(rows[i].tag) : '');
+    const chart = new uPlot({
+      width: chartWidth(el), height: 280,
+      legend: { live: false },
+      cursor: { points: { size: 7 } },
+      scales: { x: { time: false, range: [-0.5, Math.max(0.5, rows.length - 0.5)] }, n: { range: (u, min, max) => [0, Math.max(4, max * 1.15)] }, pct: { range: [0, 100] } },
+      series: [
+        { label: t('col.reason'), value: (u, i) => (i === null || i === undefined ? '–' : label(i)) },
+        { label: t('chart.count'), scale: 'n', paths: uPlot.paths.bars({ size: [0.6, 60] }), points: { show: false }, fill: '#0f5f5a', stroke: '#0f5f5a', width: 0, value: (u, v) => (v === null ? '–' : int(v)) },
+        { label: t('chart.previous'), scale: 'n', stroke: '#8a94a6', dash: [4, 4], width: 1.5, points: { show: true, size: 6, fill: '#8a94a6' }, value: (u, v) => (v === null ? '–' : int(v)) },
+        { label: t('chart.cumulative'), scale: 'pct', stroke: '#b42318', width: 2, points: { show: true, size: 6, fill: '#b42318' }, value: (u, v) => (v === null ? '–' : dec(v, 1) + '%') },
+      ],
+      axes: [
+        { splits: () => xs, values: (u, splits) => splits.map(label), grid: { show: false } },
+        { scale: 'n', values: (u, vals) => vals.map((v) => (Number.isInteger(v) ? int(v) : '')), size: 44 },
+        { scale: 'pct', side: 1, grid: { show: false }, values: (u, vals) => vals.map((v) => v + '%'), size: 50 },
+      ],
+    }, [xs, rows.map((r) => r.count), rows.map((r) => r.previous), rows.map((r) => (r.cumulative_share === null ? null : r.cumulative_share * 100))], el);
+    state.charts.push(chart);
+  }
+
+  state.complaints = { region: '', store: '' };
+
+  async function showComplaints() {
+    let data = null, regions = null;
+    const title = () => t('complaints.title');
+    const view = {
+      render() {
+        if (!data || !regions) return loadingView(title());
+        state.lastRange = { from: data.from, to: data.to };
+        const f = state.complaints;
+        const region = h('select', { id: 'complaints-region', 'aria-label': t('stores.region') },
+          h('option', { value: '', selected: !f.region }, t('complaints.wholeScope')),
+          regions.regions.filter((r) => r.id !== null).map((r) => h('option', { value: r.id, selected: f.region === r.id }, r.name)));
+        region.addEventListener('change', () => { state.complaints.region = region.value; state.complaints.store = ''; showComplaints(); });
+        const store = h('input', { id: 'complaints-store', type: 'search', value: f.store, placeholder: t('cases.store'), 'aria-label': t('cases.store') });
+        store.addEventListener('change', () => { state.complaints.store = store.value.trim(); showComplaints(); });
+        const chartEl = h('div', { class: 'chart', id: 'pareto-chart' });
+        const rows = data.reasons.map((r) => {
+          const delta = r.count - r.previous;
+          return h('tr', { 'data-tag': r.tag },
+            h('td', {}, reasonLabel(r.tag)),
+            h('td', { class: 'num', 'data-value': r.count }, int(r.count)),
+            h('td', { class: 'num', 'data-value': r.previous }, int(r.previous)),
+            h('td', { class: 'num', 'data-value': delta }, deltaSpan(-delta, signed(int(Math.abs(delta)), delta))),
+            h('td', { class: 'num', 'data-value': r.share ?? '' }, pct(r.share)),
+            h('td', { class: 'num', 'data-value': r.cumulative_share ?? '' }, pct(r.cumulative_share)));
+        });
+        const maxCause = data.root_causes.length ? data.root_causes[0].count : 1;
+        setMain(
+          pageHead(title(), periodText(data), h('div', { class: 'filters' }, periodBar((reload) => (reload ? showComplaints() : view.render())), region, store)),
+          h('section', { class: 'card' },
+            h('div', { class: 'card-head' }, h('h2', {}, t('complaints.pareto')),
+              h('span', { class: 'legend-note' }, t('complaints.lowRatings', { n: int(data.not_satisfied), before: int(data.previous_not_satisfied) }))),
+            data.reasons.length ? chartEl : h('div', { class: 'empty' }, t('complaints.none'))),
+          h('div', { class: 'grid two' },
+            h('section', { class: 'card', id: 'complaints-reasons' },
+              h('div', { class: 'card-head' }, h('h2', {}, t('complaints.table'))),
+              data.reasons.length ? h('div', { class: 'table-wrap' }, h('table', { id: 'reasons-table' },
+                h('thead', {}, h('tr', {}, ['col.reason', 'col.count', 'col.previous', 'col.change', 'col.share', 'col.cumulative']
+                  .map((k, i) => h('th', { scope: 'col', class: i ? 'num' : null }, t(k))))),
+                h('tbody', {}, rows))) : h('div', { class: 'empty' }, t('complaints.none'))),
+            h('section', { class: 'card', id: 'root-causes' },
+              h('div', { class: 'card-head' }, h('h2', {}, t('complaints.causes')), h('span', { class: 'legend-note' }, t('complaints.causes.hint'))),
+              data.root_causes.length
+                ? hbars(data.root_causes.map((r) => ({ key: r.root_cause, label: causeLabel(r.root_cause), value: r.count, text: int(r.count) })), maxCause, 'reason')
+                : h('div', { class: 'empty' }, t('complaints.noCauses')))));
+        if (data.reasons.length) paretoChart(chartEl, data.reasons);
+      },
+    };
+    state.view = view;
+    view.render();
+    try {
+      const q = new URLSearchParams(periodQuery());
+      if (state.complaints.region) q.set('region', state.complaints.region);
+      if (state.complaints.store) q.set('store', state.complaints.store);
+      [data, regions] = await Promise.all([api('/api/v1/reasons?' + q), api('/api/v1/regions?' + periodQuery())]);
+      if (state.view === view) view.render();
+    } catch (e) {
+      if (state.view === view) errorView(title(), e, showComplaints);
+    }
+  }
+
   // ---------- routing ----------
 
   function route() {
@@ -1049,6 +1322,9 @@
     const parts = (location.hash || '#/overview').replace(/^#\/?/, '').split('/');
     if (parts[0] === 'store' && parts[1]) return showStore(decodeURIComponent(parts[1]));
     if (parts[0] === 'fleet') return showFleet();
+    if (parts[0] === 'cases') return showCases();
+    if (parts[0] === 'case' && parts[1]) return showCase(decodeURIComponent(parts[1]));
+    if (parts[0] === 'complaints') return showComplaints();
     if (parts[0] === 'alerts') return showAlerts();
     // Pages a role may not use are not offered; HQ refuses their API calls anyway.
     if (ADMIN_TABS.includes(parts[0]) && isAdmin()) return showAdmin(parts[0]);

@@ -26,7 +26,7 @@ TEST_CASE("fields: the CSV and SQL column lists are today's") {
     CHECK(sqlColumnList(SqlTable::Hq) ==
           "id, store_id, device_id, survey_id, survey_version, language, created_at, local_date, local_hour, "
           "utc_offset_min, stars, segue_satisfactory, segue_efficient, segue_genuine, segue_understanding, "
-          "segue_effective, tags, complete, misuse, synthetic, duration_ms");
+          "segue_effective, tags, complete, misuse, synthetic, duration_ms, callback_requested");
     // HQ's schema (hq/sqlite_storage.cpp, hq/pg_storage.cpp) as the table declares it.
     CHECK(hqColumnDefinitions(false) ==
           "id TEXT PRIMARY KEY, store_id TEXT NOT NULL, device_id TEXT NOT NULL, survey_id TEXT NOT NULL, "
@@ -34,14 +34,16 @@ TEST_CASE("fields: the CSV and SQL column lists are today's") {
           "local_date TEXT NOT NULL, local_hour INTEGER NOT NULL, utc_offset_min INTEGER NOT NULL, "
           "stars INTEGER NOT NULL, segue_satisfactory INTEGER, segue_efficient INTEGER, segue_genuine INTEGER, "
           "segue_understanding INTEGER, segue_effective INTEGER, tags TEXT NOT NULL, complete INTEGER NOT NULL, "
-          "misuse INTEGER NOT NULL, synthetic INTEGER NOT NULL, duration_ms INTEGER NOT NULL");
+          "misuse INTEGER NOT NULL, synthetic INTEGER NOT NULL, duration_ms INTEGER NOT NULL, "
+          "callback_requested INTEGER NOT NULL DEFAULT 0");
     CHECK(hqColumnDefinitions(true) ==
           "id uuid PRIMARY KEY, store_id text NOT NULL, device_id text NOT NULL, survey_id text NOT NULL, "
           "survey_version integer NOT NULL, language text NOT NULL, created_at bigint NOT NULL, "
           "local_date text COLLATE \"C\" NOT NULL, local_hour smallint NOT NULL, utc_offset_min smallint NOT NULL, "
           "stars smallint NOT NULL, segue_satisfactory smallint, segue_efficient smallint, segue_genuine smallint, "
           "segue_understanding smallint, segue_effective smallint, tags jsonb NOT NULL, complete boolean NOT NULL, "
-          "misuse boolean NOT NULL, synthetic boolean NOT NULL, duration_ms bigint NOT NULL");
+          "misuse boolean NOT NULL, synthetic boolean NOT NULL, duration_ms bigint NOT NULL, "
+          "callback_requested boolean NOT NULL DEFAULT false");
     CHECK(responseFieldIndex("stars") == 10u);
     CHECK_FALSE(responseFieldIndex("received_at").has_value());
 }

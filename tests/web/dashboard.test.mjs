@@ -65,7 +65,8 @@ before(async () => {
   readToken = fs.readFileSync(path.join(work, 'read-token.txt'), 'utf8').trim();
   cert = fs.readFileSync(path.join(work, 'cert.pem'));
   const db = 'sqlite:' + path.join(work, 'hq.sqlite');
-  seed = JSON.parse(execFileSync(SEED, ['--db', db, '--utc-offset-min', String(OFFSET_MIN)], { encoding: 'utf8' }));
+  seed = JSON.parse(execFileSync(SEED, ['--db', db, '--utc-offset-min', String(OFFSET_MIN),
+    '--contact-pub', path.join(work, 'contact.pub')], { encoding: 'utf8' }));
 
   // A webhook receiver on loopback, so the alert list shows delivered alerts.
   receiver = http.createServer((req, res) => {
@@ -84,7 +85,7 @@ before(async () => {
   const portFile = path.join(work, 'port');
   server = spawn(HQ, ['serve', '--listen', '127.0.0.1:0', '--port-file', portFile, '--db', db,
     '--tls-cert', path.join(work, 'cert.pem'), '--tls-key', path.join(work, 'key.pem'),
-    '--config', path.join(work, 'hq.toml')], { stdio: ['ignore', 'ignore', fs.openSync(path.join(work, 'serve.err'), 'w')] });
+    '--config', path.join(work, 'hq.toml'), '--contact-key', path.join(work, 'contact.key')], { stdio: ['ignore', 'ignore', fs.openSync(path.join(work, 'serve.err'), 'w')] });
   for (let i = 0; i < 1000 && !fs.existsSync(portFile); ++i) await sleep(10);   // readiness, not a timeout test
   assert.ok(fs.existsSync(portFile), 'segue-hq did not start: ' + fs.readFileSync(path.join(work, 'serve.err'), 'utf8'));
   port = Number(fs.readFileSync(portFile, 'utf8').trim());
@@ -632,3 +633,160 @@ describe('HQ dashboard: people, roles and regions', () => {
   });
 });
 
+
+describe('HQ dashboard: callback cases and complaint analysis', () => {
+  const PASSWORD = 'correct horse battery';
+  const db = () => 'sqlite:' + path.join(work, 'hq.sqlite');
+  const hq = (...args) => execFileSync(HQ, args, { encoding: 'utf8', input: PASSWORD + '\n' });
+  let store, other;
+
+  before(() => {
+    // The store with the most callback requests gets a manager; another store's manager must not see them.
+    const counts = {};
+    for (const c of seed.callbacks) counts[c.store] = (counts[c.store] || 0) + 1;
+    const ranked = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+    assert.ok(ranked.length >= 1, 'the seed made no callback requests');
+    store = ranked[0][0];
+    other = seed.stores.find((s) => s !== store);
+    hq('user', 'add', '--db', db(), '--email', 'mgr@example.com', '--role', 'store', '--store', store, '--password-stdin');
+    hq('user', 'add', '--db', db(), '--email', 'olga@example.com', '--role', 'store', '--store', other, '--password-stdin');
+  });
+
+  async function signIn(email) {
+    if (await page.isVisible('#logout')) await page.click('#logout');
+    await page.evaluate(() => { sessionStorage.clear(); localStorage.removeItem('segue.hq.login'); localStorage.removeItem('segue.hq.csrf'); });
+    await page.goto(base + '/');
+    await page.waitForSelector('#login-form[data-mode="password"]');
+    await page.fill('#email', email);
+    await page.fill('#password', PASSWORD);
+    await page.click('#signin');
+    await page.waitForSelector('#stores-table tbody tr');
+  }
+
+  async function setLang(lang) {
+    await page.click(`#lang-switch [data-lang="${lang}"]`);
+    await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+  }
+
+  test('the overview shows the 24-hour figure against the 80% target, as the API computes it', async () => {
+    await signIn('boss@example.com');
+    await page.waitForSelector('#kpi-sla-value');
+    const sum = await api('/api/v1/cases/summary?period=7d');
+    assert.ok(sum.requests > 0);
+    assert.equal(asNumber(await dataValue('#kpi-sla-value')), sum.share_within_sla);
+    assert.match(await page.textContent('#kpi-sla'), /80/);
+    await page.goto(base + '/#/store/' + store);
+    await page.waitForSelector('#store-terminals tbody tr');
+    await page.waitForSelector('#kpi-sla-value');
+    const storeSum = await api('/api/v1/cases/summary?period=7d&store=' + store);
+    assert.equal(asNumber(await dataValue('#kpi-sla-value')), storeSum.share_within_sla);
+  });
+
+  test('a store manager lists their open callbacks, opens a number behind a logged confirmation and records the call', async () => {
+    await signIn('mgr@example.com');
+    await page.click('a[data-tab="cases"]');
+    await page.waitForSelector('#cases-table tbody tr, #cases-empty');
+    const open = await api('/api/v1/cases?status=open&store=' + store);
+    assert.ok(open.cases.length > 0, 'no open case at ' + store);
+    assert.equal(await page.locator('#cases-table tbody tr').count(), open.cases.length);
+    assert.ok(!(await page.textContent('#cases-table')).match(/139\d{8}/), 'a number in the list');
+    await shot('cases-zh');
+
+    const target = open.cases.find((c) => c.status === 'open') || open.cases[0];
+    await page.click(`#cases-table tr[data-case="${target.id}"] .case-link`);
+    await page.waitForSelector('#case-facts');
+    await page.click('#case-show-number');
+    await page.waitForSelector('#case-confirm');
+    assert.match(await page.textContent('#case-confirm-text'), /mgr@example\.com/);
+    assert.match(await page.textContent('#case-confirm-text'), /审计日志/);
+    await shot('case-confirm-zh');
+    await page.click('#case-confirm-yes');
+    await page.waitForSelector('#case-phone');
+    const expected = seed.callbacks.find((c) => c.response_id === target.response_id).phone;
+    assert.equal(await page.textContent('#case-phone'), expected);
+    const audit = JSON.parse(hq('audit', '--db', db(), '--json')).entries;
+    assert.ok(audit.some((e) => e.action === 'case_contact_view' && e.actor === 'mgr@example.com' && e.subject === String(target.id)));
+
+    if (target.status === 'open') {
+      await page.selectOption('#case-next', 'contacted');
+      await page.fill('#case-note', '已回电，顾客接受道歉');
+      await page.click('#case-save');
+      await page.waitForSelector('#case-history tbody tr');
+      assert.equal((await api('/api/v1/cases/' + target.id)).status, 'contacted');
+    }
+    // Resolving asks for a root cause first.
+    await page.selectOption('#case-next', 'resolved');
+    await page.click('#case-save');
+    await page.waitForFunction(() => document.getElementById('case-error').textContent.length > 0);
+    await page.selectOption('#case-cause', 'wait_time');
+    await page.fill('#case-note', '安排了快速通道');
+    await page.click('#case-save');
+    await page.waitForFunction(() => document.querySelectorAll('#case-history tbody tr').length >= 2);
+    const after = await api('/api/v1/cases/' + target.id);
+    assert.equal(after.status, 'resolved');
+    assert.equal(after.root_cause, 'wait_time');
+    await shot('case-zh');
+    await setLang('en');
+    assert.match(await page.textContent('#case-history'), /Resolved/);
+    await shot('case-en');
+    await page.click('a[data-tab="cases"]');
+    await page.waitForSelector('#cases-table tbody tr, #cases-empty');
+    await page.click('button[data-status="all"]');
+    await page.waitForSelector('button[data-status="all"][aria-pressed="true"]');
+    await page.waitForSelector('#cases-table tbody tr');
+    await shot('cases-en');
+    await setLang('zh-CN');
+  });
+
+  test("another store's manager gets no such case, and a read token sees cases but never a number", async () => {
+    const anyCase = (await api('/api/v1/cases?status=all&store=' + store)).cases[0];
+    await signIn('olga@example.com');
+    await page.goto(base + '/#/case/' + anyCase.id);
+    await page.waitForSelector('.error-box');
+    assert.match(await page.textContent('.error-box'), /no case/);
+
+    await signIn('mgr@example.com');   // sign the session out before using the token
+    await page.click('#logout');
+    await page.click('#use-token');
+    await page.fill('#token', readToken);
+    await page.click('#signin');
+    await page.waitForSelector('#stores-table tbody tr');
+    await page.goto(base + '/#/case/' + anyCase.id);
+    await page.waitForSelector('#case-facts');
+    assert.equal(await page.locator('#case-show-number').count(), 0);
+    assert.ok(await page.isVisible('#case-token'));
+    await page.click('#logout');
+    await page.evaluate(() => localStorage.removeItem('segue.hq.login'));
+  });
+
+  test('the complaint page draws reasons as a Pareto chart with the previous period, and root causes of resolved cases', async () => {
+    await signIn('boss@example.com');
+    await page.click('a[data-tab="complaints"]');
+    await page.waitForSelector('#reasons-table tbody tr');
+    const data = await api('/api/v1/reasons?period=7d');
+    const shown = await page.$$eval('#reasons-table tbody tr', (trs) => trs.map((tr) => tr.dataset.tag));
+    assert.deepEqual(shown, data.reasons.map((r) => r.tag));
+    for (let i = 1; i < data.reasons.length; ++i) assert.ok(data.reasons[i - 1].count >= data.reasons[i].count);
+    assert.equal(await page.locator('#pareto-chart canvas').count(), 1);
+    assert.ok(data.root_causes.length > 0, 'no resolved case in the period');
+    assert.equal(await page.locator('#root-causes .hbar').count(), data.root_causes.length);
+    await shot('complaints-zh');
+    await page.selectOption('#complaints-region', 'east');
+    await page.waitForSelector('#complaints-region option[value="east"]:checked', { state: 'attached' });
+    await page.waitForSelector('#reasons-table tbody tr, #complaints-reasons .empty');
+    const east = await api('/api/v1/reasons?period=7d&region=east');
+    assert.equal(await page.locator('#reasons-table tbody tr').count(), east.reasons.length);
+    await page.selectOption('#complaints-region', '');
+    await page.waitForSelector('#complaints-region option[value=""]:checked', { state: 'attached' });
+    await page.waitForSelector('#reasons-table tbody tr');
+    await setLang('en');
+    await page.waitForSelector('#reasons-table tbody tr');
+    assert.equal(await page.textContent('#page-title'), 'Complaint analysis');
+    await shot('complaints-en');
+    await setLang('zh-CN');
+  });
+
+  test('the callback pages ran without script errors', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});

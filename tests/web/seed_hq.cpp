@@ -1,12 +1,17 @@
 // Fills an HQ database with a realistic chain for the dashboard's browser tests: several stores
 // of different quality, their terminals' batches over the last weeks (through Storage::ingest,
 // the path every batch takes), one terminal gone silent and one with a skewed clock.
-//   usage: segue_hq_seed --db URL [--days N] [--utc-offset-min M] [--seed S]
-// Prints {"stores":[…],"devices":[{"id","store","name","token"}],"silent":[ids],"skewed":[ids]}.
+// With --contact-pub FILE (HQ's contact.pub) a share of the last days' 1–2 star ratings ask for a
+// callback with a synthetic number sealed as a terminal seals it, and some of those cases are
+// moved on (contacted, resolved with a root cause, unreachable) by "seed@example.com".
+//   usage: segue_hq_seed --db URL [--days N] [--utc-offset-min M] [--seed S] [--contact-pub FILE]
+// Prints {"stores":[…],"devices":[{"id","store","name","token"}],"silent":[ids],"skewed":[ids],
+// "callbacks":[{"response_id","store","phone"}]}.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
@@ -14,10 +19,13 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 #include "core/response.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
+#include "hq/cases.hpp"
+#include "hq/contact_key.hpp"
 #include "hq/enrolment.hpp"
 #include "hq/storage.hpp"
 #include "core/system_clock.hpp"
@@ -53,9 +61,11 @@ int main(int argc, char** argv) {
     int days = 35;
     int offsetMin = 480;
     std::uint64_t seed = 20261122;
+    std::string contactPub;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i], v = argv[i + 1];
         if (a == "--db") db = v;
+        else if (a == "--contact-pub") contactPub = v;
         else if (a == "--days") days = std::atoi(v.c_str());
         else if (a == "--utc-offset-min") offsetMin = std::atoi(v.c_str());
         else if (a == "--seed") seed = std::strtoull(v.c_str(), nullptr, 10);
@@ -77,7 +87,20 @@ int main(int argc, char** argv) {
     };
     std::vector<DevicePlan> devices;
     nlohmann::json out = {{"stores", nlohmann::json::array()}, {"devices", nlohmann::json::array()},
-                          {"silent", nlohmann::json::array()}, {"skewed", nlohmann::json::array()}};
+                          {"silent", nlohmann::json::array()}, {"skewed", nlohmann::json::array()},
+                          {"callbacks", nlohmann::json::array()}};
+    std::optional<std::string> publicKey;
+    if (!contactPub.empty()) {
+        std::ifstream in(contactPub);
+        std::string line;
+        if (!std::getline(in, line)) return fail("cannot read " + contactPub);
+        publicKey = hq::fromBase64(line);
+        if (!publicKey || publicKey->size() != crypto_box_PUBLICKEYBYTES || sodium_init() < 0)
+            return fail(contactPub + " is not a contact public key");
+    }
+    // Callback numbers use their own random stream: the ratings are the same with or without them.
+    std::mt19937_64 callbackRng(seed + 1);
+    std::map<std::string, std::string> sealedById;
     for (auto& s : stores) {
         out["stores"].push_back(s.id);
         const int n = s.perDay >= 30 ? 3 : 2;
@@ -160,6 +183,18 @@ int main(int argc, char** argv) {
                 r.misuse = chance(0.02);
                 r.durationMs = static_cast<std::int64_t>(uniform(4'000, 40'000));
                 if (auto why = core::validate(r)) return fail("generated an invalid record: " + *why);
+                if (publicKey && r.stars <= 2 && back <= 3 &&
+                    std::uniform_real_distribution<double>(0, 1)(callbackRng) < 0.35) {
+                    const std::string phone =
+                        "139" + std::to_string(10'000'000 + std::uniform_int_distribution<int>(0, 89'999'999)(callbackRng));
+                    std::string sealed(phone.size() + crypto_box_SEALBYTES, '\0');
+                    crypto_box_seal(reinterpret_cast<unsigned char*>(sealed.data()),
+                                    reinterpret_cast<const unsigned char*>(phone.data()), phone.size(),
+                                    reinterpret_cast<const unsigned char*>(publicKey->data()));
+                    r.callbackRequested = true;
+                    sealedById[r.id] = hq::toBase64(sealed);
+                    out["callbacks"].push_back({{"response_id", r.id}, {"store", s.id}, {"phone", phone}});
+                }
                 d.records.push_back(std::move(r));
             }
         }
@@ -179,11 +214,33 @@ int main(int argc, char** argv) {
             req.appVersion = d.id == "hz-xihu-k2" ? "0.0.9" : "0.1.0";
             req.clockOffsetMs = d.clockOffsetMs;
             req.records = std::move(records);
+            for (const auto& rec : req.records)
+                if (const auto it = sealedById.find(rec.id); it != sealedById.end()) req.callbackContacts.emplace(rec.id, it->second);
             // A terminal that ran an old build sent a few records HQ refused.
             if (d.id == "cd-jinjiang-k1" && date == byDate.begin()->first)
                 req.refused.push_back({"", "stars must be 1..5", R"({"stars":0})"});
             auto r = (*storage)->ingest(req);
             if (!r) return fail(r.error().message);
+        }
+    }
+    // Some cases were handled: the oldest contacted, some of those resolved, one unreachable.
+    if (publicKey) {
+        auto all = (*storage)->cases().listCases(hq::CaseFilter{});
+        if (!all) return fail(all.error().message);
+        std::sort(all->begin(), all->end(), [](const hq::Case& a, const hq::Case& b) { return a.createdAtMs < b.createdAtMs; });
+        const std::vector<std::string> causes = {"wait_time", "staff_attitude", "wait_time", "not_solved", "price", "wait_time"};
+        for (std::size_t i = 0; i < all->size() && i < 12; ++i) {
+            const hq::Case& c = (*all)[i];
+            const std::int64_t firstMove = c.createdAtMs + (i % 4 == 3 ? 30 : 2 + static_cast<std::int64_t>(i)) * kHour;
+            if (firstMove >= now) continue;
+            const bool unreachable = i == 5;
+            if (!(*storage)->cases().moveCase(c.id, {firstMove, "seed@example.com", "open", unreachable ? "unreachable" : "contacted",
+                                                      unreachable ? "no answer, three tries" : "called back", std::nullopt}))
+                return fail("moving a case");
+            if (!unreachable && i % 2 == 0 && firstMove + kHour < now)
+                if (!(*storage)->cases().moveCase(c.id, {firstMove + kHour, "seed@example.com", "contacted", "resolved",
+                                                          "apologised and fixed", causes[i % causes.size()]}))
+                    return fail("resolving a case");
         }
     }
     std::cout << out.dump() << "\n";
