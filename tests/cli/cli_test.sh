@@ -85,7 +85,7 @@ sqlite3 "$inject/kiosk.sqlite" "INSERT INTO responses (id, store_id, device_id, 
   -300, 4, 5, NULL, 3, 1, 4, 1, 0, 0, 6400);
   INSERT INTO response_tags (response_id, position, tag) VALUES ('=1+1', 0, '-tag'), ('=1+1', 1, '=x');"
 expect_exit 0 "$kiosk" export --data-dir "$inject" --format csv
-want_row=$(printf "'=1+1,'+store,'-kiosk,'@survey,1,'\ten,2026-11-18T11:06:40.000Z,\"'\r026-11-22\",3,-300,4,5,,3,1,4,'-tag|=x,true,false,false,6400\r")
+want_row=$(printf "'=1+1,'+store,'-kiosk,'@survey,1,'\ten,2026-11-18T11:06:40.000Z,\"'\r026-11-22\",3,-300,4,5,,3,1,4,'-tag|=x,true,false,false,6400,false\r")
 got_row=$(grep -a "^'=1+1," "$tmp/out") || fail "the injected row is not in the CSV export"
 [ "$got_row" = "$want_row" ] || fail "CSV injection row: $(printf '%s' "$got_row" | od -c | head -5)"
 [ "$(grep -ac "^'" "$tmp/out")" -eq 1 ] || fail "a demo row was prefixed"
