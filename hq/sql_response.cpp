@@ -72,6 +72,7 @@ const std::vector<SqlColumn>& responseColumns() {
         std::vector<SqlColumn> out;
         std::size_t i = 0;
         for (const auto& f : core::kResponseFields) {
+            if (f.hqColumn.empty()) continue;   // not a column of HQ's table (yet)
             const std::size_t n = f.type == core::FieldType::Segue ? core::kSegueKeys.size() : 1;
             for (std::size_t k = 0; k < n; ++k, ++i) out.push_back({columnNames().at(i), sqlTypeOf(f.hqType.postgresql)});
         }
