@@ -9,6 +9,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 #include "app/cli_sync.hpp"
 #include "app/cli_terminal.hpp"
 #include "app/config.hpp"
+#include "app/contact_seal.hpp"
 #include "app/pin.hpp"
 #include "assets/assets.hpp"
 #include "core/args.hpp"
@@ -301,8 +303,28 @@ private:
             r.tags.assign(tags.begin(), tags.begin() + std::min<std::ptrdiff_t>(n, static_cast<std::ptrdiff_t>(tags.size())));
         }
         r.durationMs = 3000 + static_cast<std::int64_t>(m_rng() % 12000);
+        // With HQ's key: about a third of the complete low ratings ask for a callback, with a
+        // synthetic mobile number sealed exactly as the screens seal a typed one.
+        if (m_key && r.complete && r.stars <= m_survey.settings.callbackMaxStars && pick({2, 1}) == 1) {
+            std::string number = "1" + std::to_string(30 + m_rng() % 70);
+            while (number.size() < 11) number += static_cast<char>('0' + m_rng() % 10);
+            auto sealed = sealContact(number, *m_key);
+            wipe(number);
+            if (sealed) {
+                r.callbackRequested = true;
+                m_sealed.emplace(r.id, std::move(*sealed));
+            }
+        }
         return r;
     }
+
+public:
+    /// HQ's key: from now on a share of the low ratings ask for a callback.
+    void setContactKey(std::optional<ContactKey> key) { m_key = key; }
+    /// The sealed contacts of what next() made since the last call, by response id.
+    std::map<std::string, std::string> takeSealed() { return std::exchange(m_sealed, {}); }
+
+private:
 
     const KioskConfig& m_cfg;
     const core::Survey& m_survey;
@@ -310,6 +332,8 @@ private:
     core::UuidV7Generator m_ids;
     std::vector<std::int64_t> m_stamps;
     std::size_t m_next = 0;
+    std::optional<ContactKey> m_key;
+    std::map<std::string, std::string> m_sealed;
 };
 
 int runDemoData(const Args& a) {
@@ -328,13 +352,21 @@ int runDemoData(const Args& a) {
     constexpr std::size_t kChunk = 100'000;  // one transaction each; memory stays bounded
     long long written = 0;
     DemoGenerator gen(*cfg, *survey, *count, *days, now);
+    auto key = storedContactKey(*db);
+    if (!key) return failure("reading HQ's contact key: " + key.error().message);
+    gen.setContactKey(*key);
+    long long callbacks = 0;
     for (auto part = gen.next(kChunk); !part.empty(); part = gen.next(kChunk)) {
-        if (auto saved = store::saveResponses(*db, part); !saved)
+        const auto sealed = gen.takeSealed();
+        if (auto saved = store::saveResponses(*db, part, sealed); !saved)
             return failure("demo-data stopped after " + std::to_string(written) + " responses: " + saved.error().message);
         written += static_cast<long long>(part.size());
+        callbacks += static_cast<long long>(sealed.size());
     }
     std::cerr << "segue-kiosk: wrote " << written << " synthetic responses over " << *days << " days to "
               << cfg->databasePath().string() << "\n";
+    if (*key)
+        std::cerr << "segue-kiosk: " << callbacks << " of them ask for a callback (synthetic numbers, sealed with HQ's key)\n";
     return kExitOk;
 }
 
@@ -382,9 +414,10 @@ int runSetPin(const Args& a) {
     if (!hash) return failure("cannot hash the PIN: " + hash.error());
     auto db = openStore(*cfg, StoreAccess::Write);
     if (!db) return db.error();
-    if (auto saved = store::setMeta(*db, store::kMetaPinHash, *hash); !saved)
-        return failure("cannot store the PIN: " + saved.error().message);
-    std::cerr << "segue-kiosk: staff PIN set (stored as an Argon2id hash)\n";
+    const auto cleared = storeStaffPin(*db, *hash);
+    if (!cleared) return failure(cleared.error());
+    std::cerr << "segue-kiosk: staff PIN set (stored as an Argon2id hash)"
+              << (*cleared ? "; the PIN pad's failed attempts and lock are cleared" : "") << "\n";
     return kExitOk;
 }
 

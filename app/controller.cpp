@@ -100,8 +100,8 @@ KioskController::~KioskController() { closeStore(); }
 
 void KioskController::closeStore() {
     if (m_opening.valid()) (void)m_opening.get();   // wait for it; the connection closes unused
-    for (const auto& r : m_unsaved)
-        spdlog::error("exiting with a response the store never accepted; kept here in full: {}", describe(r));
+    for (const auto& u : m_unsaved)
+        spdlog::error("exiting with a response the store never accepted; kept here in full: {}", describe(u.response));
     m_unsaved.clear();
     m_db.reset();
 }
@@ -151,6 +151,7 @@ bool KioskController::adopt(OpenResult opened) {
         persistApplied();   // applied while the store was away
     }
     m_staffAtMono.reset();
+    loadContactKey();
     m_checkpointDue = true;   // another process may have left commits in the WAL
     if (m_hooks.onStoreOpened) m_hooks.onStoreOpened();
     return true;
@@ -170,8 +171,8 @@ bool KioskController::flushUnsaved() {
     finishOpening(true);
     if (!m_db && !tryOpen()) return false;
     while (!m_unsaved.empty()) {
-        const core::Response& r = m_unsaved.front();
-        auto saved = store::saveResponse(*m_db, r);
+        const core::Response& r = m_unsaved.front().response;
+        auto saved = store::saveResponse(*m_db, r, m_unsaved.front().sealedContact);
         if (!saved) {
             const store::Error& e = saved.error();
             if (e.kind == store::ErrorKind::Invalid) {
@@ -222,11 +223,15 @@ void KioskController::apply(core::Step step, const core::Now& now) {
     if (step.toSave) {
         core::Response r = std::move(*step.toSave);
         r.id = m_ids.next(r.createdAtMs);
-        m_unsaved.push_back(std::move(r));
+        std::optional<std::string> sealed;
+        if (step.callbackNumber) sealed = sealCallback(*step.callbackNumber);   // before the commit
+        if (!sealed) r.callbackRequested = false;
+        m_unsaved.push_back(Unsaved{std::move(r), std::move(sealed)});
         // Durable before the thank-you screen: the session moves on only after this returns.
         failed = !flushUnsaved();
         if (failed) m_nextRetryMono = now.monoMs + kRetryMs;
     }
+    if (m_session.draft) wipe(m_session.draft->callbackDigits);
     m_session = std::move(step.next);
     if (failed) m_session = core::reduce(m_session, Intent::of(Kind::StoreFailed), now, m_flow).next;
     if (m_session.screen == Screen::PinPad && before != Screen::PinPad) {
@@ -279,6 +284,7 @@ void KioskController::tick(const core::Now& now) {
         m_spentDeadline = still && *still <= now.monoMs ? still : std::nullopt;
     }
     if (const auto at = checkpointAtMono(); at && now.monoMs >= *at) {
+        loadContactKey();   // the sync worker may have stored a new one from HQ
         m_checkpointDue = false;   // a failure waits for the next customer rather than retrying every tick
         auto done = store::checkpointBetweenCustomers(*m_db);
         if (!done) spdlog::warn("checkpoint between customers: {}", done.error().message);
@@ -301,6 +307,7 @@ void KioskController::applyOfferedSurvey(const core::Now& now) {
     const int from = m_flow.survey.version;
     const std::string fromId = m_flow.survey.id;
     m_flow = flowConfigFor(m_cfg, std::move(offered.survey));
+    m_flow.callbackKey = m_contactKey.has_value();
     if (std::find(m_flow.survey.languages.begin(), m_flow.survey.languages.end(), m_session.language) ==
         m_flow.survey.languages.end())
         m_session.language = m_flow.defaultLanguage;
@@ -313,6 +320,39 @@ void KioskController::applyOfferedSurvey(const core::Now& now) {
     m_appliedDefinition = offered.definition;
     if (!same) m_appliedAtMs = now.utcMs;
     persistApplied();
+}
+
+void KioskController::setContactKey(const std::optional<std::string>& base64) {
+    m_contactKey = base64 ? contactKeyFromBase64(*base64) : std::nullopt;
+    if (base64 && !m_contactKey) spdlog::error("HQ's contact key is not a 32-byte key in base64; no callback offered");
+    if (betweenCustomers()) m_flow.callbackKey = m_contactKey.has_value();
+}
+
+void KioskController::loadContactKey() {
+    if (!m_db || !betweenCustomers()) return;
+    auto key = storedContactKey(*m_db);
+    if (!key) {
+        spdlog::error("cannot read HQ's contact key: {}", key.error().message);
+        return;
+    }
+    if (key->has_value() != m_contactKey.has_value())
+        spdlog::info(key->has_value() ? "HQ's contact key is here: low ratings are offered a callback"
+                                      : "no contact key from HQ: the callback is not offered");
+    m_contactKey = *key;
+    m_flow.callbackKey = m_contactKey.has_value();
+}
+
+std::optional<std::string> KioskController::sealCallback(std::string& digits) {
+    std::optional<std::string> out;
+    if (!m_contactKey) {
+        spdlog::error("a callback was confirmed without HQ's contact key; the response is saved without it");
+    } else if (auto sealed = sealContact(digits, *m_contactKey); !sealed) {
+        spdlog::error("cannot seal the callback number ({}); the response is saved without it", sealed.error());
+    } else {
+        out = std::move(*sealed);
+    }
+    wipe(digits);
+    return out;
 }
 
 void KioskController::persistApplied() {
@@ -398,12 +438,15 @@ void KioskController::refreshPinHash() {
 }
 
 void KioskController::loadPinLock(const core::Now& now) {
-    if (m_pinLockLoaded || !m_db) return;
+    if (!m_db) return;
     auto lock = store::loadPinLock(*m_db);
     if (!lock) {
         spdlog::error("cannot read the staff PIN lockout: {}", lock.error().message);
         return;
     }
+    // Read on every opening of the pad: `segue-kiosk set-pin` clears it while the terminal runs.
+    // Unchanged, the lock already running stays timed on the monotonic clock.
+    if (m_pinLockLoaded && *lock == m_pinLock) return;
     m_pinLockLoaded = true;
     m_pinLock = *lock;
     const std::int64_t left = pinLockRemainingMs(m_pinLock, now.utcMs);
@@ -472,6 +515,12 @@ void KioskController::refreshStaff(const core::Now& now) {
         else m_storeError = s.error().message;
         if (auto t = store::trend(*m_db, date, kTrendDays)) vm.trend = std::move(*t);
         else m_storeError = t.error().message;
+        if (auto open = store::getMeta(*m_db, store::kMetaOpenCallbacks); open && *open) {
+            try {
+                vm.openCallbacks = std::stoll(**open);
+            } catch (const std::exception&) {   // not a number: shown as unknown
+            }
+        }
         if (auto rec = store::getMeta(*m_db, store::kMetaRecovery); rec && *rec) {
             const auto j = nlohmann::json::parse(**rec, nullptr, false);
             if (j.is_object()) {
@@ -528,6 +577,18 @@ FrameVM KioskController::viewModel(const core::Now& now) {
                                                          s.draft->tags.end());
         }
         break;
+    case Screen::CallbackOffer:
+    case Screen::CallbackNumber: {
+        const auto& consent = m_flow.survey.callbackConsent;
+        if (const auto text = findLabel(consent, s.language)) vm.callback.consent = *text;
+        vm.callback.retentionDays = m_flow.survey.settings.contactRetentionDays;
+        vm.callback.maxDigits = static_cast<int>(core::kCallbackMaxDigits);
+        if (s.draft) {
+            vm.callback.digits = s.draft->callbackDigits;
+            vm.callback.invalid = s.draft->callbackInvalid;
+        }
+        break;
+    }
     case Screen::PinPad:
         vm.pin.configured = m_pinHash.has_value();
         vm.pin.entered = static_cast<int>(s.pinEntry.size());

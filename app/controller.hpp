@@ -10,6 +10,7 @@
 #include <string>
 
 #include "app/config.hpp"
+#include "app/contact_seal.hpp"
 #include "app/survey_accept.hpp"
 #include "app/sync_panel.hpp"
 #include "app/view_model.hpp"
@@ -105,6 +106,10 @@ public:
     /// when nobody is answering, otherwise as soon as the response in progress is saved, which
     /// keeps the version it started with. The caller has checked it (acceptSurvey).
     void offerSurvey(core::Survey survey, std::string definition, const core::Now& now);
+    /// Sets HQ's public key (standard base64; nullopt or a bad key: none): the callback is
+    /// offered from the next customer on. The store's applied config sets it too.
+    void setContactKey(const std::optional<std::string>& base64);
+    bool hasContactKey() const { return m_contactKey.has_value(); }
     /// A survey offered and not yet applied.
     bool surveyWaiting() const { return m_offered.has_value(); }
 
@@ -148,6 +153,10 @@ private:
     void takeFetchedSurvey(const core::Now& now);
     /// Runs the definition the database keeps (pending, else applied), once, when it first opens.
     void loadStoredSurvey(const core::Now& now);
+    /// Reads HQ's public key kept with the applied config (between customers).
+    void loadContactKey();
+    /// Seals the number the flow handed over; false (logged) when it cannot be sealed.
+    std::optional<std::string> sealCallback(std::string& digits);
     /// When the attract screen will have been idle long enough to checkpoint, if one is due.
     std::optional<std::int64_t> checkpointAtMono() const;
 
@@ -158,7 +167,13 @@ private:
     core::UuidV7Generator m_ids;
     std::optional<store::Database> m_db;
     std::future<OpenResult> m_opening;   ///< the background open, until adopted
-    std::deque<core::Response> m_unsaved;
+    /// A finished response not yet committed, with its callback number sealed for HQ.
+    struct Unsaved {
+        core::Response response;
+        std::optional<std::string> sealedContact;
+    };
+    std::deque<Unsaved> m_unsaved;
+    std::optional<ContactKey> m_contactKey;   ///< HQ's public key from the applied config
     std::string m_storeError;
     std::optional<std::string> m_fatalStoreError;
     std::int64_t m_nextRetryMono = 0;

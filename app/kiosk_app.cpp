@@ -70,6 +70,8 @@ const char* screenName(core::Screen s) {
     case core::Screen::Unavailable: return "unavailable";
     case core::Screen::PinPad: return "pinpad";
     case core::Screen::Staff: return "staff";
+    case core::Screen::CallbackOffer: return "callback-offer";
+    case core::Screen::CallbackNumber: return "callback-number";
     }
     return "screen";
 }

@@ -5,6 +5,8 @@
 
 #include <sodium.h>
 
+#include "store/meta.hpp"
+
 namespace segue::app {
 namespace {
 
@@ -35,6 +37,17 @@ std::int64_t pinLockRemainingMs(const store::PinLock& lock, std::int64_t nowUtcM
     // A length beyond the cap (a value edited by hand) counts as the cap.
     const std::int64_t length = std::clamp<std::int64_t>(lock.lockedUntilUtcMs - lock.lockedAtUtcMs, 0, kPinMaxLockMs);
     return std::clamp<std::int64_t>(lock.lockedUntilUtcMs - nowUtcMs, 0, length);
+}
+
+std::expected<bool, std::string> storeStaffPin(store::Database& db, const std::string& hash) {
+    if (auto saved = store::setMeta(db, store::kMetaPinHash, hash); !saved)
+        return std::unexpected("cannot store the PIN: " + saved.error().message);
+    const auto lock = store::loadPinLock(db);
+    const bool wasLocked = lock && (lock->failures > 0 || lock->locks > 0 || lock->lockedUntilUtcMs > 0);
+    if (auto cleared = store::savePinLock(db, store::PinLock{}); !cleared)
+        return std::unexpected("the PIN is set, but the PIN pad's lockout could not be cleared: " +
+                               cleared.error().message);
+    return wasLocked;
 }
 
 bool isValidPin(std::string_view pin) {

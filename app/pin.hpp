@@ -42,6 +42,11 @@ bool isValidPin(std::string_view pin);
 /// Argon2id hash string (OPSLIMIT/MEMLIMIT_INTERACTIVE) of a valid PIN, or why it failed.
 std::expected<std::string, std::string> hashPin(std::string_view pin);
 
+/// Stores `hash` (from hashPin) as the staff PIN and clears the PIN pad's failed attempts and
+/// lock: whoever may set the PIN may open the staff screen anyway. A running terminal sees both
+/// the next time its pad opens. Gives whether a lock or failures were cleared, or why it failed.
+std::expected<bool, std::string> storeStaffPin(store::Database& db, const std::string& hash);
+
 /// True when `pin` matches `hash` (a crypto_pwhash_str string). False for anything else,
 /// including a malformed hash.
 bool verifyPin(std::string_view hash, std::string_view pin);

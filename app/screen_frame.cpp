@@ -11,7 +11,7 @@ using core::Screen;
 
 bool isCustomerFacing(Screen s) {
     return s == Screen::Attract || s == Screen::Item || s == Screen::Reasons || s == Screen::ThankYou ||
-           s == Screen::Unavailable;
+           s == Screen::Unavailable || s == Screen::CallbackOffer || s == Screen::CallbackNumber;
 }
 
 /// The unavailable screen takes no input but the staff press: it speaks both languages instead.
@@ -128,6 +128,8 @@ Intent drawFrame(Ui& ui, const FrameVM& vm, FrameState& state) {
     case Screen::Unavailable: out = drawUnavailable(ui, vm.languages); break;
     case Screen::PinPad: out = drawPinPad(ui, vm.pin); break;
     case Screen::Staff: out = drawStaff(ui, vm.staff); break;
+    case Screen::CallbackOffer: out = drawCallbackOffer(ui, vm.callback); break;
+    case Screen::CallbackNumber: out = drawCallbackNumber(ui, vm.callback); break;
     }
     if (isCustomerFacing(vm.screen)) {
         if (hasLanguageSwitch(vm.screen)) {

@@ -319,6 +319,10 @@ Intent syncCard(Ui& ui, const Box& b, const StaffVM& vm) {
     }
     lines.emplace_back(pend, t.text);
     if (s.rejected > 0) lines.emplace_back(formatText(ui.tr(keys::kStaffRejected), {{"count", std::to_string(s.rejected)}}), t.warningInk);
+    // HQ's count from its last reply (issue 17): a number only, no personal data on the terminal.
+    if (vm.openCallbacks)
+        lines.emplace_back(formatText(ui.tr(keys::kStaffOpenCallbacks), {{"count", std::to_string(*vm.openCallbacks)}}),
+                           *vm.openCallbacks > 0 ? t.warningInk : t.text);
     if (s.enabled && !s.lastError.empty())
         lines.emplace_back(formatText(ui.tr(keys::kStaffLastError), {{"error", s.lastError}}), t.warningInk);
 

@@ -32,6 +32,10 @@ core::Intent drawAttract(Ui& ui, const AttractVM& vm);
 core::Intent drawItem(Ui& ui, const ItemVM& vm, const std::vector<std::string>& languages);
 core::Intent drawReasons(Ui& ui, const ReasonsVM& vm);
 core::Intent drawThankYou(Ui& ui);
+/// "Would you like the store manager to contact you?" with the consent sentence, Yes / No thanks.
+core::Intent drawCallbackOffer(Ui& ui, const CallbackVM& vm);
+/// The phone keypad: the number grouped as typed, digits, delete, confirm.
+core::Intent drawCallbackNumber(Ui& ui, const CallbackVM& vm);
 /// In the current language, then quieter in the others (it takes no input).
 core::Intent drawUnavailable(Ui& ui, const std::vector<std::string>& languages);
 core::Intent drawPinPad(Ui& ui, const PinPadVM& vm);

@@ -26,6 +26,17 @@ inline constexpr std::string_view kThanksBody = "thanks.body";
 inline constexpr std::string_view kUnavailableTitle = "unavailable.title";
 inline constexpr std::string_view kUnavailableBody = "unavailable.body";
 
+// The callback offer and number screens (issue 17).
+inline constexpr std::string_view kCallbackTitle = "callback.title";
+inline constexpr std::string_view kCallbackConsent = "callback.consent";    // {days}
+inline constexpr std::string_view kCallbackYes = "callback.yes";
+inline constexpr std::string_view kCallbackNo = "callback.no";
+inline constexpr std::string_view kCallbackNumberTitle = "callback.number_title";
+inline constexpr std::string_view kCallbackNumberHint = "callback.number_hint";
+inline constexpr std::string_view kCallbackInvalid = "callback.invalid";
+inline constexpr std::string_view kCallbackConfirm = "callback.confirm";
+inline constexpr std::string_view kStaffOpenCallbacks = "staff.open_callbacks";   // {count}
+
 inline constexpr std::string_view kPinTitle = "pin.title";
 inline constexpr std::string_view kPinHint = "pin.hint";
 inline constexpr std::string_view kPinWrong = "pin.wrong";              // {left}
@@ -78,6 +89,8 @@ inline constexpr std::array kStatic = {
     kLangName, kAttractBrand, kAttractQuestion, kAttractHint,
     kStars[0], kStars[1], kStars[2], kStars[3], kStars[4],
     kReasonsTitle, kReasonsHint, kSkip, kSubmit, kBack, kDone,
+    kCallbackTitle, kCallbackConsent, kCallbackYes, kCallbackNo, kCallbackNumberTitle, kCallbackNumberHint,
+    kCallbackInvalid, kCallbackConfirm, kStaffOpenCallbacks,
     kThanksTitle, kThanksBody, kUnavailableTitle, kUnavailableBody,
     kPinTitle, kPinHint, kPinWrong, kPinLocked, kPinLockedMinutes, kPinNotSet, kPinOk, kPinDelete, kCancel,
     kStaffTitle, kStaffStore, kStaffToday, kStaffResponses, kStaffMeanStars, kStaffCsat,

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "app/sync_panel.hpp"
@@ -43,6 +44,18 @@ struct PinPadVM {
     int lockedSeconds = 0;         ///< > 0 while locked out
 };
 
+/// The callback offer and number screens (issue 17).
+struct CallbackVM {
+    std::string consent;           ///< the survey's sentence in the screen's language; empty: the translation
+    int retentionDays = 30;        ///< {days} in the consent sentence
+    std::string digits;            ///< typed so far (memory only, never stored in clear)
+    bool invalid = false;          ///< Confirm was pressed on a number the pattern refuses
+    int maxDigits = 15;
+};
+
+/// "138 0013 8000": three digits, then groups of four, as a phone number is read out.
+std::string groupDigits(std::string_view digits);
+
 struct RecoveryNotice {
     std::string when;              ///< RFC 3339 UTC
     std::string movedTo;
@@ -63,6 +76,7 @@ struct StaffVM {
     std::optional<RecoveryNotice> recovery;
     SyncPanelVM sync;
     std::int64_t nowUtcMs = 0;
+    std::optional<std::int64_t> openCallbacks;   ///< HQ's last count of the store's open callback requests
 };
 
 struct FrameVM {
@@ -72,6 +86,7 @@ struct FrameVM {
     AttractVM attract;
     ItemVM item;
     ReasonsVM reasons;
+    CallbackVM callback;
     PinPadVM pin;
     StaffVM staff;
 };

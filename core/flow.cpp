@@ -8,8 +8,10 @@ namespace {
 using Kind = Intent::Kind;
 
 bool isCustomerScreen(Screen s) {
-    return s == Screen::Attract || s == Screen::Item || s == Screen::Reasons || s == Screen::ThankYou;
+    return s == Screen::Attract || s == Screen::Item || s == Screen::Reasons || s == Screen::ThankYou ||
+           s == Screen::CallbackOffer || s == Screen::CallbackNumber;
 }
+
 
 bool isInput(Kind k) {
     switch (k) {
@@ -57,7 +59,17 @@ void saveComplete(Step& st, const Now& now, const FlowConfig& cfg) {
     go(s, Screen::ThankYou, now);
 }
 
-/// Leaves the SEGUE items: the reasons screen after a low rating (once), else save.
+/// After the items and the reasons: the callback offer after a low rating, else save.
+void offerOrSave(Step& st, const Now& now, const FlowConfig& cfg) {
+    Session& s = st.next;
+    if (offersCallback(s.draft->stars, cfg)) {
+        go(s, Screen::CallbackOffer, now);
+        return;
+    }
+    saveComplete(st, now, cfg);
+}
+
+/// Leaves the SEGUE items: the reasons screen after a low rating (once), else on.
 void finishItems(Step& st, const Now& now, const FlowConfig& cfg) {
     Session& s = st.next;
     if (wantsReasons(*s.draft, cfg) && !s.draft->reasonsShown) {
@@ -65,7 +77,73 @@ void finishItems(Step& st, const Now& now, const FlowConfig& cfg) {
         go(s, Screen::Reasons, now);
         return;
     }
+    offerOrSave(st, now, cfg);
+}
+
+/// The customer confirmed a number: saved with the callback when the pattern takes it.
+void confirmCallback(Step& st, const Now& now, const FlowConfig& cfg) {
+    Session& s = st.next;
+    if (!callbackNumberMatches(cfg.survey.settings, s.draft->callbackDigits)) {
+        s.draft->callbackInvalid = true;
+        return;
+    }
+    std::string digits = std::move(s.draft->callbackDigits);
+    s.draft->callbackDigits.clear();
     saveComplete(st, now, cfg);
+    st.toSave->callbackRequested = true;
+    st.callbackNumber = std::move(digits);
+}
+
+void onCallbackNumber(Step& st, const Intent& i, const Now& now, const FlowConfig& cfg) {
+    Session& s = st.next;
+    std::string& digits = s.draft->callbackDigits;
+    switch (i.kind) {
+    case Kind::Digit:
+    case Kind::PinDigit:
+        if (i.value >= 0 && i.value <= 9 && digits.size() < kCallbackMaxDigits) {
+            digits.push_back(static_cast<char>('0' + i.value));
+            s.draft->callbackInvalid = false;
+        }
+        break;
+    case Kind::PinDelete:
+        if (!digits.empty()) digits.pop_back();
+        s.draft->callbackInvalid = false;
+        break;
+    case Kind::Submit:
+        confirmCallback(st, now, cfg);
+        break;
+    case Kind::Back:
+        s.draft->callbackInvalid = false;
+        go(s, Screen::CallbackOffer, now);
+        break;
+    default:
+        break;
+    }
+}
+
+void onCallbackOffer(Step& st, const Intent& i, const Now& now, const FlowConfig& cfg) {
+    Session& s = st.next;
+    switch (i.kind) {
+    case Kind::CallbackYes:
+        go(s, Screen::CallbackNumber, now);
+        break;
+    case Kind::CallbackNo:
+    case Kind::Skip:
+        s.draft->callbackDigits.clear();
+        saveComplete(st, now, cfg);
+        break;
+    case Kind::Back:
+        // Back to the reasons (or the last item) the customer came from.
+        if (wantsReasons(*s.draft, cfg)) {
+            go(s, Screen::Reasons, now);
+        } else {
+            s.item = std::max(0, itemCount(cfg) - 1);
+            go(s, itemCount(cfg) > 0 ? Screen::Item : Screen::Attract, now);
+        }
+        break;
+    default:
+        break;
+    }
 }
 
 void nextItem(Step& st, const Now& now, const FlowConfig& cfg) {
@@ -112,6 +190,7 @@ void completeFeedback(Step& st, const Now& now, const FlowConfig& cfg) {
         st.next = std::move(inner.next);
         st.toSave = std::move(inner.toSave);
         if (inner.verifyPin) st.verifyPin = std::move(inner.verifyPin);
+        if (inner.callbackNumber) st.callbackNumber = std::move(inner.callbackNumber);
         if (st.next.feedback) {  // a queued key started a new feedback moment: keep the rest queued
             st.next.queuedKeys.assign(queued.begin() + static_cast<std::ptrdiff_t>(i) + 1, queued.end());
             break;
@@ -172,6 +251,9 @@ void onTick(Step& st, const Now& now, const FlowConfig& cfg) {
     case Screen::Attract:
     case Screen::Item:
     case Screen::Reasons:
+    case Screen::CallbackOffer:
+    case Screen::CallbackNumber:
+        // On the callback screens too: saved as partial, without a callback (digits dropped).
         if (s.draft && now.monoMs - s.lastInputMono >= cfg.inactivityMs) {
             savePartial(st, now, cfg);
             resetToAttract(s, now, cfg);
@@ -270,7 +352,12 @@ void onCustomer(Step& st, const Intent& in, const Now& now, const FlowConfig& cf
         if (s.screen == Screen::Attract) i.kind = Kind::Star;
         else if (s.screen == Screen::Item) i.kind = Kind::Answer;
         else if (s.screen == Screen::Reasons) { i.kind = Kind::ToggleTag; i.value -= 1; }
-        else return;
+        else if (s.screen == Screen::CallbackOffer) {
+            if (i.value == 1) i.kind = Kind::CallbackYes;
+            else if (i.value == 2) i.kind = Kind::CallbackNo;
+            else return;
+        }
+        else if (s.screen != Screen::CallbackNumber) return;
     }
     switch (i.kind) {
     case Kind::ToggleLanguage:
@@ -302,12 +389,18 @@ void onCustomer(Step& st, const Intent& in, const Now& now, const FlowConfig& cf
         break;
     case Screen::Reasons:
         if (i.kind == Kind::ToggleTag) onToggleTag(s, i.value, cfg);
-        else if (i.kind == Kind::Submit || i.kind == Kind::Skip) saveComplete(st, now, cfg);
+        else if (i.kind == Kind::Submit || i.kind == Kind::Skip) offerOrSave(st, now, cfg);
         else if (i.kind == Kind::Back) {
             s.draft->reasonsShown = false;
             s.item = std::max(0, itemCount(cfg) - 1);
             go(s, itemCount(cfg) > 0 ? Screen::Item : Screen::Attract, now);
         }
+        break;
+    case Screen::CallbackOffer:
+        if (s.draft) onCallbackOffer(st, i, now, cfg);
+        break;
+    case Screen::CallbackNumber:
+        if (s.draft) onCallbackNumber(st, i, now, cfg);
         break;
     case Screen::ThankYou:
         if (i.kind == Kind::Submit || i.kind == Kind::Back) resetToAttract(s, now, cfg);
@@ -323,7 +416,7 @@ void onCustomer(Step& st, const Intent& in, const Now& now, const FlowConfig& cf
 }
 
 Step reduceOne(const Session& in, const Intent& intent, const Now& now, const FlowConfig& cfg) {
-    Step st{in, std::nullopt, std::nullopt};
+    Step st{in, std::nullopt, std::nullopt, std::nullopt};
     Session& s = st.next;
 
     if (s.feedback && now.monoMs >= s.feedback->untilMono) completeFeedback(st, now, cfg);
@@ -377,6 +470,11 @@ Step reduceOne(const Session& in, const Intent& intent, const Now& now, const Fl
 
 } // namespace
 
+bool offersCallback(int stars, const FlowConfig& cfg) {
+    const int max = cfg.survey.settings.callbackMaxStars;
+    return cfg.callbackKey && max > 0 && stars >= 1 && stars <= max;
+}
+
 Session initialSession(const FlowConfig& cfg, const Now& now) {
     Session s;
     s.language = cfg.defaultLanguage;
@@ -397,6 +495,8 @@ std::optional<std::int64_t> nextDeadline(const Session& s, const FlowConfig& cfg
     case Screen::Attract:
     case Screen::Item:
     case Screen::Reasons:
+    case Screen::CallbackOffer:
+    case Screen::CallbackNumber:
         if (s.draft) earliest(s.lastInputMono + cfg.inactivityMs);
         break;
     case Screen::ThankYou:

@@ -13,7 +13,7 @@
 
 namespace segue::core {
 
-enum class Screen { Attract, Item, Reasons, ThankYou, Unavailable, PinPad, Staff };
+enum class Screen { Attract, Item, Reasons, ThankYou, Unavailable, PinPad, Staff, CallbackOffer, CallbackNumber };
 
 /// Touches during the ~150 ms feedback moment are ignored (they would land on a control the
 /// customer has not seen yet); keys are queued and applied to the next screen.
@@ -42,6 +42,8 @@ struct Intent {
         ExitStaff,
         StoreFailed,     ///< the last toSave could not be written
         StoreRecovered,  ///< the store accepts writes again
+        CallbackYes,     ///< the callback offer's "Yes" (key 1)
+        CallbackNo,      ///< the callback offer's "No thanks" (key 2)
     };
     Kind kind = Kind::None;
     int value = 0;
@@ -80,6 +82,9 @@ struct FlowConfig {
     int pinMaxDigits = 8;
     int pinMaxFailures = 5;
     std::int64_t pinLockMs = 60'000;
+    /// HQ's public key is at hand, so a callback number can be sealed: only then is the
+    /// callback offered (after ratings up to survey.settings.callbackMaxStars).
+    bool callbackKey = false;
 };
 
 /// The answers so far for the customer on screen.
@@ -93,6 +98,9 @@ struct Draft {
     std::string language;
     bool misuse = false;
     bool reasonsShown = false;
+    /// The callback number typed so far: in memory only, handed to the app to seal on confirm.
+    std::string callbackDigits;
+    bool callbackInvalid = false;   ///< Return was pressed on a number the pattern refuses
     bool operator==(const Draft&) const = default;
 };
 
@@ -128,7 +136,13 @@ struct Step {
     Session next;
     std::optional<Response> toSave;       ///< commit this before showing the thank-you screen
     std::optional<std::string> verifyPin; ///< app checks the hash, answers with PinResult
+    /// With toSave (callbackRequested): the number the customer confirmed, which the app seals
+    /// with HQ's public key before it commits the response. Never stored in clear.
+    std::optional<std::string> callbackNumber;
 };
+
+/// Whether a draft with these stars is offered a callback under `cfg`.
+bool offersCallback(int stars, const FlowConfig& cfg);
 
 /// A fresh session showing the attract screen in the default language.
 Session initialSession(const FlowConfig& cfg, const Now& now);

@@ -31,6 +31,7 @@ struct Response {
     bool misuse = false;            ///< started within the misuse window of the previous one
     bool synthetic = false;         ///< made by `demo-data`
     std::int64_t durationMs = 0;    ///< first tap to finish
+    bool callbackRequested = false; ///< the customer left a number to be called back on (sealed, never here)
 
     bool operator==(const Response&) const = default;
 };
@@ -41,7 +42,7 @@ std::optional<std::string> validate(const Response& r, const Survey* survey = nu
 /// The record as JSON: the wire format to HQ and the JSONL export line. Keys:
 /// id, store_id, device_id, survey_id, survey_version, language, created_at (RFC 3339 UTC),
 /// local_date, local_hour, utc_offset_min, stars, segue{satisfactory..effective: 1..5|null},
-/// tags[], complete, misuse, synthetic, duration_ms.
+/// tags[], complete, misuse, synthetic, duration_ms, callback_requested.
 nlohmann::json toJson(const Response& r);
 /// Appends exactly `toJson(r).dump()` to `out` without building the JSON tree (the sync drain
 /// encodes a thousand records a batch). Throws as dump() does on a string that is not UTF-8.

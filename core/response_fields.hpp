@@ -63,10 +63,10 @@ constexpr ResponseField flag(std::string_view key, bool Response::* m, bool requ
 
 /// The fields in record order: the order of fromJson's checks, of the CSV columns and of
 /// sqlColumns(). (JSON objects are written with their keys in byte order, as nlohmann dumps.)
-inline constexpr std::array<ResponseField, 17> kResponseFields = [] {
+inline constexpr std::array<ResponseField, 18> kResponseFields = [] {
     using namespace field_detail;
     using R = Response;
-    return std::array<ResponseField, 17>{{
+    return std::array<ResponseField, 18>{{
         text("id", &R::id, {"TEXT PRIMARY KEY", "uuid PRIMARY KEY"}),
         text("store_id", &R::storeId),
         text("device_id", &R::deviceId),
@@ -84,6 +84,10 @@ inline constexpr std::array<ResponseField, 17> kResponseFields = [] {
         flag("misuse", &R::misuse, true),
         flag("synthetic", &R::synthetic, false),
         {"duration_ms", FieldType::Int64, false, "duration_ms", "duration_ms", kBig, nullptr, nullptr, &R::durationMs},
+        // Added after the first schemas (issue 17): the terminal's column comes with its migration
+        // 0008, HQ's with its migration 0011; the default lets both migrations add it to old rows.
+        {"callback_requested", FieldType::Bool, false, "callback_requested", "callback_requested",
+         {"INTEGER NOT NULL DEFAULT 0", "boolean NOT NULL DEFAULT false"}, nullptr, nullptr, nullptr, &R::callbackRequested},
     }};
 }();
 
@@ -95,6 +99,11 @@ std::vector<std::string> csvColumns();
 
 /// Which responses table: the terminal's (tags in response_tags) or HQ's (tags as JSON text).
 enum class SqlTable { Kiosk, Hq };
+
+/// A field's column name in `table`; empty when it is no column there.
+constexpr std::string_view sqlColumnName(const ResponseField& f, SqlTable table) {
+    return table == SqlTable::Kiosk ? f.kioskColumn : f.hqColumn;
+}
 
 /// The SQL columns of a response in `table`, in the order bindSqlValues and readSqlValues use.
 std::vector<std::string> sqlColumns(SqlTable table);
@@ -116,6 +125,7 @@ std::optional<std::vector<std::string>> tagsFromJson(std::string_view text);
 template <typename Bind>
 void bindSqlValues(const Response& r, SqlTable table, Bind&& bind) {
     for (const ResponseField& f : kResponseFields) {
+        if (f.type != FieldType::Tags && sqlColumnName(f, table).empty()) continue;
         switch (f.type) {
         case FieldType::Text: bind(std::string_view(r.*f.text)); break;
         case FieldType::Int: bind(std::int64_t{r.*f.small}); break;
@@ -141,6 +151,7 @@ template <typename Read>
 bool readSqlValues(Response& r, SqlTable table, Read&& read) {
     int column = 0;
     for (const ResponseField& f : kResponseFields) {
+        if (f.type != FieldType::Tags && sqlColumnName(f, table).empty()) continue;
         switch (f.type) {
         case FieldType::Text:
             if (!read(column++, r.*f.text)) return false;

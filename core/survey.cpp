@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -58,10 +59,33 @@ std::optional<std::string> readSetting(const nlohmann::json& j, const char* key,
     return std::nullopt;
 }
 
+std::optional<std::string> parseCallbackSettings(const nlohmann::json& j, SurveySettings& out) {
+    std::optional<int> v;
+    if (auto e = readSetting(j, "callback_max_stars", 0, 5, v)) return e;
+    if (v) out.callbackMaxStars = *v;
+    v.reset();
+    if (auto e = readSetting(j, "contact_retention_days", 1, 3650, v)) return e;
+    if (v) out.contactRetentionDays = *v;
+    if (j.contains("callback_number_pattern")) {
+        const auto& p = j["callback_number_pattern"];
+        if (!p.is_string() || p.get<std::string>().empty() || p.get<std::string>().size() > 200)
+            return "survey: settings.callback_number_pattern must be a regular expression of 1-200 bytes";
+        try {
+            std::regex re(p.get<std::string>(), std::regex::ECMAScript);
+        } catch (const std::regex_error& e) {
+            return "survey: settings.callback_number_pattern is not a valid regular expression (" +
+                   std::string(e.what()) + ")";
+        }
+        out.callbackNumberPattern = p.get<std::string>();
+    }
+    return std::nullopt;
+}
+
 std::optional<std::string> parseSettings(const nlohmann::json& j, SurveySettings& out) {
     if (!j.is_object()) return "survey: \"settings\" must be an object";
     for (const auto& [key, value] : j.items())
-        if (key != "thank_you_s" && key != "inactivity_timeout_s" && key != "misuse_window_s" && key != "target_csat")
+        if (key != "thank_you_s" && key != "inactivity_timeout_s" && key != "misuse_window_s" && key != "target_csat" &&
+            key != "callback_max_stars" && key != "callback_number_pattern" && key != "contact_retention_days")
             return "survey: unknown setting " + key;
     if (auto e = readSetting(j, "thank_you_s", 1, 60, out.thankYouS)) return e;
     if (auto e = readSetting(j, "inactivity_timeout_s", 5, 600, out.inactivityTimeoutS)) return e;
@@ -70,6 +94,17 @@ std::optional<std::string> parseSettings(const nlohmann::json& j, SurveySettings
         if (!j["target_csat"].is_number() || !(j["target_csat"].get<double>() > 0) || j["target_csat"].get<double>() > 1)
             return "survey: settings.target_csat must be a number in (0, 1]";
         out.targetCsat = j["target_csat"].get<double>();
+    }
+    return parseCallbackSettings(j, out);
+}
+
+/// Parses "callback_consent": language -> non-empty text.
+std::optional<std::string> parseConsent(const nlohmann::json& j, Survey& s) {
+    if (!j.is_object()) return "survey: \"callback_consent\" must be an object language -> text";
+    for (const auto& [language, text] : j.items()) {
+        if (!text.is_string() || text.get<std::string>().empty() || text.get<std::string>().size() > 600)
+            return "survey: callback_consent." + language + " must be 1-600 bytes of text";
+        s.callbackConsent[language] = text.get<std::string>();
     }
     return std::nullopt;
 }
@@ -88,7 +123,22 @@ std::optional<std::string> publishableError(const Survey& s) {
     for (const auto& language : s.languages)
         if (const auto tag = tagWithoutLabel(s, language))
             return "survey: tag " + *tag + " has no label in " + language;
+    if (!s.callbackConsent.empty())
+        for (const auto& language : s.languages)
+            if (!s.callbackConsent.contains(language)) return "survey: callback_consent has no text in " + language;
     return std::nullopt;
+}
+
+bool callbackNumberMatches(const SurveySettings& settings, std::string_view digits) {
+    if (digits.empty() || digits.size() > kCallbackMaxDigits) return false;
+    for (const char c : digits)
+        if (c < '0' || c > '9') return false;
+    try {
+        const std::regex re(settings.callbackNumberPattern, std::regex::ECMAScript);
+        return std::regex_match(digits.begin(), digits.end(), re);
+    } catch (const std::regex_error&) {
+        return false;   // parseSurvey refuses such a pattern; a hand-built one matches nothing
+    }
 }
 
 std::expected<Survey, std::string> parseSurvey(std::string_view text) {
@@ -133,6 +183,9 @@ std::expected<Survey, std::string> parseSurvey(std::string_view text) {
     }
     if (j.contains("settings")) {
         if (auto e = parseSettings(j["settings"], s.settings)) return std::unexpected(*e);
+    }
+    if (j.contains("callback_consent")) {
+        if (auto e = parseConsent(j["callback_consent"], s)) return std::unexpected(*e);
     }
     return s;
 }

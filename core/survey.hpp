@@ -19,6 +19,12 @@ inline constexpr int kSegueCount = 5;
 /// Index of a SEGUE key, or nullopt for an unknown key.
 std::optional<int> segueIndex(std::string_view key);
 
+inline constexpr int kDefaultCallbackMaxStars = 2;
+inline constexpr std::string_view kDefaultCallbackNumberPattern = "1[0-9]{10}";   ///< a Chinese mobile number
+inline constexpr int kDefaultContactRetentionDays = 30;
+/// The longest callback number a customer can type (and the pattern may allow).
+inline constexpr std::size_t kCallbackMaxDigits = 15;
+
 /// Timings and the dashboard target a definition may carry ("settings"). An absent key leaves
 /// the terminal's own configuration ([kiosk] in its TOML file) in force.
 struct SurveySettings {
@@ -26,6 +32,12 @@ struct SurveySettings {
     std::optional<int> inactivityTimeoutS;   ///< a survey idle this long is kept as a partial response
     std::optional<int> misuseWindowS;        ///< a response started this soon after the last is misuse
     std::optional<double> targetCsat;        ///< share of 4-5 stars a store should reach (0..1]
+    /// The callback offer follows ratings of 1..this (0 = never offered).
+    int callbackMaxStars = kDefaultCallbackMaxStars;
+    /// What a callback number must match as a whole (ECMAScript regex over the digits).
+    std::string callbackNumberPattern = std::string(kDefaultCallbackNumberPattern);
+    /// Days after which HQ erases a closed case's contact: the {days} of the consent sentence.
+    int contactRetentionDays = kDefaultContactRetentionDays;
     bool operator==(const SurveySettings&) const = default;
 };
 
@@ -40,7 +52,13 @@ struct Survey {
     /// bare id (the built-in definition) has none here; its words come from the translations.
     std::map<std::string, std::map<std::string, std::string>> tagLabels;
     SurveySettings settings;
+    /// The consent sentence under the callback offer: language -> text with "{days}". Empty:
+    /// the terminal's translations give it.
+    std::map<std::string, std::string> callbackConsent;
 };
+
+/// Whether `digits` (ASCII digits only) matches the survey's callback number pattern as a whole.
+bool callbackNumberMatches(const SurveySettings& settings, std::string_view digits);
 
 /// Parses and validates a survey definition (JSON text). The error names the bad field.
 std::expected<Survey, std::string> parseSurvey(std::string_view json);

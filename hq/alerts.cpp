@@ -1,5 +1,7 @@
 #include "hq/alerts.hpp"
 
+#include "hq/cases_api.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -114,6 +116,11 @@ Result<int> AlertEngine::evaluateStoreAt(const std::string& storeId, const core:
 
 Result<int> AlertEngine::evaluateAll() {
     int raised = 0;
+    if (m_alerts.caseOverdue) {
+        auto r = raiseOverdueAlerts(m_storage, m_clock.now().utcMs);
+        if (!r) return r;
+        raised += *r;
+    }
     if (m_alerts.lowSatisfaction || m_alerts.lowRatings) {
         auto stores = m_storage.listStores();
         if (!stores) return std::unexpected(stores.error());

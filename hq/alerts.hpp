@@ -22,6 +22,8 @@ namespace segue::hq {
 inline constexpr const char* kRuleLowSatisfaction = "low_satisfaction";
 inline constexpr const char* kRuleLowRatings = "low_ratings";
 inline constexpr const char* kRuleSilentTerminal = "silent_terminal";
+/// A callback case still open past its due time: one alert per case (hq/cases_api.hpp).
+inline constexpr const char* kRuleCaseOverdue = "case_overdue";
 
 /// Offset of HQ's calendar from UTC: the configured one, else the clock's (local time zone).
 int calendarOffsetMin(const DashboardConfig& dashboard, const core::Now& now);

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -21,6 +22,8 @@
 #include "hq/admin.hpp"
 #include "hq/alerts.hpp"
 #include "hq/auth.hpp"
+#include "hq/cases_api.hpp"
+#include "hq/contact_key.hpp"
 #include "hq/config.hpp"
 #include "hq/demo.hpp"
 #include "hq/enrolment.hpp"
@@ -47,6 +50,7 @@ Usage:
                  [--device-rate PER_S] [--device-burst N] [--threads N] [--port-file FILE] [--config FILE]
                  [--ops-listen HOST:PORT] [--metrics-token-file FILE]
                  [--max-connections N] [--max-connections-per-address N] [--trust-proxy ADDR[,ADDR...]]
+                 [--contact-key FILE]
   segue-hq device add --db URL --store STORE --name NAME [--id ID] [--json]
                      [--enrolment-code [--code-ttl-h HOURS]]
   segue-hq device list --db URL [--json]
@@ -69,6 +73,7 @@ Usage:
   segue-hq store list --db URL [--region ID] [--json]
   segue-hq audit --db URL [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--limit N] [--json]
   segue-hq migrate --db URL [--batch-rows N]
+  segue-hq keys init --dir DIR
   segue-hq init-demo --dir DIR [--port PORT]
   segue-hq --help | --version
 
@@ -105,13 +110,20 @@ region, then chain; the built-in version 1 when none). survey assign assigns a v
 published (a rollback); survey show prints a version's definition as terminals receive it.
 The dashboard is served at / (log in with email and password, or a read token). --config names a
 TOML file with the dashboard's target and time zone ([dashboard]), the alert rules and webhook
-([alerts]) and, on PostgreSQL, how many months of raw responses to keep ([retention]
-responses_months; the day sums stay).
+([alerts]; [alerts.case_overdue] alerts once per callback case still open past its due time), the
+callback cases ([cases]: sla_hours, default 24; contact_retention_days, default 30; root_causes,
+the list a resolved case names one of) and, on PostgreSQL, how many months of raw responses to
+keep ([retention] responses_months; the day sums stay).
 On PostgreSQL, responses are partitioned by month (a new database is created so); serve creates
 months ahead at start and daily. migrate moves the responses of a database made before that into
 the partitioned layout, --batch-rows rows (default 10000) per transaction, progress on standard
 error; killed, it resumes where it stopped when run again. It needs every serve on the database
 stopped (it refuses to start while one runs, and serve refuses to start until it has finished).
+Callback numbers: `keys init` writes DIR/contact.key (the secret key, 0600) and DIR/contact.pub
+(0644), never over existing files. serve --contact-key FILE (0600, not group/other-readable) opens
+the numbers terminals sealed and sends terminals the public key with their config; without it
+terminals offer no callback. The secret key is never stored in the database. A daily pass (and
+one at start) erases the sealed numbers of cases closed more than contact_retention_days ago.
 Exit status: 0 ok, 2 usage or configuration error, 1 any other failure.
 )";
 
@@ -218,7 +230,7 @@ Result<std::unique_ptr<Storage>> openDb(const Options& o, std::string& urlOut) {
 int serve(const std::vector<std::string>& args) {
     auto o = Options::parse(args, 1, {"listen", "db", "tls-cert", "tls-key", "device-rate", "device-burst", "threads", "port-file", "config",
                              "ops-listen", "metrics-token-file", "max-connections", "max-connections-per-address",
-                             "trust-proxy"},
+                             "trust-proxy", "contact-key"},
                             {"insecure-http-for-tests"});
     if (!o) return fail(kExitUsage, o.error().message);
     if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
@@ -303,6 +315,12 @@ int serve(const std::vector<std::string>& args) {
     }
     options.router.dashboard = config.dashboard;
     options.router.alerts = config.alerts;
+    options.router.cases = config.cases;
+    if (const auto file = o->value("contact-key")) {
+        auto key = loadContactKey(*file);
+        if (!key) return fail(kExitUsage, "--contact-key: " + key.error());
+        options.router.contactKey = std::move(*key);
+    }
 
     // SIGTERM and SIGINT are taken by one thread with sigwait: blocked here, before any other
     // thread exists, so every later thread inherits the mask.
@@ -356,6 +374,7 @@ int serve(const std::vector<std::string>& args) {
             std::make_unique<HttpWebhookSender>(config.alerts.webhookUrl, config.alerts.webhookCaFile));
         options.router.afterIngest = [worker = alerts.get()](const std::string& store) { worker->storeChanged(store); };
     }
+    CaseRetention retention(**storage, clock, config.cases);
     HqServer server(**storage, clock, options);
     // Months ahead before the first request (so that no record of this month lands in the default
     // partition), then daily on the worker's thread.
@@ -386,6 +405,7 @@ int serve(const std::vector<std::string>& args) {
         if (std::rename(tmp.c_str(), portFile->c_str()) != 0) return fail(kExitFailure, "cannot write " + *portFile);
     }
     spdlog::info("listening on {} (database {})", where, redactUrl(url));
+    retention.start();
     if (alerts) {
         alerts->start();
         // The URL's path may carry the receiver's secret: only its host goes to the log.
@@ -412,6 +432,7 @@ int serve(const std::vector<std::string>& args) {
     waiter.join();
     if (alerts) alerts->stop();
     partitions.reset();   // lets go of the operation lock while its storage is still open
+    retention.stop();
     storage->reset();
     if (!ok) return fail(kExitFailure, "the listening socket failed");
     spdlog::info("stopped");
@@ -968,6 +989,24 @@ int auditVerb(const std::vector<std::string>& args) {
     return kExitOk;
 }
 
+int keysInit(const std::vector<std::string>& args) {
+    auto o = Options::parse(args, 2, {"dir"}, {});
+    if (!o) return fail(kExitUsage, o.error().message);
+    if (!o->positionals().empty()) return fail(kExitUsage, "unexpected argument " + o->positionals().front());
+    const auto dir = o->required("dir");
+    if (!dir) return fail(kExitUsage, dir.error().message);
+    std::error_code ec;
+    for (const char* name : {"contact.key", "contact.pub"})
+        if (std::filesystem::exists(std::filesystem::path(*dir) / name, ec))
+            return fail(kExitUsage, (std::filesystem::path(*dir) / name).string() + " exists already; not overwritten");
+    auto key = writeContactKeys(*dir);
+    if (!key) return fail(kExitFailure, key.error());
+    std::cout << "wrote " << (std::filesystem::path(*dir) / "contact.key").string() << " (secret, 0600) and "
+              << (std::filesystem::path(*dir) / "contact.pub").string() << "\n"
+              << "public key: " << key->publicBase64() << "\n";
+    return kExitOk;
+}
+
 int initDemoVerb(const std::vector<std::string>& args) {
     auto o = Options::parse(args, 1, {"dir", "port"}, {});
     if (!o) return fail(kExitUsage, o.error().message);
@@ -983,11 +1022,12 @@ int initDemoVerb(const std::vector<std::string>& args) {
     auto files = initDemo(*dir, port, nowMs());
     if (!files) return fail(kExitFailure, files.error());
     const auto d = files->dir;
-    std::cout << "wrote " << (d / "cert.pem").string() << ", key.pem, hq.sqlite, kiosk.toml, read-token.txt\n"
+    std::cout << "wrote " << (d / "cert.pem").string() << ", key.pem, hq.sqlite, kiosk.toml, read-token.txt, contact.key, contact.pub\n"
               << "store_id: " << files->storeId << "\n"
               << "device_id: " << files->deviceId << "\n"
               << "serve with: segue-hq serve --listen 127.0.0.1:" << port << " --db sqlite:" << (d / "hq.sqlite").string()
-              << " --tls-cert " << (d / "cert.pem").string() << " --tls-key " << (d / "key.pem").string() << "\n";
+              << " --tls-cert " << (d / "cert.pem").string() << " --tls-key " << (d / "key.pem").string()
+              << " --contact-key " << (d / "contact.key").string() << "\n";
     return kExitOk;
 }
 
@@ -1018,6 +1058,7 @@ int runCli(const std::vector<std::string>& args) {
     if (verb == "serve") return serve(args);
     if (verb == "init-demo") return initDemoVerb(args);
     if (verb == "migrate") return migrateVerb(args);
+    if (verb == "keys" && sub == "init") return keysInit(args);
     if (verb == "device" && sub == "add") return deviceAdd(args);
     if (verb == "device" && sub == "list") return deviceList(args);
     if (verb == "device" && sub == "revoke") return deviceRevoke(args);
@@ -1038,7 +1079,7 @@ int runCli(const std::vector<std::string>& args) {
     if (verb == "survey" && sub == "list") return surveyList(args);
     if (verb == "survey" && sub == "show") return surveyShow(args);
     if (verb == "device" || verb == "token" || verb == "survey" || verb == "user" || verb == "region" ||
-        verb == "store")
+        verb == "store" || verb == "keys")
         return fail(kExitUsage, "unknown command " + verb + " " + sub);
     return fail(kExitUsage, "unknown command " + verb);
 }

@@ -137,7 +137,7 @@ std::expected<HqConfig, std::string> parseConfig(std::string_view text) {
         where << e.source().begin;
         return Error("TOML syntax error at " + where.str() + ": " + std::string(e.description()));
     }
-    if (auto bad = unknownKey(root, "", {"dashboard", "alerts", "retention"})) return Error(*bad);
+    if (auto bad = unknownKey(root, "", {"dashboard", "alerts", "retention", "cases"})) return Error(*bad);
     HqConfig c;
 
     TRY(retention, section(root, "", "retention"));
@@ -146,6 +146,27 @@ std::expected<HqConfig, std::string> parseConfig(std::string_view text) {
         if (retention->contains("responses_months")) {
             TRY(months, integer(*retention, "retention", "responses_months", 0, 1, 1200));
             c.retention.responsesMonths = static_cast<int>(months);
+        }
+    }
+
+    TRY(cases, section(root, "", "cases"));
+    if (cases) {
+        if (auto bad = unknownKey(*cases, "cases", {"sla_hours", "contact_retention_days", "root_causes"}))
+            return Error(*bad);
+        TRY(sla, number(*cases, "cases", "sla_hours", 24, 0.01, 24 * 365));
+        c.cases.slaHours = sla;
+        TRY(keep, integer(*cases, "cases", "contact_retention_days", 30, 1, 3650));
+        c.cases.contactRetentionDays = static_cast<int>(keep);
+        if (const toml::node* list = cases->get("root_causes")) {
+            const toml::array* a = list->as_array();
+            if (!a || a->empty()) return Error("cases.root_causes must be a non-empty array of strings");
+            c.cases.rootCauses.clear();
+            for (const auto& item : *a) {
+                const auto name = item.value_exact<std::string>();
+                if (!name || name->empty() || name->size() > 64)
+                    return Error("cases.root_causes must hold strings of 1-64 characters");
+                c.cases.rootCauses.push_back(*name);
+            }
         }
     }
 
@@ -169,7 +190,7 @@ std::expected<HqConfig, std::string> parseConfig(std::string_view text) {
     if (!alerts) return c;
     if (auto bad = unknownKey(*alerts, "alerts",
                               {"webhook_url", "webhook_ca_file", "evaluate_every_s", "max_attempts", "retry_initial_s",
-                               "retry_max_s", "low_satisfaction", "low_ratings", "silent_terminal"}))
+                               "retry_max_s", "low_satisfaction", "low_ratings", "silent_terminal", "case_overdue"}))
         return Error(*bad);
     AlertConfig& a = c.alerts;
     TRY(every, number(*alerts, "alerts", "evaluate_every_s", 60, 0.05, 86'400));
@@ -211,6 +232,12 @@ std::expected<HqConfig, std::string> parseConfig(std::string_view text) {
         TRY(hours, number(*silent, "alerts.silent_terminal", "hours", 24, 0.01, 24 * 365));
         r.hours = hours;
         a.silentTerminal = r;
+    }
+
+    TRY(overdue, section(*alerts, "alerts", "case_overdue"));
+    if (overdue) {
+        if (auto bad = unknownKey(*overdue, "alerts.case_overdue", {})) return Error(*bad);
+        a.caseOverdue = CaseOverdueRule{};
     }
 
     if (const toml::node* url = alerts->get("webhook_url")) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace segue::hq {
 
@@ -38,10 +39,14 @@ struct SilentTerminalRule {
     double hours = 24;
 };
 
+/// A callback case still open past its due time (one alert per case).
+struct CaseOverdueRule {};
+
 struct AlertConfig {
     std::optional<LowSatisfactionRule> lowSatisfaction;   ///< absent: the rule is off
     std::optional<LowRatingsRule> lowRatings;
     std::optional<SilentTerminalRule> silentTerminal;
+    std::optional<CaseOverdueRule> caseOverdue;
     std::string webhookUrl;                  ///< https://…, or http:// to a loopback host only
     std::optional<std::string> webhookCaFile;  ///< PEM bundle for a private CA (else the system's)
     double evaluateEverySeconds = 60;        ///< the periodic evaluation (ingest also evaluates)
@@ -49,7 +54,18 @@ struct AlertConfig {
     double retryInitialSeconds = 1;          ///< first retry delay; doubles per attempt
     double retryMaxSeconds = 300;            ///< the delay never exceeds this
 
-    bool anyRule() const { return lowSatisfaction || lowRatings || silentTerminal; }
+    bool anyRule() const { return lowSatisfaction || lowRatings || silentTerminal || caseOverdue; }
+};
+
+/// Callback cases ([cases]).
+struct CaseConfig {
+    double slaHours = 24;                    ///< a case is due this long after its response
+    int contactRetentionDays = 30;           ///< a closed case's sealed number is erased after this
+    /// The root causes a resolved case may name.
+    std::vector<std::string> rootCauses = {"wait_time", "staff_attitude", "product_quality", "not_solved",
+                                           "price", "environment", "other"};
+
+    std::int64_t slaMs() const { return static_cast<std::int64_t>(slaHours * 3600 * 1000); }
 };
 
 /// How long raw responses are kept (PostgreSQL's month partitions; SQLite keeps all).
@@ -63,6 +79,7 @@ struct HqConfig {
     DashboardConfig dashboard;
     AlertConfig alerts;
     RetentionConfig retention;
+    CaseConfig cases;
 };
 
 /// The parts of a webhook URL the sender needs.

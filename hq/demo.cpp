@@ -1,5 +1,7 @@
 #include "hq/demo.hpp"
 
+#include "hq/contact_key.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -96,6 +98,9 @@ std::expected<DemoFiles, std::string> initDemo(const std::filesystem::path& dirI
         "ca_file = " + tomlString((dir / "cert.pem").string()) + "\n";
     if (auto r = writeFile(dir / "kiosk.toml", toml, 0600); !r) return std::unexpected(r.error());
     if (auto r = writeFile(dir / "read-token.txt", *readToken + "\n", 0600); !r) return std::unexpected(r.error());
+    // HQ's contact key pair (callback numbers); one left by an earlier demo is kept.
+    if (!std::filesystem::exists(dir / "contact.key", ec))
+        if (auto k = writeContactKeys(dir); !k) return std::unexpected(k.error());
     return DemoFiles{dir, device->deviceId, device->storeId, port};
 }
 

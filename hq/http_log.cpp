@@ -48,7 +48,10 @@ void RequestLog::write(std::string_view method, std::string_view path, int statu
         }
         ++w.written;
     }
-    spdlog::info("{} {} {} {:.1f}ms device={} from={}", method.empty() ? "-" : escapeForLog(method.substr(0, 16)),
+    // Health checks answered 200 come every few seconds from the watchdog and the load balancer:
+    // debug level, so the log keeps what people read it for. A failing one is logged as any request.
+    const auto level = status == 200 && path == "/healthz" ? spdlog::level::debug : spdlog::level::info;
+    spdlog::log(level, "{} {} {} {:.1f}ms device={} from={}", method.empty() ? "-" : escapeForLog(method.substr(0, 16)),
                  loggedPath(path), status, ms, device.empty() ? "-" : escapeForLog(device), escapeForLog(address));
 }
 

@@ -23,6 +23,7 @@ std::string loggedPath(std::string_view path, std::size_t maxChars = kLoggedPath
 class RequestLog {
 public:
     /// Writes the line for one request (status, time, device, address); `nowMs` is monotonic.
+    /// A `/healthz` answered 200 is written at debug level (watchdog and load-balancer checks).
     void write(std::string_view method, std::string_view path, int status, double ms, std::string_view device,
                const std::string& address, std::int64_t nowMs);
     /// Writes the "N more suppressed" lines of windows that have ended; call about once a second.

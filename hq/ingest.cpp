@@ -6,9 +6,22 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hq/cases.hpp"
+#include "hq/contact_key.hpp"
+
 namespace segue::hq {
 
-Ingest::Ingest(Storage& storage, const core::Clock& clock) : m_storage(storage), m_clock(clock), m_surveys(storage) {}
+Ingest::Ingest(Storage& storage, const core::Clock& clock, std::int64_t caseSlaMs)
+    : m_storage(storage), m_clock(clock), m_caseSlaMs(caseSlaMs), m_surveys(storage) {}
+
+std::optional<std::string> Ingest::callbackContact(const core::Response& r, const wire::Batch& batch) {
+    const auto it = batch.sealedContacts.find(r.id);
+    if (!r.callbackRequested) return it == batch.sealedContacts.end() ? std::optional<std::string>("") : std::nullopt;
+    if (it == batch.sealedContacts.end()) return std::nullopt;
+    const auto bytes = fromBase64(it->second);
+    if (!bytes || !sealedContactLengthOk(bytes->size())) return std::nullopt;
+    return it->second;
+}
 
 const char* Ingest::refusal(const core::Response& r, const core::Survey* survey, std::int64_t nowMs,
                             std::int64_t offsetMs) {
@@ -87,8 +100,14 @@ std::expected<wire::BatchAck, ApiError> Ingest::handle(const DeviceAuth& device,
             refuse(r.id, why, canonicalJson(r));
             continue;
         }
+        const auto contact = callbackContact(r, batch);
+        if (!contact) {
+            refuse(r.id, kReasonBadCallbackContact, canonicalJson(r));
+            continue;
+        }
         const auto [it, fresh] = firstById.emplace(r.id, req.records.size());
         if (fresh) {
+            if (!contact->empty()) req.callbackContacts.emplace(r.id, *contact);
             req.records.push_back(std::move(r));
         } else if (!(req.records[it->second] == r)) {
             // The same id twice in one body with different content: the first decides, the second
@@ -98,6 +117,7 @@ std::expected<wire::BatchAck, ApiError> Ingest::handle(const DeviceAuth& device,
         }
     }
 
+    req.caseSlaMs = m_caseSlaMs;
     auto outcomes = m_storage.ingest(req);
     if (!outcomes) return std::unexpected(ApiError::internal("storage failure: " + outcomes.error().message));
     for (std::size_t i = 0; i < req.records.size(); ++i) {
@@ -108,6 +128,9 @@ std::expected<wire::BatchAck, ApiError> Ingest::handle(const DeviceAuth& device,
         case Outcome::Conflict: ack.rejected.push_back({id, kReasonConflict}); break;
         }
     }
+    auto open = m_storage.cases().openCases(device.storeId);
+    if (!open) return std::unexpected(ApiError::internal("counting open cases: " + open.error().message));
+    ack.openCallbacks = *open;
     ack.serverTimeMs = m_clock.now().utcMs;
     return ack;
 }

@@ -24,6 +24,9 @@ inline constexpr const char* kReasonWrongDevice = "wrong device";
 inline constexpr const char* kReasonUnknownTag = "unknown_tag";
 /// created_at more than kMaxAheadMs ahead of HQ's time, after the terminal's reported offset.
 inline constexpr const char* kReasonFutureTimestamp = "future_timestamp";
+/// callback_requested without a well-formed callback_contact (standard base64 of 54..63 bytes),
+/// or a callback_contact without callback_requested.
+inline constexpr const char* kReasonBadCallbackContact = "bad_callback_contact";
 
 class Ingest {
 public:
@@ -32,7 +35,8 @@ public:
 
     /// Checks tags against the survey version a record names: the built-in one or any published
     /// one (hq/surveys.hpp); a version HQ does not know is accepted with its tags unchecked.
-    Ingest(Storage& storage, const core::Clock& clock);
+    /// A record that asks for a callback opens a case due `caseSlaMs` after it was made.
+    Ingest(Storage& storage, const core::Clock& clock, std::int64_t caseSlaMs = 24LL * 3600 * 1000);
 
     /// The 200 reply for `body`, or the whole-request error (400, 409, 413, 500).
     std::expected<wire::BatchAck, ApiError> handle(const DeviceAuth& device, std::string_view body);
@@ -44,8 +48,13 @@ private:
     static const char* refusal(const core::Response& r, const core::Survey* survey, std::int64_t nowMs,
                                std::int64_t offsetMs);
 
+    /// The sealed bytes' base64 when `r`'s callback fields agree and are well-formed, "" when it
+    /// asks for none; nullopt: refuse it as kReasonBadCallbackContact.
+    static std::optional<std::string> callbackContact(const core::Response& r, const wire::Batch& batch);
+
     Storage& m_storage;
     const core::Clock& m_clock;
+    std::int64_t m_caseSlaMs;
     SurveyCatalog m_surveys;   ///< the survey versions HQ knows
 };
 

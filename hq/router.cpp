@@ -236,11 +236,18 @@ Router::Router(Storage& storage, const core::Clock& clock, RouterOptions options
     : m_storage(storage),
       m_clock(clock),
       m_options(std::move(options)),
-      m_ingest(storage, clock),
+      m_ingest(storage, clock, m_options.cases.slaMs()),
       m_limiter(m_options.deviceRatePerS, m_options.deviceBurst, clock),
       m_enrolLimiter(kEnrolPerMinute / 60.0, kEnrolPerMinute, clock, kEnrolAddressesKept),
       m_auth(storage),
-      m_people(storage, m_auth) {}
+      m_people(storage, m_auth),
+      m_cases(storage, m_options.cases, m_options.contactKey) {}
+
+CaseNow Router::caseNow() const {
+    const core::Now now = m_clock.now();
+    return {now.utcMs, core::localDate(now.utcMs, calendarOffsetMin(m_options.dashboard, now)),
+            calendarOffsetMin(m_options.dashboard, now)};
+}
 
 std::string Router::today() const {
     const core::Now now = m_clock.now();
@@ -277,6 +284,14 @@ std::span<const Route> Router::routes() {
         Route{"PATCH", "/api/v1/stores/{store}", "PATCH /api/v1/stores/{store}", Access::Admin, false, &Router::patchStore},
         Route{"POST", "/api/v1/tokens", "POST /api/v1/tokens", Access::Admin, false, &Router::postToken},
         Route{"GET", "/api/v1/audit", "/api/v1/audit", Access::Admin, false, &Router::getAudit},
+        // summary before {id}: the first matching row answers.
+        Route{"GET", "/api/v1/cases", "/api/v1/cases", Access::Read, false, &Router::getCases},
+        Route{"GET", "/api/v1/cases/summary", "/api/v1/cases/summary", Access::Read, false, &Router::getCasesSummary},
+        Route{"GET", "/api/v1/cases/{id}", "/api/v1/cases/{id}", Access::Read, false, &Router::getCase},
+        Route{"POST", "/api/v1/cases/{id}/contact", "POST /api/v1/cases/{id}/contact", Access::Read, false,
+              &Router::postCaseContact},
+        Route{"POST", "/api/v1/cases/{id}", "POST /api/v1/cases/{id}", Access::Read, false, &Router::postCase},
+        Route{"GET", "/api/v1/reasons", "/api/v1/reasons", Access::Read, false, &Router::getReasons},
         Route{"GET", "/", "/", Access::None, false, &Router::getWebFile},
         Route{"GET", "/static/{file*}", "/static", Access::None, false, &Router::getWebFile},
     };
@@ -448,7 +463,9 @@ void Router::getTerminalConfig(const HttpRequest& req, HttpResponse& res) {
     if (const auto wait = m_limiter.take(device->deviceId)) return sendError(res, ApiError::rateLimited(*wait));
     std::optional<std::string> ifNoneMatch;
     if (auto value = req.header("If-None-Match"); !value.empty()) ifNoneMatch = std::move(value);
-    auto reply = terminalConfig(m_storage, *device, ifNoneMatch);
+    std::optional<std::string> contactKey;
+    if (m_options.contactKey) contactKey = m_options.contactKey->publicBase64();
+    auto reply = terminalConfig(m_storage, *device, ifNoneMatch, contactKey);
     if (!reply) return sendError(res, reply.error());
     res.setHeader("ETag", reply->etag);
     res.setHeader("Cache-Control", "no-cache");
@@ -678,6 +695,30 @@ void Router::postToken(const HttpRequest& req, HttpResponse& res) {
 }
 
 void Router::getAudit(const HttpRequest& req, HttpResponse& res) { sendReply(res, m_people.audit(param(req, "from"), param(req, "to"))); }
+
+void Router::getCases(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_cases.list(*req.principal, [&](const char* n) { return param(req, n); }, caseNow()));
+}
+
+void Router::getCasesSummary(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_cases.summary(*req.principal, [&](const char* n) { return param(req, n); }, caseNow()));
+}
+
+void Router::getCase(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_cases.get(*req.principal, req.matches[0], caseNow()));
+}
+
+void Router::postCaseContact(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_cases.contact(*req.principal, req.matches[0], req.remoteAddress, caseNow()));
+}
+
+void Router::postCase(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_cases.move(*req.principal, req.matches[0], req.body, req.remoteAddress, caseNow()));
+}
+
+void Router::getReasons(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_cases.reasons(*req.principal, [&](const char* n) { return param(req, n); }, caseNow()));
+}
 
 void Router::getWebFile(const HttpRequest& req, HttpResponse& res) {
     const auto asset = findWebAsset(req.path);

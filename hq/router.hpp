@@ -12,6 +12,7 @@
 #include "core/time.hpp"
 #include "hq/api_error.hpp"
 #include "hq/auth.hpp"
+#include "hq/cases_api.hpp"
 #include "hq/config.hpp"
 #include "hq/http_log.hpp"
 #include "hq/http_types.hpp"
@@ -40,6 +41,10 @@ struct RouterOptions {
     /// one of them is logged and limited per address as coming from the last address of that
     /// header (the hop the proxy appended). Written as normalizeAddress() gives them.
     std::vector<std::string> trustedProxies;
+    CaseConfig cases;             ///< callback cases: SLA, retention, root causes
+    /// HQ's contact key (serve --contact-key): its public half goes to terminals with their
+    /// config, its secret half opens numbers. Absent: terminals never offer a callback.
+    std::optional<ContactKey> contactKey;
 };
 
 /// An IPv4 or IPv6 address in its canonical text form (IPv4-mapped IPv6 as plain IPv4), or
@@ -131,6 +136,14 @@ private:
     void postEnrol(const HttpRequest& req, HttpResponse& res);
     /// GET /api/v1/terminal/config: the device's store's survey definition, with an ETag.
     void getTerminalConfig(const HttpRequest& req, HttpResponse& res);
+    void getCases(const HttpRequest& req, HttpResponse& res);
+    void getCasesSummary(const HttpRequest& req, HttpResponse& res);
+    void getCase(const HttpRequest& req, HttpResponse& res);
+    void postCaseContact(const HttpRequest& req, HttpResponse& res);
+    void postCase(const HttpRequest& req, HttpResponse& res);
+    void getReasons(const HttpRequest& req, HttpResponse& res);
+    /// What the cases API needs to know of now.
+    CaseNow caseNow() const;
     /// HQ's calendar date now.
     std::string today() const;
 
@@ -156,6 +169,7 @@ private:
     RequestLog m_log;
     Auth m_auth;
     PeopleApi m_people;
+    CasesApi m_cases;
 };
 
 } // namespace segue::hq

@@ -98,6 +98,10 @@ struct IngestRequest {
     std::vector<core::Response> records;      ///< valid, distinct ids, this device and store
     std::vector<core::Response> conflicts;    ///< known conflicting (an id repeated in the batch)
     std::vector<RefusedRecord> refused;
+    /// Record id → its sealed contact (standard base64) for the records that asked for a
+    /// callback: each such record, when stored now, opens a case in the same transaction.
+    std::map<std::string, std::string> callbackContacts;
+    std::int64_t caseSlaMs = 24LL * 3600 * 1000;   ///< a case is due this long after its response
 };
 
 enum class Outcome {
@@ -187,6 +191,7 @@ struct SurveyAssignment {
 using DayTallies = std::vector<std::pair<std::string, core::Tally>>;
 
 class PeopleStorage;
+class CaseStorage;
 
 /// Every method is safe to call from many threads at once and never throws.
 class Storage {
@@ -290,6 +295,8 @@ public:
     Result<std::optional<std::string>> storeRegion(const std::string& storeId);
     /// Users, sessions, regions, store names and regions, scoped tokens, the audit log.
     virtual PeopleStorage& people() = 0;
+    /// Callback cases (hq/cases.hpp); opened by ingest().
+    virtual CaseStorage& cases() = 0;
 
     /// Counts of the three kept tables (tests and the CLI).
     struct Counts { std::int64_t responses = 0, conflicts = 0, rejections = 0; };

@@ -22,18 +22,20 @@ bool etagMatches(std::string_view header, std::string_view etag) {
 }
 
 std::expected<TerminalConfigReply, ApiError> terminalConfig(Storage& storage, const DeviceAuth& device,
-                                                            const std::optional<std::string>& ifNoneMatch) {
+                                                            const std::optional<std::string>& ifNoneMatch,
+                                                            const std::optional<std::string>& contactPublicKey) {
     auto current = currentSurvey(storage, device.storeId);
     if (!current) return std::unexpected(ApiError::internal("storage failure: " + current.error().message));
     const auto definition = nlohmann::json::parse(current->definition, nullptr, /*allow_exceptions=*/false);
     if (definition.is_discarded())
         return std::unexpected(ApiError::internal("the stored survey definition is not JSON"));
     TerminalConfigReply reply;
-    reply.body = nlohmann::json{{"survey", definition},
-                                {"survey_id", current->surveyId},
-                                {"survey_version", current->version},
-                                {"assigned_by", current->source}}
-                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    nlohmann::json body = {{"survey", definition},
+                           {"survey_id", current->surveyId},
+                           {"survey_version", current->version},
+                           {"assigned_by", current->source}};
+    if (contactPublicKey) body["contact_public_key"] = *contactPublicKey;
+    reply.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     reply.etag = "\"" + sha256Hex(reply.body).substr(0, 32) + "\"";
     if (ifNoneMatch && etagMatches(*ifNoneMatch, reply.etag)) {
         reply.status = 304;

@@ -76,4 +76,20 @@ std::expected<CheckpointReport, Error> checkpointBetweenCustomers(Database& db) 
     return report;
 }
 
+std::expected<CheckpointReport, Error> checkpointTruncate(Database& db) {
+    assert(db.handle() != nullptr);
+    CheckpointReport report;
+    int log = 0, copied = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db.handle(), "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &copied);
+    if (isBusy(rc)) {
+        report.busy = true;
+        return report;
+    }
+    if (rc != SQLITE_OK) return std::unexpected(sqlError(db.handle(), rc, "checkpointing (truncating) the WAL"));
+    report.walFrames = log;
+    report.copiedFrames = copied;
+    report.rewound = true;
+    return report;
+}
+
 } // namespace segue::store

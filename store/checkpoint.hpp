@@ -27,4 +27,9 @@ std::expected<CheckpointReport, Error> checkpointPassive(Database& db);
 /// paying two syncs instead of one. Never waits on another connection's write lock.
 std::expected<CheckpointReport, Error> checkpointBetweenCustomers(Database& db);
 
+/// A TRUNCATE checkpoint: every frame copied into the database file and the WAL cut to zero
+/// bytes, so no old frame keeps a deleted sealed contact. Waits for readers (busy timeout);
+/// report.busy when they kept it from finishing.
+std::expected<CheckpointReport, Error> checkpointTruncate(Database& db);
+
 } // namespace segue::store

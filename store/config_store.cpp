@@ -69,6 +69,7 @@ std::expected<SurveyConfigState, Error> parseState(const std::optional<std::stri
         s.fetchedAtMs = take<std::int64_t>(j, "fetched_at");
         s.lastError = take<std::string>(j, "last_error");
         s.errorReported = j.value("error_reported", false);
+        s.contactPublicKey = take<std::string>(j, "contact_public_key");
         return s;
     } catch (const nlohmann::json::exception& e) {
         return std::unexpected(Error{ErrorKind::Io, std::string("setting '") + kMetaSurveyConfig + "': " + e.what()});
@@ -88,6 +89,7 @@ std::string stateText(const SurveyConfigState& s) {
     put(j, "fetched_at", s.fetchedAtMs);
     put(j, "last_error", s.lastError);
     j["error_reported"] = s.errorReported;
+    if (s.contactPublicKey) j["contact_public_key"] = *s.contactPublicKey;
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

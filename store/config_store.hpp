@@ -23,6 +23,9 @@ struct SurveyConfigState {
     std::optional<std::int64_t> fetchedAtMs;   ///< when HQ last answered (200 or 304)
     std::optional<std::string> lastError;      ///< why the last definition fetched was refused
     bool errorReported = false;                ///< lastError went to HQ in a batch
+    /// HQ's X25519 public key (standard base64 of 32 bytes) from the last config reply that
+    /// carried one: callback numbers are sealed with it. None: the callback is not offered.
+    std::optional<std::string> contactPublicKey;
     bool operator==(const SurveyConfigState&) const = default;
 };
 

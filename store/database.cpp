@@ -254,6 +254,9 @@ std::expected<void, Error> configure(sqlite3* db, const std::filesystem::path& f
                                                             " to WAL: the journal mode stayed '" + mode + "'"));
     if (auto r = execSql(db, "PRAGMA synchronous = FULL", "setting synchronous = FULL"); !r) return r;
     if (auto r = execSql(db, "PRAGMA foreign_keys = ON", "enabling foreign keys"); !r) return r;
+    // Deleted content (a sealed callback contact once HQ has it) is overwritten with zeros, so
+    // no free page or cell of the file keeps it.
+    if (auto r = execSql(db, "PRAGMA secure_delete = ON", "enabling secure_delete"); !r) return r;
     // Numbers from this build, never data: formatting them is safe.
     const std::string cache = "PRAGMA cache_size = -" + std::to_string(kPageCacheKiB);
     if (auto r = execSql(db, cache.c_str(), "sizing the page cache"); !r) return r;

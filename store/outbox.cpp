@@ -123,35 +123,76 @@ std::expected<void, Error> updateRejected(Database& db, const std::vector<Reject
     return {};
 }
 
+/// Deletes the sealed callback contacts of the synced ids: HQ holds them now.
+std::expected<std::int64_t, Error> eraseContacts(Database& db, const std::vector<std::string>& ids,
+                                                 const std::string& doing) {
+    if (ids.empty()) return 0;
+    std::string list = "[";
+    for (const auto& id : ids) {
+        if (list.size() > 1) list += ',';
+        core::appendJsonString(list, id, core::BadUtf8::Replace);
+    }
+    list += ']';
+    auto st = Statement::prepare(db.handle(),
+                                 "DELETE FROM callback_contacts WHERE response_id IN (SELECT value FROM json_each(?1))",
+                                 doing);
+    if (!st) return std::unexpected(std::move(st.error()));
+    st->bind(1, list);
+    if (auto ok = st->run(); !ok) return std::unexpected(std::move(ok.error()));
+    return changedRows(db.handle());
+}
+
 } // namespace
 
 std::expected<void, Error> markSynced(Database& db, const std::vector<std::string>& ids,
                                       std::int64_t syncedAtUtcMs) {
-    return applyAck(db, ids, syncedAtUtcMs, {});
+    if (auto ok = applyAck(db, ids, syncedAtUtcMs, {}); !ok) return std::unexpected(std::move(ok.error()));
+    return {};
 }
 
 std::expected<void, Error> markRejected(Database& db, const std::vector<Rejection>& rejected) {
-    return applyAck(db, {}, 0, rejected);
+    if (auto ok = applyAck(db, {}, 0, rejected); !ok) return std::unexpected(std::move(ok.error()));
+    return {};
 }
 
-std::expected<void, Error> applyAck(Database& db, const std::vector<std::string>& synced,
-                                    std::int64_t syncedAtUtcMs, const std::vector<Rejection>& rejected) {
-    if (synced.empty() && rejected.empty()) return {};
+std::expected<std::int64_t, Error> applyAck(Database& db, const std::vector<std::string>& synced,
+                                             std::int64_t syncedAtUtcMs, const std::vector<Rejection>& rejected) {
+    if (synced.empty() && rejected.empty()) return 0;
     const std::string doing = "applying HQ's ack (" + std::to_string(synced.size()) + " synced, " +
                               std::to_string(rejected.size()) + " rejected)";
     // A power cut that loses this transaction only makes the terminal send these records again,
     // and HQ answers them as duplicates; so it is not synced to disk on its own (one fdatasync
     // less per batch). The next customer's commit (synchronous=FULL) or checkpoint carries it.
-    if (auto ok = execSql(db.handle(), "PRAGMA synchronous = NORMAL", doing); !ok) return ok;
+    if (auto ok = execSql(db.handle(), "PRAGMA synchronous = NORMAL", doing); !ok) return std::unexpected(std::move(ok.error()));
     struct Restore {
         sqlite3* db;
         ~Restore() { sqlite3_exec(db, "PRAGMA synchronous = FULL", nullptr, nullptr, nullptr); }
     } restore{db.handle()};
     auto tx = Transaction::begin(db.handle(), doing);
     if (!tx) return std::unexpected(std::move(tx.error()));
-    if (auto ok = updateSynced(db, synced, syncedAtUtcMs, doing); !ok) return ok;
-    if (auto ok = updateRejected(db, rejected, doing); !ok) return ok;
-    return tx->commit();
+    if (auto ok = updateSynced(db, synced, syncedAtUtcMs, doing); !ok) return std::unexpected(std::move(ok.error()));
+    if (auto ok = updateRejected(db, rejected, doing); !ok) return std::unexpected(std::move(ok.error()));
+    auto erased = eraseContacts(db, synced, doing);
+    if (!erased) return std::unexpected(std::move(erased.error()));
+    if (auto ok = tx->commit(); !ok) return std::unexpected(std::move(ok.error()));
+    return *erased;
+}
+
+std::expected<std::map<std::string, std::string>, Error> sealedContacts(Database& db,
+                                                                       const std::vector<core::Response>& rows) {
+    std::map<std::string, std::string> out;
+    auto st = Statement::prepare(db.handle(), "SELECT sealed FROM callback_contacts WHERE response_id = ?1",
+                                 "reading sealed callback contacts");
+    if (!st) return std::unexpected(std::move(st.error()));
+    for (const auto& r : rows) {
+        if (!r.callbackRequested) continue;
+        st->reset();
+        st->bind(1, r.id);
+        auto row = st->step();
+        if (!row) return std::unexpected(std::move(row.error()));
+        if (*row) out.emplace(r.id, st->columnText(0));
+    }
+    return out;
 }
 
 std::expected<OutboxCounts, Error> outboxCounts(Database& db) {

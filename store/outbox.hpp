@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <expected>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,10 +29,16 @@ std::expected<void, Error> markSynced(Database& db, const std::vector<std::strin
 struct Rejection { std::string id; std::string reason; };
 std::expected<void, Error> markRejected(Database& db, const std::vector<Rejection>& rejected);
 /// Applies one HQ ack in a single transaction: `synced` ids become synced, `rejected` ones keep
-/// HQ's reason. All of it is recorded or none; an id with no outbox row changes nothing.
-std::expected<void, Error> applyAck(Database& db, const std::vector<std::string>& synced,
+/// HQ's reason, and the sealed callback contacts of the synced ones are deleted (HQ holds them).
+/// All of it is recorded or none; an id with no outbox row changes nothing. Returns how many
+/// sealed contacts were deleted (the caller then truncates the WAL that still holds them).
+std::expected<std::int64_t, Error> applyAck(Database& db, const std::vector<std::string>& synced,
                                     std::int64_t syncedAtUtcMs, const std::vector<Rejection>& rejected);
 std::expected<OutboxCounts, Error> outboxCounts(Database& db);
+/// The sealed callback contacts (standard base64) of those of `rows` that asked for a callback,
+/// by response id: what a batch carries as "callback_contact".
+std::expected<std::map<std::string, std::string>, Error> sealedContacts(Database& db,
+                                                                       const std::vector<core::Response>& rows);
 std::expected<std::vector<Rejection>, Error> rejectedList(Database& db, int limit);
 
 } // namespace segue::store

@@ -130,6 +130,7 @@ struct Inserter {
     Statement response;
     Statement tag;
     Statement outbox;
+    Statement contact;
 
     static std::expected<Inserter, Error> prepare(sqlite3* db) {
         static const std::string kInsert = [] {
@@ -148,10 +149,14 @@ struct Inserter {
             db, "INSERT INTO outbox (response_id, state) VALUES (?1, 'pending')",
             "preparing the outbox row");
         if (!outbox) return std::unexpected(std::move(outbox.error()));
-        return Inserter{std::move(*response), std::move(*tag), std::move(*outbox)};
+        auto contact = Statement::prepare(
+            db, "INSERT INTO callback_contacts (response_id, sealed) VALUES (?1, ?2)",
+            "preparing the sealed callback contact");
+        if (!contact) return std::unexpected(std::move(contact.error()));
+        return Inserter{std::move(*response), std::move(*tag), std::move(*outbox), std::move(*contact)};
     }
 
-    std::expected<void, Error> insert(const core::Response& r) {
+    std::expected<void, Error> insert(const core::Response& r, const std::string* sealed) {
         const std::string what = "saving response " + r.id;
         response.reset();
         struct Bind {
@@ -178,6 +183,12 @@ struct Inserter {
         outbox.reset();
         outbox.bind(1, r.id);
         if (auto done = outbox.run(); !done) return withContext(std::move(done.error()), what + " (outbox)");
+        if (sealed) {
+            contact.reset();
+            contact.bind(1, r.id).bind(2, *sealed);
+            if (auto done = contact.run(); !done)
+                return withContext(std::move(done.error()), what + " (sealed callback contact)");
+        }
         return {};
     }
 
@@ -187,8 +198,12 @@ struct Inserter {
     }
 };
 
-std::expected<void, Error> checkResponse(const core::Response& r) {
-    if (auto why = core::validate(r)) {
+std::expected<void, Error> checkResponse(const core::Response& r, const std::string* sealed = nullptr) {
+    std::optional<std::string> why = core::validate(r);
+    if (!why && r.callbackRequested && (!sealed || sealed->empty()))
+        why = "callback_requested without a sealed contact";
+    if (!why && !r.callbackRequested && sealed) why = "a sealed contact without callback_requested";
+    if (why) {
         Error e;
         e.kind = ErrorKind::Invalid;
         e.message = "response '" + r.id + "' was not saved: " + *why;
@@ -197,28 +212,44 @@ std::expected<void, Error> checkResponse(const core::Response& r) {
     return {};
 }
 
+const std::string* contactFor(const std::map<std::string, std::string>& sealed, const std::string& id) {
+    const auto it = sealed.find(id);
+    return it == sealed.end() ? nullptr : &it->second;
+}
+
 } // namespace
 
 std::expected<void, Error> saveResponse(Database& db, const core::Response& r) {
-    if (auto ok = checkResponse(r); !ok) return ok;
+    return saveResponse(db, r, std::nullopt);
+}
+
+std::expected<void, Error> saveResponse(Database& db, const core::Response& r,
+                                        const std::optional<std::string>& sealedContact) {
+    const std::string* sealed = sealedContact ? &*sealedContact : nullptr;
+    if (auto ok = checkResponse(r, sealed); !ok) return ok;
     auto tx = Transaction::begin(db.handle(), "saving response " + r.id);
     if (!tx) return std::unexpected(std::move(tx.error()));
     auto ins = Inserter::prepare(db.handle());
     if (!ins) return std::unexpected(std::move(ins.error()));
-    if (auto done = ins->insert(r); !done) return done;
+    if (auto done = ins->insert(r, sealed); !done) return done;
     return tx->commit();
 }
 
 std::expected<void, Error> saveResponses(Database& db, const std::vector<core::Response>& rs) {
+    return saveResponses(db, rs, {});
+}
+
+std::expected<void, Error> saveResponses(Database& db, const std::vector<core::Response>& rs,
+                                         const std::map<std::string, std::string>& sealedContacts) {
     if (rs.empty()) return {};
     for (const auto& r : rs)
-        if (auto ok = checkResponse(r); !ok) return ok;
+        if (auto ok = checkResponse(r, contactFor(sealedContacts, r.id)); !ok) return ok;
     auto tx = Transaction::begin(db.handle(), "saving " + std::to_string(rs.size()) + " responses");
     if (!tx) return std::unexpected(std::move(tx.error()));
     auto ins = Inserter::prepare(db.handle());
     if (!ins) return std::unexpected(std::move(ins.error()));
     for (const auto& r : rs)
-        if (auto done = ins->insert(r); !done) return done;
+        if (auto done = ins->insert(r, contactFor(sealedContacts, r.id)); !done) return done;
     return tx->commit();
 }
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,8 +17,16 @@ namespace segue::store {
 /// Saves a response, its tags and an outbox row ("pending") in one committed transaction.
 /// Saving the same id twice is an Invalid error, never a silent overwrite.
 std::expected<void, Error> saveResponse(Database& db, const core::Response& r);
+/// The same with the customer's callback number sealed for HQ (standard base64 of
+/// crypto_box_seal's output), kept in callback_contacts in the same transaction. A response
+/// with callbackRequested needs one, and one without must have none (Invalid otherwise).
+std::expected<void, Error> saveResponse(Database& db, const core::Response& r,
+                                        const std::optional<std::string>& sealedContact);
 /// Saves many in one transaction (demo-data, benchmarks).
 std::expected<void, Error> saveResponses(Database& db, const std::vector<core::Response>& rs);
+/// The same with sealed callback contacts by response id (demo-data).
+std::expected<void, Error> saveResponses(Database& db, const std::vector<core::Response>& rs,
+                                         const std::map<std::string, std::string>& sealedContacts);
 
 struct DateRange {
     std::optional<std::string> from;   ///< local date inclusive, "YYYY-MM-DD"

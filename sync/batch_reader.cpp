@@ -23,6 +23,9 @@ constexpr std::array<std::string_view, 8> kTopKeys = {"protocol", "batch_id",   
 
 /// A record's keys are core::kResponseFields' (by index); kUnknownField for any other.
 constexpr std::size_t kUnknownField = core::kResponseFields.size();
+/// "callback_contact": not a field of the record, kept beside it (Batch::sealedContacts).
+constexpr std::size_t kContactField = kUnknownField + 1;
+static_assert(kContactField < 32, "the seen-keys masks are 32 bits");
 static_assert(core::kResponseFields.size() < 32, "the seen-keys masks are 32 bits");
 /// The record keys packed together, for the lookup of every key of every record.
 constexpr auto kRecordKeys = [] {
@@ -77,6 +80,7 @@ public:
         if (m_where == Where::Top) return m_top == TopKey::Unknown;
         if (m_where != Where::Record) return false;
         if (m_key == kUnknownField) return true;
+        if (m_key == kContactField) return false;   // not a string: the tree path decides
         const core::ResponseField& f = core::kResponseFields[m_key];
         if (f.type != core::FieldType::Bool) return false;
         m_record.*f.flag = value;
@@ -116,6 +120,10 @@ public:
         }
         if (m_where != Where::Record) return false;
         if (m_key == kUnknownField) return true;
+        if (m_key == kContactField) {
+            m_contact = std::move(value);
+            return true;
+        }
         const core::ResponseField& f = core::kResponseFields[m_key];
         switch (f.type) {
         case core::FieldType::Text: m_record.*f.text = std::move(value); return true;
@@ -140,12 +148,13 @@ public:
         case Where::Records:
             if (out.batch.responses.size() >= kMaxRecords) return false;
             m_record = core::Response{};
+            m_contact.reset();
             m_recordKeys = 0;
             m_where = Where::Record;
             return true;
         case Where::Record:
             if (m_key == kUnknownField) return startSkip();
-            if (core::kResponseFields[m_key].type != core::FieldType::Segue) return false;
+            if (m_key == kContactField || core::kResponseFields[m_key].type != core::FieldType::Segue) return false;
             m_segueKeys = 0;
             m_where = Where::Segue;
             return true;
@@ -161,7 +170,7 @@ public:
             return m_top == TopKey::Unknown || firstTime(m_topKeys, static_cast<int>(m_top));
         }
         case Where::Record:
-            m_key = lookupRecordKey(name);
+            m_key = name == "callback_contact" ? kContactField : lookupRecordKey(name);
             return m_key == kUnknownField || firstTime(m_recordKeys, static_cast<int>(m_key));
         case Where::Segue: {
             const auto index = core::segueIndex(name);
@@ -195,7 +204,7 @@ public:
             return true;
         case Where::Record:
             if (m_key == kUnknownField) return startSkip();
-            if (core::kResponseFields[m_key].type != core::FieldType::Tags) return false;
+            if (m_key == kContactField || core::kResponseFields[m_key].type != core::FieldType::Tags) return false;
             m_where = Where::Tags;
             return true;
         default: return false;
@@ -267,6 +276,7 @@ private:
         }
         if (m_where != Where::Record) return false;
         if (m_key == kUnknownField) return true;
+        if (m_key == kContactField) return false;
         const core::ResponseField& f = core::kResponseFields[m_key];
         switch (f.type) {
         case core::FieldType::Int: return asInt(value, m_record.*f.small);
@@ -278,6 +288,7 @@ private:
     bool recordComplete() {
         if ((m_recordKeys & kRequiredRecordKeys) != kRequiredRecordKeys) return false;
         if (core::validate(m_record)) return false;
+        if (m_contact) out.batch.sealedContacts[m_record.id] = std::move(*m_contact);
         out.batch.responses.push_back(std::move(m_record));
         return true;
     }
@@ -301,6 +312,7 @@ private:
     std::size_t m_segueItem = 0;
     std::int64_t m_protocol = 0;
     core::Response m_record;
+    std::optional<std::string> m_contact;   // the record's callback_contact, if it has one
 };
 
 } // namespace

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "store/database.hpp"
 #include "sync/transport.hpp"
@@ -34,6 +35,9 @@ struct ConfigFetchError {
     std::optional<SendFailure> send;   ///< unreachable, TLS, ...
     std::string message;
 };
+
+/// Whether `base64` is a 32-byte key in standard base64 (HQ's "contact_public_key").
+bool isContactPublicKey(std::string_view base64);
 
 /// Asks HQ once and records the outcome in `db` (store::SurveyConfigState).
 std::expected<ConfigFetch, ConfigFetchError> fetchConfig(store::Database& db, const ConfigFetchOptions& options,

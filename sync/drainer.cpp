@@ -7,6 +7,8 @@
 #include <utility>
 
 #include "core/version.hpp"
+#include "store/checkpoint.hpp"
+#include "store/meta.hpp"
 #include "store/outbox.hpp"
 
 namespace segue::sync {
@@ -95,6 +97,27 @@ void Drainer::noteLocalError(const std::string& plainWords) {
     m_status.lastErrorUtcMs = m_clock.now().utcMs;
 }
 
+bool Drainer::eraseFromWal(std::int64_t erased) {
+    // The deleted rows' old frames are still in the WAL: copy the zeroed pages (secure_delete)
+    // into the file and cut the WAL to nothing.
+    auto done = store::checkpointTruncate(m_db);
+    if (!done) {
+        noteLocalError("erasing " + std::to_string(erased) + " sealed contacts from the WAL: " + done.error().message);
+        return false;
+    }
+    if (done->busy) {
+        noteLocalError("the WAL still holds " + std::to_string(erased) +
+                       " deleted sealed contacts (a reader kept the checkpoint from finishing); the next one cuts it");
+        return false;
+    }
+    return true;
+}
+
+void Drainer::noteOpenCallbacks(std::int64_t open) {
+    if (auto saved = store::setMeta(m_db, store::kMetaOpenCallbacks, std::to_string(open)); !saved)
+        noteLocalError("keeping HQ's count of open callback requests: " + saved.error().message);
+}
+
 wire::Batch Drainer::buildBatch(std::vector<core::Response> rows, std::int64_t pending, std::int64_t nowUtcMs) {
     wire::Batch b;
     b.protocol = wire::kProtocol;
@@ -117,7 +140,10 @@ std::expected<Drainer::Ready, store::Error> Drainer::prepare(const std::string& 
     // `pending` is the backlog behind this batch: once the last batch lands HQ's fleet view
     // shows 0, as the terminal's own stats do.
     const auto behind = std::max<std::int64_t>(0, backlog - static_cast<std::int64_t>(rows->size()));
+    auto contacts = store::sealedContacts(m_db, *rows);
+    if (!contacts) return std::unexpected(std::move(contacts.error()));
     ready.batch = buildBatch(std::move(*rows), behind, now.utcMs);
+    ready.batch.sealedContacts = std::move(*contacts);
     ready.body = m_transport.encode(ready.batch);
     ready.madeMonoMs = now.monoMs;
     return ready;
@@ -242,12 +268,15 @@ std::expected<StepReport, store::Error> Drainer::step() {
         }
 
         // One transaction: the outbox records all of HQ's answer or none of it.
-        if (auto ok = store::applyAck(m_db, outcome.synced, after.utcMs, outcome.rejected); !ok)
-            return std::unexpected(std::move(ok.error()));
+        auto applied = store::applyAck(m_db, outcome.synced, after.utcMs, outcome.rejected);
+        if (!applied) return std::unexpected(std::move(applied.error()));
         if (auto ok = refreshCounts(); !ok) return std::unexpected(std::move(ok.error()));
         m_status.lastSuccessUtcMs = after.utcMs;
         m_status.lastError.clear();
         m_status.lastErrorKind.reset();
+        if (ack.openCallbacks) noteOpenCallbacks(*ack.openCallbacks);
+        report.contactsErased = *applied;
+        if (*applied > 0) report.walTruncated = eraseFromWal(*applied);
         report.kind = StepReport::Kind::Sent;
 
         // While a full batch flies with more behind it, the one after it is read and encoded.

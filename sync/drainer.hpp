@@ -68,6 +68,8 @@ struct StepReport {
     AckResult ack;
     int splits = 0;                 ///< times the batch was halved after a 413 in this step
     std::optional<SendFailure> failure;
+    std::int64_t contactsErased = 0; ///< sealed callback contacts deleted after this ack
+    bool walTruncated = false;       ///< and the WAL cut to zero bytes after that
 };
 
 class Drainer {
@@ -117,6 +119,11 @@ private:
         core::Now after;
     };
     Posted send(Ready made);
+    /// Truncates the WAL after `erased` sealed contacts were deleted; false (and the status
+    /// says why) when it could not finish.
+    bool eraseFromWal(std::int64_t erased);
+    /// Keeps HQ's count of the store's open callback requests for the staff screen.
+    void noteOpenCallbacks(std::int64_t open);
     wire::Batch buildBatch(std::vector<core::Response> rows, std::int64_t pending, std::int64_t nowUtcMs);
     /// Records a failed send in the status (unless the worker is stopping) and reports it.
     StepReport failed(StepReport report, SendFailure failure, std::int64_t atUtcMs);

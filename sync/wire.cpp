@@ -87,9 +87,21 @@ std::string encodeBatch(const Batch& b) {
     out += ",\"pending\":" + std::to_string(b.pending);
     out += ",\"protocol\":" + std::to_string(b.protocol);
     out += ",\"responses\":[";
+    std::string record;
     for (std::size_t i = 0; i < b.responses.size(); ++i) {
         if (i) out += ',';
-        core::appendJson(out, b.responses[i]);
+        const auto contact = b.sealedContacts.find(b.responses[i].id);
+        if (contact == b.sealedContacts.end()) {
+            core::appendJson(out, b.responses[i]);
+            continue;
+        }
+        // "callback_contact" sorts before every field key: it opens the object.
+        out += "{\"callback_contact\":";
+        core::appendJsonString(out, contact->second);
+        out += ',';
+        record.clear();
+        core::appendJson(record, b.responses[i]);
+        out.append(record, 1);
     }
     out += "],\"sent_at\":";
     core::appendJsonString(out, core::formatUtc(b.sentAtMs));
@@ -172,6 +184,9 @@ std::expected<DecodedBatch, DecodeFailure> detail::decodeBatchWithTree(std::stri
             if (auto why = core::validate(*r)) error = std::move(*why);
         }
         if (r && error.empty()) {
+            if (const json* contact = member(record, "callback_contact"))
+                // Not a string: kept as "" so that HQ refuses it as a bad contact.
+                b.sealedContacts[r->id] = contact->is_string() ? contact->get<std::string>() : std::string();
             b.responses.push_back(std::move(*r));
             continue;
         }
@@ -203,6 +218,7 @@ std::string encodeAck(const BatchAck& ack) {
     };
     ids("{\"accepted\":", ack.accepted);
     ids(",\"duplicates\":", ack.duplicates);
+    if (ack.openCallbacks) out += ",\"open_callbacks\":" + std::to_string(*ack.openCallbacks);
     out += ",\"rejected\":[";
     for (std::size_t i = 0; i < ack.rejected.size(); ++i) {
         out += i ? ",{\"id\":" : "{\"id\":";
@@ -249,6 +265,11 @@ std::expected<BatchAck, std::string> decodeAck(std::string_view body) {
     const auto ms = core::parseUtc(time->get_ref<const std::string&>());
     if (!ms) return std::unexpected("server_time: not an RFC 3339 timestamp");
     ack.serverTimeMs = *ms;
+    if (const json* open = member(j, "open_callbacks")) {
+        if (!open->is_number_integer() || open->get<std::int64_t>() < 0)
+            return std::unexpected("open_callbacks: not a non-negative integer");
+        ack.openCallbacks = open->get<std::int64_t>();
+    }
     return ack;
 }
 

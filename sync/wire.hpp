@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,9 @@ struct Batch {
     std::string appVersion;
     std::optional<std::int64_t> clockOffsetMs;    ///< terminal clock minus HQ clock, last measured
     std::vector<core::Response> responses;
+    /// Sealed callback contacts (standard base64) by response id: written as the record's
+    /// "callback_contact" (issue 17). Never part of core::Response, so never in an export.
+    std::map<std::string, std::string> sealedContacts;
 
     bool operator==(const Batch&) const = default;
 };
@@ -51,6 +55,8 @@ struct BatchAck {
     std::vector<std::string> duplicates;          ///< already stored with identical content
     std::vector<Rejected> rejected;
     std::int64_t serverTimeMs = 0;
+    /// Open callback requests (cases) of the sending device's store; absent from older HQs.
+    std::optional<std::int64_t> openCallbacks = std::nullopt;
 };
 
 /// A record of a received batch that failed decoding or validation, with its JSON text kept
@@ -83,7 +89,8 @@ struct DecodeFailure {
 };
 
 /// The body as compact JSON: {"protocol","batch_id","device_id","sent_at","pending",
-/// "app_version","clock_offset_ms"?,"responses":[core::toJson(...)]}.
+/// "app_version","clock_offset_ms"?,"responses":[core::toJson(...)]}; a record with a sealed
+/// contact in batch.sealedContacts also has "callback_contact".
 std::string encodeBatch(const Batch& batch);
 
 /// Decodes a body. Envelope errors refuse the whole body; a record that fails core::fromJson or
@@ -91,7 +98,8 @@ std::string encodeBatch(const Batch& batch);
 /// Unknown keys are ignored at every level.
 std::expected<DecodedBatch, DecodeFailure> decodeBatch(std::string_view body);
 
-/// {"accepted":[..],"duplicates":[..],"rejected":[{"id","reason"}],"server_time"}
+/// {"accepted":[..],"duplicates":[..],"rejected":[{"id","reason"}],"server_time"}; decodeAck
+/// also reads an optional "open_callbacks" (a non-negative integer).
 std::string encodeAck(const BatchAck& ack);
 /// Strict decode of a reply; the error says what was wrong.
 std::expected<BatchAck, std::string> decodeAck(std::string_view body);

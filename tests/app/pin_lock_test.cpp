@@ -205,3 +205,36 @@ TEST_CASE("the terminal makes its data directory 0700 and every file in it 0600"
         }
     }
 }
+
+TEST_CASE("PIN lock: a new PIN set while the terminal runs ends the lock the next time the pad opens",
+          "[app][staff][pin]") {
+    TempDir dir;
+    Kiosk k(dir.path());
+    storePin(*k.controller().database(), "97531864");
+    failFiveTimes(k);
+    REQUIRE(pad(k).lockedSeconds == 60);
+    // What `segue-kiosk set-pin` does, on its own connection to the same file.
+    {
+        auto other = store::Database::open(dir.path() / "kiosk.sqlite");
+        REQUIRE(other);
+        auto hash = hashPin("11223344");
+        REQUIRE(hash);
+        auto cleared = storeStaffPin(*other, *hash);
+        REQUIRE(cleared);
+        CHECK(*cleared);
+    }
+    // The pad on screen stays as it was until it closes; opened again, it is unlocked.
+    CHECK(pad(k).lockedSeconds == 60);
+    k.controller().dispatch(cs::Intent::key(cs::Intent::Kind::Back), k.clock().now());
+    REQUIRE(k.current() != cs::Screen::PinPad);
+    CHECK(pad(k).lockedSeconds == 0);
+    CHECK(pad(k).failures == 0);
+    enterPinByKeys(k, "11223344");
+    CHECK(k.current() == cs::Screen::Staff);
+    // Nothing was locked the second time: storeStaffPin says so.
+    auto again = hashPin("11223344");
+    REQUIRE(again);
+    auto cleared = storeStaffPin(*k.controller().database(), *again);
+    REQUIRE(cleared);
+    CHECK_FALSE(*cleared);
+}

@@ -155,6 +155,26 @@ std::vector<Case> allScreens(const std::string& lang) {
     out.push_back({"staff-empty", staff});
     staff.staff = syncingStaff();
     out.push_back({"staff-syncing", staff});
+    // Issue 17: the callback offer and number screens, and HQ's open callback count on staff.
+    out.push_back({"callback-offer", base(cs::Screen::CallbackOffer)});
+    FrameVM offerSurvey = base(cs::Screen::CallbackOffer);
+    offerSurvey.callback.consent = lang == "en" ? "We call you back about this visit; the number is erased {days} days "
+                                                  "after your case is closed and only the store's managers see it."
+                                                : "我们会就本次到店体验给您回电；号码仅门店经理可见，处理完成{days}天后删除。";
+    offerSurvey.callback.retentionDays = 90;
+    out.push_back({"callback-offer-survey-consent", offerSurvey});
+    out.push_back({"callback-number-empty", base(cs::Screen::CallbackNumber)});
+    FrameVM number = base(cs::Screen::CallbackNumber);
+    number.callback.digits = "13800138000";
+    out.push_back({"callback-number", number});
+    number.callback.digits = "123456789012345";
+    out.push_back({"callback-number-longest", number});
+    number.callback.digits = "1380013800";
+    number.callback.invalid = true;
+    out.push_back({"callback-number-invalid", number});
+    staff.staff = richStaff();
+    staff.staff.openCallbacks = 3;
+    out.push_back({"staff-open-callbacks", staff});
     return out;
 }
 

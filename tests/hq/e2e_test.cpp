@@ -21,11 +21,13 @@
 
 #include <catch2/catch.hpp>
 #include <httplib.h>
+#include <sodium.h>
 #include <nlohmann/json.hpp>
 
 #include "core/scoring.hpp"
 #include "core/uuid.hpp"
 #include "hq/admin.hpp"
+#include "hq/contact_key.hpp"
 #include "hq/server.hpp"
 #include "hq/token.hpp"
 #include "sync/wire.hpp"
@@ -138,6 +140,9 @@ struct DemoHq {
         readToken = readFile(dir / "read-token.txt");
         readToken.pop_back();
         REQUIRE(deviceToken.size() == 43);
+        // "{dir}/NAME" names a file init-demo wrote (e.g. its contact.key).
+        for (auto& a : serveArgs)
+            if (a.starts_with("{dir}/")) a = (dir.path() / a.substr(6)).string();
         serveArgs.insert(serveArgs.begin(), {"--db", db(), "--tls-cert", (dir / "cert.pem").string(), "--tls-key",
                                              (dir / "key.pem").string(), "--ops-listen", "127.0.0.1:0"});
         server = std::make_unique<Server>(dir, serveArgs);
@@ -1244,4 +1249,91 @@ TEST_CASE("e2e: --trust-proxy takes the client address from X-Forwarded-For for 
         CHECK(r.exitCode == 2);
         CHECK(r.err.find("--trust-proxy takes IP addresses") != std::string::npos);
     }
+}
+
+TEST_CASE("e2e: callback cases over HTTPS: the key in the config, a sealed number to a case, read by the store's manager",
+          "[e2e][cases]") {
+    DemoHq hq({"--contact-key", "{dir}/contact.key"});
+    const std::string publicKey = readFile(hq.dir / "contact.pub");
+    REQUIRE(publicKey.size() == 45);   // 44 base64 characters and a newline
+
+    // The terminal gets HQ's public key with its config.
+    const auto config = hq.get("/api/v1/terminal/config", hq.deviceToken);
+    REQUIRE(config);
+    REQUIRE(config->status == 200);
+    CHECK(json::parse(config->body)["contact_public_key"] == publicKey.substr(0, 44));
+
+    // It seals the number with that key and sends it beside a 1-star response.
+    const auto pk = hq::fromBase64(publicKey.substr(0, 44));
+    REQUIRE(pk);
+    const std::string digits = "13812345678";
+    std::string sealed(digits.size() + crypto_box_SEALBYTES, '\0');
+    REQUIRE(crypto_box_seal(reinterpret_cast<unsigned char*>(sealed.data()),
+                            reinterpret_cast<const unsigned char*>(digits.data()), digits.size(),
+                            reinterpret_cast<const unsigned char*>(pk->data())) == 0);
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    auto r = test::makeResponse(core::UuidV7Generator().next(now), "store-demo", hq.deviceId, now - 60'000, 1);
+    r.callbackRequested = true;
+    wire::Batch b = wire::decodeBatch(batchBody(hq.deviceId, {r})).value().batch;
+    b.sealedContacts[r.id] = hq::toBase64(sealed);
+    const auto body = wire::encodeBatch(b);
+    CHECK(body.find(digits) == std::string::npos);
+    const auto ack = ackOf(hq.post(body, hq.deviceToken));
+    CHECK(ack.accepted == std::vector<std::string>{r.id});
+    CHECK(ack.openCallbacks == 1);
+    CHECK(ackOf(hq.post(body, hq.deviceToken)).duplicates == std::vector<std::string>{r.id});
+
+    {
+        auto s = test::openStorage(hq.db());
+        const hq::Actor cli{"cli", ""};
+        REQUIRE(hq::addUser(*s, {"sam@example.com", "store", {}, std::string("store-demo"), "correct horse battery"}, cli, now));
+        REQUIRE(hq::setStore(*s, "store-other", std::string("Other"), std::nullopt, cli, now));
+        REQUIRE(hq::addUser(*s, {"olga@example.com", "store", {}, std::string("store-other"), "correct horse battery"}, cli, now));
+    }
+    const Login sam = loginAs(hq, "sam@example.com");
+    const Login olga = loginAs(hq, "olga@example.com");
+    const json listed = okJson(getAs(hq, "/api/v1/cases?status=open", sam));
+    REQUIRE(listed["cases"].size() == 1);
+    CHECK(listed.dump().find(digits) == std::string::npos);
+    const std::string id = std::to_string(listed["cases"][0]["id"].get<std::int64_t>());
+    const std::string contactPath = "/api/v1/cases/" + id + "/contact";
+
+    // Who may not: another store's user (404), a read token (403), a session without CSRF (403).
+    requireError(getAs(hq, "/api/v1/cases/" + id, olga), 404, "not_found");
+    requireError(changeAs(hq, "POST", contactPath, olga, json::object(), olga.csrf), 404, "not_found");
+    CHECK(okJson(hq.get("/api/v1/cases", hq.readToken))["cases"].size() == 1);
+    const auto byToken = hq.client()->Post(contactPath.c_str(), {{"Authorization", "Bearer " + hq.readToken}}, "{}",
+                                           "application/json");
+    requireError(byToken, 403, "forbidden");
+    requireError(changeAs(hq, "POST", contactPath, sam, json::object(), std::nullopt), 403, "csrf");
+
+    // The store's manager reads the number as typed; the audit log names them.
+    CHECK(okJson(changeAs(hq, "POST", contactPath, sam, json::object(), sam.csrf)) == json{{"phone", digits}});
+    const json audit = json::parse(runHq(hq.dir, {"audit", "--db", hq.db(), "--json"}).out);
+    int views = 0;
+    for (const auto& e : audit["entries"])
+        if (e["action"] == "case_contact_view") {
+            ++views;
+            CHECK(e["actor"] == "sam@example.com");
+            CHECK(e["subject"] == id);
+        }
+    CHECK(views == 1);
+
+    // Contacted within the hour: the summary counts it within the SLA, the next ack says 0 open.
+    const json moved = okJson(changeAs(hq, "POST", "/api/v1/cases/" + id, sam, {{"status", "contacted"}, {"note", "called"}}, sam.csrf));
+    CHECK(moved["status"] == "contacted");
+    requireError(changeAs(hq, "POST", "/api/v1/cases/" + id, sam, {{"status", "resolved"}}, sam.csrf), 400, "bad_request");
+    // The response's store-local date, which may be ahead of HQ's calendar.
+    const std::string day = core::localDate(now - 60'000, 480);
+    const std::string period = "?from=" + core::addDays(day, -1) + "&to=" + day;
+    const json summary = okJson(getAs(hq, "/api/v1/cases/summary" + period, sam));
+    CHECK(summary["requests"] == 1);
+    CHECK(summary["contacted_within_sla"] == 1);
+    CHECK(summary["share_within_sla"] == 1.0);
+    CHECK(summary["open"] == 0);
+    CHECK(ackOf(hq.post(batchBody(hq.deviceId, {}), hq.deviceToken)).openCallbacks == 0);
+    CHECK(okJson(getAs(hq, "/api/v1/reasons" + period, sam))["reasons"][0]["tag"] == "wait_time");
+    CHECK(hq.server->terminate() == 0);
+    CHECK_THAT(hq.server->log(), Catch::Contains("contact retention: erased 0"));
 }

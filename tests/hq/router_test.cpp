@@ -1,8 +1,12 @@
 // The route table (each route once, its label from the table) and the request log's escaping.
+#include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "hq/http_log.hpp"
 #include "hq/http_types.hpp"
@@ -52,4 +56,24 @@ TEST_CASE("request log: control characters are escaped and long paths cut", "[ro
     CHECK(shown.size() < kLoggedPathChars + 30);
     CHECK(shown.ends_with("...(5001 bytes)"));
     CHECK(loggedPath("/healthz") == "/healthz");
+}
+
+TEST_CASE("request log: a /healthz answered 200 stays out of the info log; a failing one and other paths do not",
+          "[router]") {
+    std::ostringstream out;
+    const auto previous = spdlog::default_logger();
+    auto capture = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+    capture->set_level(spdlog::level::info);
+    capture->set_pattern("%v");
+    spdlog::set_default_logger(capture);
+    RequestLog log;
+    log.write("GET", "/healthz", 200, 0.2, "", "127.0.0.1", 1000);
+    const std::string afterHealthy = out.str();
+    log.write("GET", "/healthz", 503, 0.2, "", "127.0.0.1", 1001);
+    log.write("GET", "/api/v1/overview", 200, 3.0, "", "127.0.0.1", 1002);
+    spdlog::set_default_logger(previous);
+    CHECK(afterHealthy.empty());
+    INFO("logged: " << out.str());
+    CHECK(out.str().find("GET /healthz 503") != std::string::npos);
+    CHECK(out.str().find("GET /api/v1/overview 200") != std::string::npos);
 }

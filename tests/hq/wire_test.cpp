@@ -273,8 +273,8 @@ TEST_CASE("wire: CSV rows follow the export columns with RFC 4180 quoting", "[wi
     CHECK(wire::csvHeader() ==
           "id,store_id,device_id,survey_id,survey_version,language,created_at,local_date,local_hour,utc_offset_min,"
           "stars,segue_satisfactory,segue_efficient,segue_genuine,segue_understanding,segue_effective,tags,complete,"
-          "misuse,synthetic,duration_ms\r\n");
-    CHECK(wire::csvHeader(true).ends_with(",duration_ms,received_at\r\n"));
+          "misuse,synthetic,duration_ms,callback_requested\r\n");
+    CHECK(wire::csvHeader(true).ends_with(",duration_ms,callback_requested,received_at\r\n"));
 
     core::Response r = test::makeResponse("0190f1e2-3a4b-7c5d-8e6f-0123456789ab", "store-1", "kiosk-1",
                                           *core::parseUtc("2026-11-22T06:30:00.250Z"), 2);
@@ -282,8 +282,11 @@ TEST_CASE("wire: CSV rows follow the export columns with RFC 4180 quoting", "[wi
     r.segue = {5, std::nullopt, 3, 1, 4};
     CHECK(wire::csvRow(r) ==
           "0190f1e2-3a4b-7c5d-8e6f-0123456789ab,store-1,kiosk-1,segue-default,1,zh-CN,2026-11-22T06:30:00.250Z,"
-          "2026-11-22,14,480,2,5,,3,1,4,wait_time|attitude,true,false,false,6400\r\n");
-    CHECK(wire::csvRow(r, 1'795'000'000'000).ends_with(",6400,2026-11-18T11:06:40.000Z\r\n"));
+          "2026-11-22,14,480,2,5,,3,1,4,wait_time|attitude,true,false,false,6400,false\r\n");
+    CHECK(wire::csvRow(r, 1'795'000'000'000).ends_with(",6400,false,2026-11-18T11:06:40.000Z\r\n"));
+    r.callbackRequested = true;
+    CHECK(wire::csvRow(r).ends_with(",6400,true\r\n"));
+    r.callbackRequested = false;
 
     CHECK(wire::csvField("plain") == "plain");
     CHECK(wire::csvField("a,b") == "\"a,b\"");
@@ -319,7 +322,7 @@ TEST_CASE("wire: CSV text cells that could start a formula are prefixed with ', 
     r.segue = {5, std::nullopt, 3, 1, 4};
     CHECK(wire::csvRow(r, 1'795'000'000'000) ==
           "'=1+1,'+store,'-kiosk,'@survey,1,'\ten,2026-11-22T06:30:00.250Z,\"'\r2026-11-2\",14,-300,2,5,,3,1,4,"
-          "'-tag|=x,true,false,false,6400,2026-11-18T11:06:40.000Z\r\n");
+          "'-tag|=x,true,false,false,6400,false,2026-11-18T11:06:40.000Z\r\n");
 }
 
 namespace {

@@ -32,7 +32,7 @@ TEST_CASE("open creates the directory and a WAL database with FULL sync and fore
     CHECK(db->report().movedAsidePath.empty());
 
     const auto tables = test::queryTexts(*db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-    CHECK(tables == std::vector<std::string>{"day_hour_tallies", "day_tag_counts", "meta", "outbox", "outbox_counts",
+    CHECK(tables == std::vector<std::string>{"callback_contacts", "day_hour_tallies", "day_tag_counts", "meta", "outbox", "outbox_counts",
                                              "response_tags", "responses"});
 }
 
