@@ -554,12 +554,15 @@ public:
         if (!postgres()) return Out();
         auto c = m_engine->connection();
         if (!c) return std::unexpected(c.error());
-        auto rows = queryAll<Out>(**c,
-                                  "SELECT CASE WHEN segue_responses_partitioned() THEN "
-                                  "(SELECT COUNT(*) FROM responses_default) END",
-                                  {}, [](const SqlRows& s) { return s.optInteger(0); });
+        // Two statements: before the migration there is no responses_default to name.
+        auto partitioned = queryAll<bool>(**c, "SELECT segue_responses_partitioned()", {},
+                                          [](const SqlRows& s) { return s.flag(0); });
+        if (!partitioned) return fail<Out>("reading the responses layout", partitioned.error());
+        if (!partitioned->at(0)) return Out();
+        auto rows = queryAll<std::int64_t>(**c, "SELECT COUNT(*) FROM responses_default", {},
+                                           [](const SqlRows& s) { return s.integer(0); });
         if (!rows) return fail<Out>("counting rows in the default partition", rows.error());
-        return rows->at(0);
+        return Out(rows->at(0));
     }
 
     Result<MigrationStep> migrateResponsesStep(std::int64_t nowMs, int rows) override {

@@ -120,6 +120,12 @@ TEST_CASE("migrate: a database of unpartitioned responses, killed halfway and re
         CHECK(test::pgExec(url, "SELECT relkind FROM pg_class WHERE oid = 'responses'::regclass") == "r");
         sumsBefore = *s->dailyTalliesAll("2026-07-01", "2026-12-31");
         CHECK(s->counts()->responses == rows);
+        // Served as it is until migrated: no partitions to keep, none to count.
+        const auto pass = s->maintainPartitions(*core::daysFromIsoDate("2026-12-06") * kDayMs, 1);
+        REQUIRE(pass);
+        CHECK_FALSE(pass->partitioned);
+        CHECK(pass->dropped.empty());
+        CHECK(s->defaultPartitionRows().value() == std::nullopt);
     }
 
     // Killed halfway through the copy.
