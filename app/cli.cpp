@@ -429,6 +429,9 @@ int runSync(const Args& a) {
     if (!cfg) return cfg.error();
     if (a.positional.empty()) {
         if (!a.flags.count("--once")) return usage("sync needs --once, or: sync status [--json]");
+        if (cfg->sync.enabled && cfg->sync.token.empty())
+            return usage("this terminal has no device token: enrol it (segue-kiosk enrol --code 1234-5678-9012) "
+                         "or set [sync] token");
         return runSyncOnce(*cfg);
     }
     if (a.positional.size() == 1 && a.positional[0] == "status" && !a.flags.count("--once"))
