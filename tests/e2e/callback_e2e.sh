@@ -11,48 +11,15 @@
 # Exit 77 (skipped) only when xvfb-run, xdotool or sqlite3 is missing.
 set -euo pipefail
 
-die() { echo "FAIL: $*" >&2; exit 1; }
-note() { echo "-- $*" >&2; }
-
-start_kiosk() {
-    local log=$1; shift
-    SEGUE_SCREENSHOT_DIR="$KIOSK_SHOTS" "$BIN" "$@" 2>"$log" &
-    KIOSK_PID=$!
-    KIOSK_WID=$(timeout 20 xdotool search --sync --onlyvisible --name "SEGUE Kiosk" | head -1) ||
-        { cat "$log" >&2; die "no window titled 'SEGUE Kiosk' appeared"; }
-    xdotool windowfocus --sync "$KIOSK_WID" 2>/dev/null || true
-    xdotool mousemove --sync 5 5
-}
-stop_kiosk() {
-    kill -TERM "$KIOSK_PID"
-    local rc=0
-    wait "$KIOSK_PID" || rc=$?
-    [[ $rc -eq 0 ]] || die "segue-kiosk exited with $rc after SIGTERM (want a clean 0)"
-}
-press() { for k in "$@"; do xdotool key "$k"; sleep 0.3; done; }
-shot() { sleep 0.7; xwd -root -silent | xwdtopnm 2>/dev/null | pnmtopng >"$1" 2>/dev/null || die "screenshot $1 failed"; }
-await() {
-    local i
-    for ((i = 0; i < 200; i++)); do
-        compgen -G "$KIOSK_SHOTS/$1*.png" >/dev/null && return 0
-        sleep 0.1
-    done
-    die "screen '$1' did not appear within 20 s"
-}
-step() {
-    local screen=$1; shift
-    rm -f "$KIOSK_SHOTS/$screen"*.png
-    "$@"
-    await "$screen"
-}
+PRESS_DELAY=0.3
+source "$(dirname "$0")/xvfb_kiosk.sh"
 
 # ---------------------------------------------------------------- inside the X server ----
 
 inside_tour() {
     local size=$1 data=$WORK/data-$1 lang n=0
-    KIOSK_SHOTS=$SHOTS
     # The database as the sync worker leaves it after HQ's config reply with a key.
-    "$BIN" demo-data --data-dir "$data" --count 1 --days 1 >/dev/null 2>&1 || die "demo-data failed"
+    "$KIOSK" demo-data --data-dir "$data" --count 1 --days 1 >/dev/null 2>&1 || die "demo-data failed"
     sqlite3 "$data/kiosk.sqlite" "INSERT INTO meta (key, value) VALUES ('survey_config', json_object('contact_public_key', '$KEY'))" ||
         die "cannot store the key"
     rm -f "$SHOTS"/*-"$size".png
@@ -80,10 +47,10 @@ inside_tour() {
     stop_kiosk
 
     local csv json
-    json=$("$BIN" export --data-dir "$data" --format jsonl) || die "export failed"
+    json=$("$KIOSK" export --data-dir "$data" --format jsonl) || die "export failed"
     [[ $(grep -c '"callback_requested":true' <<<"$json") -eq 2 ]] || die "export: want 2 callback requests: $json"
     grep -q callback_contact <<<"$json" && die "export shows the sealed contact"
-    csv=$("$BIN" export --data-dir "$data" --format csv) || die "export failed"
+    csv=$("$KIOSK" export --data-dir "$data" --format csv) || die "export failed"
     head -1 <<<"$csv" | grep -q callback_requested || die "csv has no callback_requested column"
     [[ $(sqlite3 "$data/kiosk.sqlite" "SELECT COUNT(*) FROM callback_contacts") -eq 2 ]] || die "want 2 sealed contacts"
     [[ $(sqlite3 "$data/kiosk.sqlite" "SELECT MIN(length(sealed)) FROM callback_contacts") -eq 80 ]] ||
@@ -107,15 +74,15 @@ fi
 for tool in xvfb-run xdotool sqlite3; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
 done
-BIN=$(realpath "$1")
+KIOSK=$(realpath "$1")
 SHOTS=$(realpath -m "$2")
-[[ -x "$BIN" ]] || die "$BIN is not an executable"
+[[ -x "$KIOSK" ]] || die "$KIOSK is not an executable"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/segue-callback-e2e.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$SHOTS"
 # Any 32 bytes make a public key to seal with; the terminal never needs the secret half.
 KEY=$(head -c 32 /dev/urandom | base64)
-export BIN SHOTS WORK KEY
+export KIOSK SHOTS WORK KEY
 
 for size in 1280x800 800x480 1080x1920; do
     note "callback flow at $size"

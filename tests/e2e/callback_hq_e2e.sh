@@ -13,11 +13,11 @@
 set -euo pipefail
 
 NUMBER=13800138000
+source "$(dirname "$0")/xvfb_kiosk.sh"
 
 # ---------------------------------------------------------------- inside the X server ----
 
 inside_flow() {
-    source "$(dirname "$0")/xvfb_kiosk.sh"
     local data=$WORK/kiosk-data config=$WORK/kiosk.toml log=$WORK/kiosk.log status i
     printf '[sync]\nenabled = true\nserver_url = "%s"\nca_file = "%s"\n' "$URL" "$WORK/hq/cert.pem" >"$config"
     "$KIOSK" enrol --code "$CODE" --config "$config" --data-dir "$data" 2>"$WORK/enrol.err" ||
@@ -94,8 +94,6 @@ fi
 for tool in xvfb-run xdotool jq sqlite3; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
 done
-die() { echo "FAIL: $*" >&2; exit 1; }
-note() { echo "-- $*" >&2; }
 HQ=$(realpath "$1")
 KIOSK=$(realpath "$2")
 SHOTS=$(realpath -m "$3")
@@ -106,16 +104,8 @@ trap cleanup EXIT
 rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
 
-"$HQ" init-demo --dir "$WORK/hq" --port 1 >/dev/null
+start_hq --contact-key "$WORK/hq/contact.key"
 [[ -s "$WORK/hq/contact.key" ]] || die "init-demo made no contact key"
-DB="sqlite:$WORK/hq/hq.sqlite"
-"$HQ" serve --listen 127.0.0.1:0 --db "$DB" --tls-cert "$WORK/hq/cert.pem" --tls-key "$WORK/hq/key.pem" \
-    --contact-key "$WORK/hq/contact.key" --port-file "$WORK/port" >"$WORK/hq.log" 2>&1 &
-HQ_PID=$!
-for _ in $(seq 1 100); do [[ -s "$WORK/port" ]] && break; sleep 0.1; done
-[[ -s "$WORK/port" ]] || die "segue-hq did not start: $(cat "$WORK/hq.log")"
-URL="https://127.0.0.1:$(cat "$WORK/port")"
-READ_TOKEN=$(cat "$WORK/hq/read-token.txt")
 STORE=store-callback
 "$HQ" device add --db "$DB" --store "$STORE" --name "Counter 1" --enrolment-code --json >"$WORK/device.json"
 CODE=$(jq -r .enrolment_code "$WORK/device.json")

@@ -15,59 +15,13 @@
 set -euo pipefail
 
 PIN=2468
-die() {
-    echo "FAIL: $*" >&2
-    [[ -n ${KIOSK_LOG:-} && -f $KIOSK_LOG ]] && { echo "-- the kiosk's log:" >&2; tail -n 25 "$KIOSK_LOG" >&2; }
-    exit 1
-}
-note() { echo "-- $*" >&2; }
+PRESS_DELAY=0.15
+source "$(dirname "$0")/xvfb_kiosk.sh"
 
 # ---------------------------------------------------------------- inside the X server ----
 
-start_kiosk() {
-    local log=$1; shift
-    SEGUE_SCREENSHOT_DIR="$SHOTS" "$KIOSK" "$@" 2>"$log" &
-    KIOSK_PID=$!
-    KIOSK_WID=$(timeout 20 xdotool search --sync --onlyvisible --name "SEGUE Kiosk" | head -1) ||
-        { cat "$log" >&2; die "no window titled 'SEGUE Kiosk' appeared"; }
-    xdotool windowfocus --sync "$KIOSK_WID" 2>/dev/null || true
-    xdotool mousemove --sync 5 5
-}
-stop_kiosk() {
-    kill -TERM "$KIOSK_PID"
-    local rc=0
-    wait "$KIOSK_PID" || rc=$?
-    [[ $rc -eq 0 ]] || die "segue-kiosk exited with $rc after SIGTERM (want a clean 0)"
-}
-shot() { sleep 0.5; xwd -root -silent | xwdtopnm 2>/dev/null | pnmtopng >"$1" 2>/dev/null || die "screenshot $1 failed"; }
-press() { for k in "$@"; do xdotool key "$k"; sleep 0.15; done; }
-typeDigits() { local d; for d in $(grep -o '[0-9]' <<<"$1"); do press "$d"; done; }
-await() {
-    local i
-    for ((i = 0; i < 200; i++)); do
-        compgen -G "$SHOTS/$1*.png" >/dev/null && return 0
-        sleep 0.1
-    done
-    die "screen '$1' did not appear within 20 s"
-}
-awaitLog() {  # awaitLog TEXT FILE [COUNT]: until FILE holds TEXT at least COUNT times (20 s)
-    local i want=${3:-1}
-    for ((i = 0; i < 200; i++)); do
-        [[ $(grep -c "$1" "$2" || true) -ge $want ]] && return 0
-        sleep 0.1
-    done
-    die "'$1' was not logged $want time(s) within 20 s: $(tail -n 20 "$2")"
-}
-step() {
-    local screen=$1; shift
-    rm -f "$SHOTS/$screen"*.png
-    "$@"
-    await "$screen"
-}
-
 inside_flow() {
     local data=$WORK/kiosk-data config=$WORK/kiosk.toml log=$WORK/kiosk.log
-    KIOSK_LOG=$log
     printf '[sync]\nenabled = true\nserver_url = "%s"\nca_file = "%s"\n' "$URL" "$WORK/hq/cert.pem" >"$config"
     echo "$PIN" | "$KIOSK" set-pin --config "$config" --data-dir "$data" 2>/dev/null || die "set-pin failed"
     start_kiosk "$log" --config "$config" --data-dir "$data" --window 1280x800
@@ -189,15 +143,7 @@ trap cleanup EXIT
 rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
 
-"$HQ" init-demo --dir "$WORK/hq" --port 1 >/dev/null
-DB="sqlite:$WORK/hq/hq.sqlite"
-"$HQ" serve --listen 127.0.0.1:0 --db "$DB" --tls-cert "$WORK/hq/cert.pem" --tls-key "$WORK/hq/key.pem" \
-    --port-file "$WORK/port" >"$WORK/hq.log" 2>&1 &
-HQ_PID=$!
-for _ in $(seq 1 100); do [[ -s "$WORK/port" ]] && break; sleep 0.1; done
-[[ -s "$WORK/port" ]] || die "segue-hq did not start: $(cat "$WORK/hq.log")"
-URL="https://127.0.0.1:$(cat "$WORK/port")"
-READ_TOKEN=$(cat "$WORK/hq/read-token.txt")
+start_hq
 STORE=store-fleet
 "$HQ" device add --db "$DB" --store "$STORE" --name "Counter 1" --enrolment-code --json >"$WORK/device.json"
 CODE=$(jq -r .enrolment_code "$WORK/device.json")
