@@ -82,6 +82,8 @@ struct Route {
 
 class Router {
 public:
+    /// HQ's calendar date now (the dashboard's "today").
+    std::string today() const;
     Router(Storage& storage, const core::Clock& clock, RouterOptions options);
 
     /// Answers one request (runs on a handler thread; may block on storage). Fills the route's
@@ -146,8 +148,6 @@ private:
     void getReasons(const HttpRequest& req, HttpResponse& res);
     /// What the cases API needs to know of now.
     CaseNow caseNow() const;
-    /// HQ's calendar date now.
-    std::string today() const;
 
     /// The live, unrevoked device behind the request's bearer token (its id goes to res for the
     /// log), or the error to answer.

@@ -171,6 +171,21 @@ public:
         return fail<void>("adding device", done.error());
     }
 
+    Result<std::vector<DeviceInfo>> listDeviceActivity() override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query("SELECT id, store_id, revoked, last_seen, created_at FROM devices", {}, Reuse::Often);
+        return collect<DeviceInfo>(rows, "listing devices", [](const SqlRows& s) {
+            DeviceInfo d;
+            d.id = s.text(0);
+            d.storeId = s.text(1);
+            d.revoked = s.flag(2);
+            d.lastSeenMs = s.optInteger(3);
+            d.createdAtMs = s.integer(4);
+            return d;
+        });
+    }
+
     Result<std::vector<DeviceInfo>> listDevices() override {
         auto c = m_engine->connection();
         if (!c) return std::unexpected(c.error());

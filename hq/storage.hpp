@@ -222,6 +222,10 @@ public:
     /// Enrols a device, creating its store if new. An id already in use is an Invalid error.
     virtual Result<void> addDevice(const NewDevice& device) = 0;
     virtual Result<std::vector<DeviceInfo>> listDevices() = 0;
+    /// Every device with its id, store, revoked flag, last seen and enrolment time only (the
+    /// rest left empty): what a store's terminal and silent counts need, without the per-device
+    /// counts listDevices adds up (a chain has tens of thousands of devices).
+    virtual Result<std::vector<DeviceInfo>> listDeviceActivity() = 0;
     /// False when no device has this id.
     virtual Result<bool> revokeDevice(const std::string& id) = 0;
     virtual Result<std::optional<DeviceAuth>> deviceByTokenHash(const std::string& tokenHash) = 0;
@@ -379,7 +383,7 @@ inline constexpr int kMigrateMonthsBack = 120;
 Result<std::unique_ptr<Storage>> openStorage(std::string_view url);
 
 /// The newest schema version this build knows (both back ends).
-inline constexpr int kSchemaVersion = 14;
+inline constexpr int kSchemaVersion = 15;
 
 /// Classifies each record after the insert: inserted ids are Accepted, the others are compared
 /// with the stored copy. Shared by the back ends so they decide the same way.
