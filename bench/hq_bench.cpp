@@ -1000,7 +1000,11 @@ int runChain(const Args& args) {
                        "'s' || i, 'Kiosk', 'h' || i, 0, 0 FROM generate_series(0, " + n + ") i",
                        "INSERT INTO day_tallies (" + cols + ") SELECT 's' || i, (date '" + first + "' + d)::text" +
                            chainDaySums("i", "d") + " FROM generate_series(0, " + n + ") i, generate_series(0, " + m + ") d",
-                       "ANALYZE"});
+                       // The bulk INSERT above counts each row into day_totals by trigger: its 3 840 rows,
+                       // written ~156 times each in one transaction, leave ~30 MB of dead versions, which
+                       // every read's scan of the counts would step over. Ingest's short transactions
+                       // leave them few (pruned as they go, vacuumed): compact it as they would.
+                       "VACUUM FULL day_totals", "ANALYZE"});
     } else {
         const std::string seq = "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < " + n + ") ";
         execRead(url, {"BEGIN",
@@ -1019,7 +1023,9 @@ int runChain(const Args& args) {
     }
     const double generateS = (monoMs() - g0) / 1000;
 
+    const double s0 = monoMs();
     Server hq = startHq(hqBin, url, certs, work);
+    const double startMs = monoMs() - s0;   // until it listens (its port file)
     auto c = client(hq.port, certs / "cert.pem");
     const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
     auto timeGet = [&](const std::string& path, Samples* out, std::size_t* bytes) {
@@ -1038,10 +1044,12 @@ int runChain(const Args& args) {
     const std::string regionsPath = "/api/v1/regions?" + range;
     const std::string overviewPath = "/api/v1/overview?" + range;
     std::size_t storesBytes = 0, regionsBytes = 0, overviewBytes = 0;
-    // The first read after a start reads every date of both periods into memory.
+    // Right after a start: /healthz, then the first read (which finds the dates serve reads into
+    // memory at start on a thread of its own, or waits for them).
+    const double healthColdMs = timeGet("/healthz", nullptr, nullptr);
     const double coldMs = timeGet(storesPath, nullptr, &storesBytes);
-    Samples health, page, csat, region, overview, pageAfterWrite, regionAfterWrite;
-    timeGet(overviewPath, nullptr, &overviewBytes);
+    Samples health, page, csat, region, overview, pageAfterWrite, regionAfterWrite, overviewAfterWrite;
+    const double overviewFirstMs = timeGet(overviewPath, nullptr, &overviewBytes);
     for (int i = 0; i < repeats; ++i) {
         timeGet("/healthz", &health, nullptr);
         timeGet(storesPath, &page, &storesBytes);
@@ -1059,6 +1067,8 @@ int runChain(const Args& args) {
         timeGet(storesPath, &pageAfterWrite, nullptr);
         execRead(url, {bump});
         timeGet(regionsPath, &regionAfterWrite, nullptr);
+        execRead(url, {bump});
+        timeGet(overviewPath, &overviewAfterWrite, nullptr);
     }
     hq.child->stop();
 
@@ -1097,12 +1107,39 @@ int runChain(const Args& args) {
     o.value = overview.median();
     o.baseline = health.median();
     o.unit = "ms";
-    o.goal = "none (for reference)";
-    o.reference = true;
+    o.goal = "<= 500 ms (benchmark 7's, at 10 000 stores)";
+    o.met = o.value <= 500 && overviewAfterWrite.median() <= 500;
     o.details = common;
     o.details["p99_ms"] = overview.percentile(99);
+    o.details["first_after_start_ms"] = overviewFirstMs;
+    o.details["after_a_write_p50_ms"] = overviewAfterWrite.median();
+    o.details["after_a_write_p99_ms"] = overviewAfterWrite.percentile(99);
     o.details["body_bytes"] = overviewBytes;
     emit(o);
+    Row w;
+    w.name = "hq_chain_after_a_write_" + backEnd;
+    w.value = std::max(pageAfterWrite.median(), regionAfterWrite.median());
+    w.baseline = health.median();
+    w.unit = "ms";
+    w.goal = "<= 100 ms";
+    w.met = w.value <= 100;
+    w.details = common;
+    w.details["stores_p50_ms"] = pageAfterWrite.median();
+    w.details["regions_p50_ms"] = regionAfterWrite.median();
+    w.details["overview_p50_ms"] = overviewAfterWrite.median();
+    emit(w);
+    Row f;
+    f.name = "hq_chain_first_read_after_start_" + backEnd;
+    f.value = coldMs;
+    f.baseline = healthColdMs;
+    f.unit = "ms";
+    f.goal = "none (for reference)";
+    f.reference = true;
+    f.details = common;
+    f.details["start_ms"] = startMs;
+    f.details["first_healthz_ms"] = healthColdMs;
+    f.details["first_overview_ms"] = overviewFirstMs;
+    emit(f);
     return 0;
 }
 
