@@ -117,12 +117,24 @@ const std::vector<Benchmark> kBenchmarks = {
      "a terminal's batch makes), so that store's row of today is read again each time; the goal "
      "counts both. The `first_read_after_start` row: the first `/stores` page right after serve "
      "listens (`start_ms`: until it listens; `first_healthz_ms` just before), for reference."},
+    {12, "HQ behind HAProxy, one node and two",
+     "`segue-bench-hq cluster` (reference, no goal): benchmark 6's fleet (200 terminals, 50 stores "
+     "of 4, gzip batches of 50, one keep-alive HTTPS connection each, opened before the clock) "
+     "posting back to back for 30 s through HAProxy 2.6 with the shipped `deploy/haproxy.cfg` (TLS "
+     "terminated and re-encrypted to the nodes, `leastconn`, health checks; only the loopback "
+     "addresses, file names, global `maxconn` 4000 and the per-address cap, lifted because the "
+     "whole fleet connects from 127.0.0.1, changed) to one, then two `segue-hq serve` nodes on one "
+     "PostgreSQL 15 (a fresh database each). Accepted responses/s, p50/p99 and errors; "
+     "`cpu_s`: the CPU seconds each process used over the run, from /proc (utime + stime of each "
+     "node and of HAProxy; PostgreSQL's postmaster with its reaped children plus every live child; "
+     "the driver's own from `getrusage`), and the load average at the end."},
 };
 
 int benchmarkOf(const std::string& name) {
     static const std::vector<std::pair<std::string, int>> prefixes = {
         {"durable_tap", 1}, {"idle_", 2},       {"rss_", 3},        {"start_", 3},
         {"staff_stats", 4}, {"backlog_", 5},    {"hq_fleet", 6},    {"hq_read", 7},    {"hq_chain", 8},
+        {"hq_cluster", 12},
     };
     for (const auto& [p, n] : prefixes)
         if (name.starts_with(p)) return n;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "core/time.hpp"
+#include "core/uuid.hpp"
 #include "hq/day_sums.hpp"
 #include "hq/sql_cases.hpp"
 #include "hq/sql_people.hpp"
@@ -331,10 +332,9 @@ public:
 
     Result<std::int64_t> countRatings(const std::string& storeId, std::int64_t fromMs, std::int64_t toMs,
                                       int maxStars) override {
-        return oneInteger("counting ratings",
-                          "SELECT COUNT(*) FROM responses WHERE store_id = ? AND created_at >= ? AND created_at <= ? "
-                          "AND NOT misuse AND stars <= ?",
-                          {storeId, fromMs, toMs, std::int64_t{maxStars}});
+        SqlParams params = {storeId, fromMs, toMs, std::int64_t{maxStars}};
+        if (postgres()) params.emplace_back(core::uuidV7Floor(std::max<std::int64_t>(0, fromMs)));
+        return oneInteger("counting ratings", std::string(countRatingsSql(postgres())), std::move(params));
     }
 
     Result<bool> raiseAlert(const NewAlert& a) override {
@@ -1119,6 +1119,16 @@ std::vector<SqlMigration> parseMigrations(std::string_view dir) {
 }
 
 } // namespace
+
+std::string_view countRatingsSql(bool postgres) {
+    static constexpr std::string_view kSqlite =
+        "SELECT COUNT(*) FROM responses WHERE store_id = ? AND created_at >= ? AND created_at <= ? "
+        "AND NOT misuse AND stars <= ?";
+    static constexpr std::string_view kPostgres =
+        "SELECT COUNT(*) FROM responses WHERE store_id = ? AND created_at >= ? AND created_at <= ? "
+        "AND NOT misuse AND stars <= ? AND id >= CAST(? AS uuid)";
+    return postgres ? kPostgres : kSqlite;
+}
 
 const std::vector<SqlMigration>& sqlMigrations(std::string_view dir) {
     static const std::vector<SqlMigration> sqlite = parseMigrations("sqlite");
