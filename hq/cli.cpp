@@ -550,10 +550,7 @@ int deviceAddWithCode(const Options& o, const std::string& store, const std::str
     if (!e) return storageFailure(e.error());
     const std::string expires = core::formatUtc(e->expiresAtMs);
     if (o.flag("json")) {
-        std::cout << nlohmann::json{{"device_id", e->deviceId}, {"store_id", e->storeId}, {"enrolment_code", e->code},
-                                    {"expires_at", expires}}
-                         .dump()
-                  << "\n";
+        std::cout << codeEnrolmentJson(*e).dump() << "\n";
     } else {
         std::cout << "device_id: " << e->deviceId << "\nstore_id: " << e->storeId << "\nenrolment_code: " << e->code
                   << "\nexpires_at: " << expires << "\n";

@@ -346,6 +346,20 @@ Result<nlohmann::json> storeSummaryJson(Storage& storage, const std::string& sto
                           {"devices", std::move(terminals)}};
 }
 
+Result<nlohmann::json> surveyVersionsJson(Storage& storage, const std::string& store, const Period& period) {
+    auto versions = storage.versionTallies(store, period.from, period.to);
+    if (!versions) return std::unexpected(versions.error());
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : *versions) {
+        nlohmann::json j = core::toJson(core::summarize(v.tally, rangeLabel(period)));
+        for (const char* key : {"date", "by_hour", "pending_sync"}) j.erase(key);
+        j["survey_id"] = v.surveyId;
+        j["version"] = v.version;
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
 Result<nlohmann::json> fleetJson(Storage& storage, std::int64_t nowMs, const DashboardConfig& config,
                                  const Scope& scope) {
     auto devices = devicesInScope(storage, scope);

@@ -64,6 +64,11 @@ Result<std::size_t> warmChainReads(Storage& storage, const std::string& today);
 Result<nlohmann::json> storeSummaryJson(Storage& storage, const std::string& store, const Period& period,
                                         std::int64_t nowMs, const DashboardConfig& config);
 
+/// The `survey_versions` key GET /api/v1/stores/{store}/summary?by=survey_version adds: the
+/// store's figures over `period` per survey version answered, by id then version:
+/// [{"survey_id","version","responses","mean_stars","csat","segue":{…},"partial","misuse","tags":{…}}].
+Result<nlohmann::json> surveyVersionsJson(Storage& storage, const std::string& store, const Period& period);
+
 /// One fleet row: deviceJson plus "silent_s" (since last seen, or since enrolment when never
 /// seen; null for a revoked one), "silent" and "clock_skewed" flags.
 nlohmann::json fleetDeviceJson(const DeviceInfo& d, std::int64_t nowMs, const DashboardConfig& config);

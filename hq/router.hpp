@@ -138,6 +138,11 @@ private:
     /// POST /api/v1/enrol: a one-time code for the device's token (at most kEnrolPerMinute a
     /// minute per address).
     void postEnrol(const HttpRequest& req, HttpResponse& res);
+    /// POST /api/v1/devices, POST and DELETE /api/v1/devices/{device}/enrolment-code: the
+    /// dashboard's enrolment codes (hq/enrolment_api.hpp).
+    void postDevice(const HttpRequest& req, HttpResponse& res);
+    void postEnrolmentCode(const HttpRequest& req, HttpResponse& res);
+    void deleteEnrolmentCode(const HttpRequest& req, HttpResponse& res);
     /// GET /api/v1/terminal/config: the device's store's survey definition, with an ETag.
     void getTerminalConfig(const HttpRequest& req, HttpResponse& res);
     void getCases(const HttpRequest& req, HttpResponse& res);

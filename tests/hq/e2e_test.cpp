@@ -1337,3 +1337,76 @@ TEST_CASE("e2e: callback cases over HTTPS: the key in the config, a sealed numbe
     CHECK(hq.server->terminate() == 0);
     CHECK_THAT(hq.server->log(), Catch::Contains("contact retention: erased 0"));
 }
+
+TEST_CASE("e2e: the dashboard's enrolment codes over HTTPS: CSRF, roles, a code that enrols once, and the store "
+          "figures by survey version", "[e2e][fleet]") {
+    DemoHq hq;
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    {
+        auto s = test::openStorage(hq.db());
+        const hq::Actor cli{"cli", ""};
+        REQUIRE(hq::addRegion(*s, "east", "East", cli, now));
+        REQUIRE(hq::setStore(*s, "store-demo", std::nullopt, std::string("east"), cli, now));
+        REQUIRE(hq::setStore(*s, "north-1", std::nullopt, std::string(""), cli, now));
+        for (const auto& [email, role] : {std::pair{"boss@example.com", "admin"}, {"vic@example.com", "viewer"}}) {
+            REQUIRE(hq::addUser(*s, {email, role, {}, {}, "correct horse battery"}, cli, now));
+        }
+        REQUIRE(hq::addUser(*s, {"rita@example.com", "region", std::string("east"), {}, "correct horse battery"}, cli, now));
+    }
+    const Login boss = loginAs(hq, "boss@example.com"), rita = loginAs(hq, "rita@example.com"), vic = loginAs(hq, "vic@example.com");
+    const json add = {{"store_id", "store-demo"}, {"name", "Counter 2"}, {"code_ttl_h", 24}};
+    requireError(changeAs(hq, "POST", "/api/v1/devices", rita, add, std::nullopt), 403, "csrf");
+    requireError(changeAs(hq, "POST", "/api/v1/devices", vic, add, vic.csrf), 403, "forbidden");
+    requireError(changeAs(hq, "POST", "/api/v1/devices", rita, {{"store_id", "north-1"}, {"name", "X"}}, rita.csrf), 404, "not_found");
+    const auto byToken = hq.client()->Post("/api/v1/devices", {{"Authorization", "Bearer " + hq.readToken}}, add.dump(), "application/json");
+    requireError(byToken, 403, "forbidden");
+
+    const json issued = okJson(changeAs(hq, "POST", "/api/v1/devices", rita, add, rita.csrf), 201);
+    CHECK(issued["store_id"] == "store-demo");
+    const std::string code = issued["enrolment_code"];
+    const json enrolBody = {{"code", code}, {"app_version", "0.1.0"}};
+    const json enrolled = okJson(hq.client()->Post("/api/v1/enrol", enrolBody.dump(), "application/json"));
+    CHECK(enrolled["device_id"] == issued["device_id"]);
+    requireError(hq.client()->Post("/api/v1/enrol", enrolBody.dump(), "application/json"), 401, "enrolment_refused");
+    // Enrolled: no fresh code for it. A new pending device gets one, and revoking ends it.
+    const std::string device = issued["device_id"];
+    requireError(changeAs(hq, "POST", "/api/v1/devices/" + device + "/enrolment-code", boss, json::object(), boss.csrf), 409,
+                 "not_pending");
+    const json pending = okJson(changeAs(hq, "POST", "/api/v1/devices", boss, {{"store_id", "north-1"}, {"name", "Y"}}, boss.csrf), 201);
+    const std::string codePath = "/api/v1/devices/" + pending["device_id"].get<std::string>() + "/enrolment-code";
+    requireError(changeAs(hq, "POST", codePath, rita, json::object(), rita.csrf), 404, "not_found");
+    const json fresh = okJson(changeAs(hq, "POST", codePath, boss, {{"code_ttl_h", 1}}, boss.csrf), 201);
+    CHECK(fresh["enrolment_code"] != pending["enrolment_code"]);
+    CHECK(okJson(changeAs(hq, "DELETE", codePath, boss, json::object(), boss.csrf)) ==
+          json{{"device_id", pending["device_id"]}, {"revoked", 1}});
+    requireError(hq.client()->Post("/api/v1/enrol", json{{"code", fresh["enrolment_code"]}}.dump(), "application/json"), 401,
+                 "enrolment_refused");
+    const json audit = json::parse(runHq(hq.dir, {"audit", "--db", hq.db(), "--json"}).out);
+    std::vector<std::string> actions;
+    for (const auto& e : audit["entries"]) actions.push_back(e["action"].get<std::string>() + " " + e["actor"].get<std::string>());
+    for (const std::string a : {"device_add rita@example.com", "device_add boss@example.com", "enrolment_code_add boss@example.com",
+                                "enrolment_code_revoke boss@example.com"})
+        CHECK(std::count(actions.begin(), actions.end(), a) == 1);
+
+    // The new terminal's responses under two versions: the store page's split.
+    core::UuidV7Generator ids;
+    std::vector<core::Response> rs;
+    for (int i = 0; i < 4; ++i) {
+        rs.push_back(test::makeResponse(ids.next(now - 60'000 + i), "store-demo", device, now - 60'000 + i, 5 - i));
+        rs.back().surveyVersion = 1;
+    }
+    ackOf(hq.post(batchBody(device, rs), enrolled["token"].get<std::string>()));
+    const std::string day = core::localDate(now - 60'000, 480);
+    const std::string query = "?from=" + core::addDays(day, -1) + "&to=" + core::addDays(day, 1);
+    const json plain = okJson(getAs(hq, "/api/v1/stores/store-demo/summary" + query, rita));
+    CHECK_FALSE(plain.contains("survey_versions"));
+    const json split = okJson(getAs(hq, "/api/v1/stores/store-demo/summary" + query + "&by=survey_version", rita));
+    REQUIRE(split["survey_versions"].size() == 1);
+    CHECK(split["survey_versions"][0]["version"] == 1);
+    CHECK(split["survey_versions"][0]["responses"] == 4);
+    CHECK(split["total"] == plain["total"]);
+    requireError(getAs(hq, "/api/v1/stores/store-demo/summary?by=version", rita), 400, "bad_request");
+    requireError(getAs(hq, "/api/v1/stores/north-1/summary?by=survey_version", rita), 404, "not_found");
+    CHECK(hq.server->terminate() == 0);
+}
