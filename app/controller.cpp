@@ -125,7 +125,7 @@ KioskController::OpenResult KioskController::openStore(const std::filesystem::pa
     // file SQLite has just made beside a database that was wider.
     if (auto secured = secureDataDir(dataDir); !secured)
         return std::unexpected(OpenFailure{"cannot create " + dataDir.string() + ": " + secured.error().message,
-                                           secured.error().message});
+                                           secured.error().message, false, secured.error().kind});
     // The customers' taps commit on this connection: no checkpoint inside them, one between
     // customers instead (tick()).
     store::OpenOptions options;
@@ -133,7 +133,7 @@ KioskController::OpenResult KioskController::openStore(const std::filesystem::pa
     auto db = store::Database::open(file, options);
     if (!db)
         return std::unexpected(OpenFailure{"cannot open the database: " + db.error().message, db.error().message,
-                                           db.error().kind == store::ErrorKind::Schema});
+                                           db.error().kind == store::ErrorKind::Schema, db.error().kind});
     (void)secureDataDir(dataDir);
     return std::move(*db);
 }
@@ -142,6 +142,7 @@ bool KioskController::adopt(OpenResult opened) {
     if (!opened) {
         if (opened.error().storeError != m_storeError) spdlog::error("{}", opened.error().logLine);
         m_storeError = opened.error().storeError;
+        m_storeErrorKind = opened.error().kind;
         if (opened.error().fatal) m_fatalStoreError = opened.error().storeError;
         return false;
     }
@@ -157,6 +158,7 @@ bool KioskController::adopt(OpenResult opened) {
     m_db = std::move(*opened);
     m_pinLockLoaded = false;
     m_storeError.clear();
+    m_storeErrorKind.reset();
     if (!m_storedSurveyLoaded) {
         m_storedSurveyLoaded = true;
         loadStoredSurvey(m_openedAt);
@@ -168,6 +170,13 @@ bool KioskController::adopt(OpenResult opened) {
     m_checkpointDue = true;   // another process may have left commits in the WAL
     if (m_hooks.onStoreOpened) m_hooks.onStoreOpened();
     return true;
+}
+
+void KioskController::noteStoreError(std::string_view what, const store::Error& e) {
+    // The log keeps SQLite's words; the staff screen says the kind in its own language.
+    if (e.message != m_storeError) spdlog::error("{}: {}", what, e.message);
+    m_storeError = e.message;
+    m_storeErrorKind = e.kind;
 }
 
 bool KioskController::tryOpen() { return adopt(openStore(m_cfg.dataDir, m_cfg.databasePath())); }
@@ -202,6 +211,7 @@ bool KioskController::flushUnsaved() {
             }
             if (e.message != m_storeError) spdlog::error("cannot save response {}: {}", r.id, e.message);
             m_storeError = e.message;
+            m_storeErrorKind = e.kind;
             // A read-only, corrupt or failing file may need a fresh connection once fixed.
             if (e.kind != store::ErrorKind::Full && e.kind != store::ErrorKind::Busy) m_db.reset();
             return false;
@@ -213,6 +223,7 @@ bool KioskController::flushUnsaved() {
         if (m_hooks.onResponseSaved) m_hooks.onResponseSaved();
     }
     m_storeError.clear();
+    m_storeErrorKind.reset();
     return true;
 }
 
@@ -558,6 +569,7 @@ void KioskController::refreshStaff(const core::Now& now) {
         m_staff.nowUtcMs = now.utcMs;
         m_staff.unsaved = m_unsaved.size();
         m_staff.storeError = m_storeError;
+        m_staff.storeErrorKind = m_storeErrorKind;
         return;
     }
     m_staffAtMono = now.monoMs;
@@ -573,9 +585,9 @@ void KioskController::refreshStaff(const core::Now& now) {
     vm.unsaved = m_unsaved.size();
     if (m_db) {
         if (auto s = store::dayStats(*m_db, date)) vm.stats = std::move(*s);
-        else m_storeError = s.error().message;
+        else noteStoreError("cannot read the day's figures", s.error());
         if (auto t = store::trend(*m_db, date, kTrendDays)) vm.trend = std::move(*t);
-        else m_storeError = t.error().message;
+        else noteStoreError("cannot read the trend", t.error());
         if (auto config = store::loadSurveyConfig(*m_db); config) {
             if (config->fetchedAtMs) vm.survey.fetchedAt = localClockText(*config->fetchedAtMs, now);
             vm.survey.configRefused = config->lastError.has_value();
@@ -598,6 +610,7 @@ void KioskController::refreshStaff(const core::Now& now) {
         }
     }
     vm.storeError = m_storeError;
+    vm.storeErrorKind = m_storeErrorKind;
     if (m_hooks.syncPanel) {
         vm.sync = m_hooks.syncPanel();
     } else if (m_db) {

@@ -132,11 +132,14 @@ private:
     struct OpenFailure {
         std::string logLine;
         std::string storeError;
-        bool fatal = false;   ///< a newer schema: retrying cannot help
+        bool fatal = false;
+        std::optional<store::ErrorKind> kind = {};   ///< a newer schema: retrying cannot help
     };
     using OpenResult = std::expected<store::Database, OpenFailure>;
     /// Creates the data directory and opens the screens' connection. Touches no member: it may
     /// run on another thread.
+    /// Logs a store failure once and keeps it (and its kind) for the staff screen.
+    void noteStoreError(std::string_view what, const store::Error& e);
     static OpenResult openStore(const std::filesystem::path& dataDir, const std::filesystem::path& file);
     /// Takes the connection (or the failure) as the screens' store.
     bool adopt(OpenResult opened);
@@ -192,6 +195,7 @@ private:
     std::deque<Unsaved> m_unsaved;
     std::optional<ContactKey> m_contactKey;   ///< HQ's public key from the applied config
     std::string m_storeError;
+    std::optional<store::ErrorKind> m_storeErrorKind;   ///< of m_storeError
     std::optional<std::string> m_fatalStoreError;
     std::int64_t m_nextRetryMono = 0;
     std::optional<std::string> m_pinHash;

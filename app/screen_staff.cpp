@@ -292,6 +292,23 @@ std::pair<ImU32, std::string_view> syncState(const Ui& ui, const SyncPanelVM& s)
     return {ui.theme.warning, ui.tr(keys::kStaffOffline)};
 }
 
+/// A local store failure in a few words of the screen's language (the log has SQLite's own
+/// text). A failure of no known kind shows as it came.
+std::string storeErrorText(const Ui& ui, const StaffVM& vm) {
+    using store::ErrorKind;
+    if (!vm.storeErrorKind) return vm.storeError;
+    switch (*vm.storeErrorKind) {
+    case ErrorKind::Full: return std::string(ui.tr(keys::kStaffStoreFull));
+    case ErrorKind::ReadOnly: return std::string(ui.tr(keys::kStaffStoreReadOnly));
+    case ErrorKind::Corrupt: return std::string(ui.tr(keys::kStaffStoreCorrupt));
+    case ErrorKind::Busy: return std::string(ui.tr(keys::kStaffStoreBusy));
+    case ErrorKind::Io: return std::string(ui.tr(keys::kStaffStoreIo));
+    case ErrorKind::Schema: return std::string(ui.tr(keys::kStaffStoreSchema));
+    case ErrorKind::Invalid: return std::string(ui.tr(keys::kStaffStoreInvalid));
+    }
+    return vm.storeError;
+}
+
 /// The last sync error in a few words of the screen's language (the log has curl's or HQ's
 /// own text). Only an error of no known kind shows as it came.
 std::string syncErrorText(const Ui& ui, const SyncPanelVM& s) {
@@ -448,7 +465,7 @@ Intent drawStaff(Ui& ui, const StaffVM& vm) {
     std::vector<std::string> notices;
     if (vm.recovery)
         notices.push_back(formatText(ui.tr(keys::kStaffRecovered), {{"when", vm.recovery->when}, {"path", vm.recovery->movedTo}}));
-    if (!vm.storeError.empty()) notices.push_back(formatText(ui.tr(keys::kStaffStoreError), {{"error", vm.storeError}}));
+    if (!vm.storeError.empty()) notices.push_back(formatText(ui.tr(keys::kStaffStoreError), {{"error", storeErrorText(ui, vm)}}));
     if (vm.unsaved > 0) notices.push_back(formatText(ui.tr(keys::kStaffUnsaved), {{"count", std::to_string(vm.unsaved)}}));
     float y = bodyTop;
     const float noticeH = std::round(m.fonts.caption * 2.7f);

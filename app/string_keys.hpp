@@ -91,6 +91,13 @@ inline constexpr std::string_view kStaffErrorOffline = "staff.error.offline";
 inline constexpr std::string_view kStaffErrorCertificate = "staff.error.certificate";
 inline constexpr std::string_view kStaffErrorRefused = "staff.error.refused";
 inline constexpr std::string_view kStaffErrorServer = "staff.error.server";
+inline constexpr std::string_view kStaffStoreFull = "staff.store.full";
+inline constexpr std::string_view kStaffStoreReadOnly = "staff.store.read_only";
+inline constexpr std::string_view kStaffStoreCorrupt = "staff.store.corrupt";
+inline constexpr std::string_view kStaffStoreBusy = "staff.store.busy";
+inline constexpr std::string_view kStaffStoreIo = "staff.store.io";
+inline constexpr std::string_view kStaffStoreSchema = "staff.store.schema";
+inline constexpr std::string_view kStaffStoreInvalid = "staff.store.invalid";
 inline constexpr std::string_view kStaffNever = "staff.never";
 inline constexpr std::string_view kStaffSyncNow = "staff.sync_now";
 inline constexpr std::string_view kStaffExit = "staff.exit";
@@ -117,6 +124,8 @@ inline constexpr std::array kStatic = {
     kStaffLastError, kStaffNever, kStaffSyncNow, kStaffExit,
     kStaffSurvey, kStaffSurveyNotFetched, kStaffConfigRefused,
     kStaffErrorOffline, kStaffErrorCertificate, kStaffErrorRefused, kStaffErrorServer,
+    kStaffStoreFull, kStaffStoreReadOnly, kStaffStoreCorrupt, kStaffStoreBusy, kStaffStoreIo, kStaffStoreSchema,
+    kStaffStoreInvalid,
     kJustNow, kMinutes, kHours, kDays,
 };
 

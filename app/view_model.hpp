@@ -10,6 +10,7 @@
 #include "app/sync_panel.hpp"
 #include "core/flow.hpp"
 #include "core/scoring.hpp"
+#include "store/database.hpp"
 
 namespace segue::app {
 
@@ -88,6 +89,9 @@ struct StaffVM {
     double targetCsat = 0.9;
     std::vector<int> segueItems;         ///< kSegueKeys indices, survey order
     std::string storeError;              ///< the store's own words; staff only
+    /// What kind of failure storeError is: the screen says it in its own language (the log keeps
+    /// the store's words). Without one the words are shown as they came.
+    std::optional<store::ErrorKind> storeErrorKind;
     std::size_t unsaved = 0;             ///< responses held in memory until the store recovers
     std::optional<RecoveryNotice> recovery;
     SyncPanelVM sync;

@@ -190,6 +190,15 @@ std::vector<Case> allScreens(const std::string& lang) {
     staff.staff.sync.lastError = "HQ had a server error (HTTP 503: busy)";
     staff.staff.sync.lastErrorKind = sync::SendError::ServerError;
     out.push_back({"staff-server-error", staff});
+    // A local store failure, said in the screen's language (SQLite's words go to the log).
+    staff.staff = troubledStaff();
+    for (const auto& [kind, name] : {std::pair{store::ErrorKind::Full, "full"}, {store::ErrorKind::ReadOnly, "read-only"},
+                                     {store::ErrorKind::Corrupt, "corrupt"}, {store::ErrorKind::Busy, "busy"},
+                                     {store::ErrorKind::Io, "io"}, {store::ErrorKind::Schema, "schema"},
+                                     {store::ErrorKind::Invalid, "invalid"}}) {
+        staff.staff.storeErrorKind = kind;
+        out.push_back({std::string("staff-store-") + name, staff});
+    }
     FrameVM enrol = base(cs::Screen::Enrol);
     enrol.enrol.serverUrl = "https://hq.segue-feedback.example.com:8443";
     out.push_back({"enrol-empty", enrol});

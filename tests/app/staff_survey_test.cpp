@@ -1,6 +1,7 @@
-// The staff screen's survey line and its sync/config messages in the screen's language: the
-// version and when HQ was last asked, a refused definition, and a sync error as a short phrase
-// (curl's English text stays in the log, never on the Chinese screen).
+// The staff screen's survey line and its sync/config/store messages in the screen's language: the
+// version and when HQ was last asked, a refused definition, a sync error and a local store
+// failure as short phrases (curl's and SQLite's English text stay in the log, never on the
+// Chinese screen).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -117,4 +118,51 @@ TEST_CASE("staff screen: a refused definition from HQ is said, with the version 
         CHECK(drew(screen, "HQ's new survey was refused (details in the log); v1 stays"));
         CHECK(screen.log().overflows.empty());
     }
+}
+
+TEST_CASE("staff screen: a local store failure is said in the screen's language; SQLite's words stay in the log",
+          "[app][staff][store]") {
+    StaffOpen k(std::nullopt, false);
+    // The terminal's own database fails the staff screen's read (a table gone from under it).
+    REQUIRE(k.c->database()->exec("ALTER TABLE day_tag_counts RENAME TO day_tag_counts_gone").has_value());
+    k.clock.advance(KioskController::kStaffRefreshMs + 1);
+    const FrameVM zh = k.vm("zh-CN");
+    CHECK_THAT(zh.staff.storeError, Catch::Contains("no such table"));   // kept whole for the log
+    REQUIRE(zh.staff.storeErrorKind.has_value());
+    CHECK(k.c->lastStoreError() == zh.staff.storeError);
+    for (const auto& [w, h] : {std::pair{800, 480}, std::pair{1280, 800}}) {
+        INFO(w << "x" << h);
+        test::Screen screen(w, h);
+        screen.draw(zh, k.clock.now());
+        CHECK(drew(screen, "本地存储不可用：数据库读写失败"));
+        CHECK_FALSE(drewContaining(screen, "no such table"));
+        CHECK(screen.log().overflows.empty());
+        screen.draw(k.vm("en"), k.clock.now());
+        CHECK(drew(screen, "Local storage unavailable: the database could not be read or written"));
+        CHECK_FALSE(drewContaining(screen, "no such table"));
+    }
+
+    // Each kind has its phrase in both languages; a failure of no known kind shows as it came.
+    test::Screen screen(1280, 800);
+    FrameVM vm = k.vm("zh-CN");
+    vm.staff.storeError = "database or disk is full";
+    for (const auto& [kind, zhText, enText] :
+         {std::tuple{store::ErrorKind::Full, "磁盘已满", "the disk is full"},
+          std::tuple{store::ErrorKind::ReadOnly, "数据库无法写入（文件权限）", "the database cannot be written (file permissions)"},
+          std::tuple{store::ErrorKind::Corrupt, "数据库文件已损坏", "the database file is damaged"},
+          std::tuple{store::ErrorKind::Busy, "数据库被占用（另一个程序正在使用）", "the database is busy (another program holds it)"},
+          std::tuple{store::ErrorKind::Schema, "数据库来自本软件的更新版本", "the database is from a newer version of this software"},
+          std::tuple{store::ErrorKind::Invalid, "数据库拒绝了一条记录", "the database refused a record"}}) {
+        vm.staff.storeErrorKind = kind;
+        vm.language = "zh-CN";
+        screen.draw(vm, k.clock.now());
+        CHECK(drew(screen, std::string("本地存储不可用：") + zhText));
+        vm.language = "en";
+        screen.draw(vm, k.clock.now());
+        CHECK(drew(screen, std::string("Local storage unavailable: ") + enText));
+        CHECK_FALSE(drewContaining(screen, "database or disk is full"));
+    }
+    vm.staff.storeErrorKind.reset();
+    screen.draw(vm, k.clock.now());
+    CHECK(drew(screen, "Local storage unavailable: database or disk is full"));
 }
