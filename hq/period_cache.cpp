@@ -211,55 +211,104 @@ Result<std::optional<PeriodCache::Window>> PeriodCache::load(
     // One load at a time: a read that comes while another (serve's warm-up) reads dates waits
     // and then finds them, instead of reading the same dates beside it.
     std::lock_guard loading(m_loadMutex);
+    static const auto kEmpty = std::make_shared<const Date>();
+    w.dates.assign(w.names.size(), nullptr);
+    using Stale = std::tuple<std::size_t, std::int64_t, std::shared_ptr<const Date>>;
+    std::vector<Stale> later;   // dates read each in a transaction of its own, below
+    bool fits = true;
+    {
+        auto lease = m_engine.connection();
+        if (!lease) return std::unexpected(lease.error());
+        SqlConnection& c = **lease;
+        if (auto r = c.begin(SqlConnection::Tx::Snapshot); !r) return std::unexpected(storageError("summing periods", r.error()));
+        // The counts and a date read again come from one snapshot, so the date's rows are the ones
+        // its count describes.
+        auto read = [&]() -> Result<bool> {
+            std::map<std::string, std::int64_t> counts;
+            {
+                auto rows = c.query("SELECT local_date, CAST(SUM(changes) AS BIGINT) FROM day_totals "
+                                    "WHERE local_date >= ? AND local_date <= ? GROUP BY local_date",
+                                    {lo, hi}, Reuse::Often);
+                if (!rows) return std::unexpected(storageError("reading the day change counts", rows.error()));
+                for (;;) {
+                    auto more = (*rows)->next();
+                    if (!more) return std::unexpected(storageError("reading the day change counts", more.error()));
+                    if (!*more) break;
+                    counts[(*rows)->text(0)] = (*rows)->integer(1);
+                }
+            }
+            std::vector<Stale> stale;
+            {
+                std::lock_guard lock(m_mutex);
+                for (std::size_t i = 0; i < w.names.size(); ++i) {
+                    const auto n = counts.find(w.names[i]);
+                    const std::int64_t changes = n == counts.end() ? 0 : n->second;
+                    const auto slot = m_dates.find(w.names[i]);
+                    if (changes == 0) w.dates[i] = kEmpty;
+                    else if (slot != m_dates.end() && slot->second.date->changes == changes) w.dates[i] = slot->second.date;
+                    else stale.emplace_back(i, changes, slot == m_dates.end() ? nullptr : slot->second.date);
+                }
+            }
+            // Several dates (a start, a long pause): each in a transaction of its own, so that the
+            // connection (SQLite's only one) is free between dates for every other request.
+            if (stale.size() > 1) {
+                later = std::move(stale);
+                return true;
+            }
+            for (const auto& [i, changes, old] : stale) {
+                auto d = readDate(c, w.names[i], changes, old.get());
+                if (!d) return std::unexpected(d.error());
+                if (!*d) return false;
+                w.dates[i] = std::move(**d);
+            }
+            return true;
+        }();
+        if (!read) {
+            c.rollback();
+            return std::unexpected(read.error());
+        }
+        if (auto r = c.commit(); !r) return std::unexpected(storageError("summing periods", r.error()));
+        fits = *read;
+    }   // the connection goes back here
+    if (!fits) return Out();
+    for (const auto& [i, changes, old] : later) {
+        auto d = readAlone(w.names[i], old.get());
+        if (!d) return std::unexpected(d.error());
+        if (!*d) return Out();
+        w.dates[i] = **d ? std::move(**d) : kEmpty;
+    }
+    return Out(std::move(w));
+}
+
+Result<std::optional<std::shared_ptr<const PeriodCache::Date>>> PeriodCache::readAlone(const std::string& date,
+                                                                                       const Date* old) {
+    using Out = std::optional<std::shared_ptr<const Date>>;
     auto lease = m_engine.connection();
     if (!lease) return std::unexpected(lease.error());
     SqlConnection& c = **lease;
-    if (auto r = c.begin(SqlConnection::Tx::Snapshot); !r) return std::unexpected(storageError("summing periods", r.error()));
-    static const auto kEmpty = std::make_shared<const Date>();
-    w.dates.assign(w.names.size(), nullptr);
-    // The counts and every date read again come from one snapshot, so each date's rows are the
-    // ones its count describes.
-    auto read = [&]() -> Result<bool> {
-        std::map<std::string, std::int64_t> counts;
+    if (auto r = c.begin(SqlConnection::Tx::Snapshot); !r) return std::unexpected(storageError("reading a date's sums", r.error()));
+    auto read = [&]() -> Result<Out> {
+        std::int64_t changes = 0;
         {
-            auto rows = c.query("SELECT local_date, CAST(SUM(changes) AS BIGINT) FROM day_totals "
-                                "WHERE local_date >= ? AND local_date <= ? GROUP BY local_date",
-                                {lo, hi}, Reuse::Often);
+            auto rows = c.query("SELECT CAST(COALESCE(SUM(changes), 0) AS BIGINT) FROM day_totals WHERE local_date = ?",
+                                {date}, Reuse::Often);
             if (!rows) return std::unexpected(storageError("reading the day change counts", rows.error()));
             for (;;) {
                 auto more = (*rows)->next();
                 if (!more) return std::unexpected(storageError("reading the day change counts", more.error()));
                 if (!*more) break;
-                counts[(*rows)->text(0)] = (*rows)->integer(1);
+                changes = (*rows)->integer(0);
             }
         }
-        std::vector<std::tuple<std::size_t, std::int64_t, std::shared_ptr<const Date>>> stale;
-        {
-            std::lock_guard lock(m_mutex);
-            for (std::size_t i = 0; i < w.names.size(); ++i) {
-                const auto n = counts.find(w.names[i]);
-                const std::int64_t changes = n == counts.end() ? 0 : n->second;
-                const auto slot = m_dates.find(w.names[i]);
-                if (changes == 0) w.dates[i] = kEmpty;
-                else if (slot != m_dates.end() && slot->second.date->changes == changes) w.dates[i] = slot->second.date;
-                else stale.emplace_back(i, changes, slot == m_dates.end() ? nullptr : slot->second.date);
-            }
-        }
-        for (const auto& [i, changes, old] : stale) {
-            auto d = readDate(c, w.names[i], changes, old.get());
-            if (!d) return std::unexpected(d.error());
-            if (!*d) return false;
-            w.dates[i] = std::move(**d);
-        }
-        return true;
+        if (changes == 0) return Out(std::shared_ptr<const Date>());
+        return readDate(c, date, changes, old);
     }();
     if (!read) {
         c.rollback();
         return std::unexpected(read.error());
     }
-    if (auto r = c.commit(); !r) return std::unexpected(storageError("summing periods", r.error()));
-    if (!*read) return Out();
-    return Out(std::move(w));
+    if (auto r = c.commit(); !r) return std::unexpected(storageError("reading a date's sums", r.error()));
+    return read;
 }
 
 void PeriodCache::keep(const Window& w) {

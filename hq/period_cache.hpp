@@ -1,9 +1,12 @@
-// Recent dates' per-store day sums kept in memory, so that the chain-wide reads (/stores,
-// /regions) add up memory instead of summing every store-day row of two periods on each request.
-// Every read checks each date of its window against the database in one small query: day_totals
-// (migration 12) counts the changes to each date's day_tallies rows, by trigger, so a date whose
-// count moved since it was read (new responses, late offline ones, another HQ node's ingest, a
-// hand edit) is read again, in the same snapshot as the counts; the other dates are reused.
+// Recent dates' per-store day sums (and tag counts) kept in memory, so that the chain-wide reads
+// (/stores, /regions, /overview) add up memory instead of summing every store-day row of two
+// periods on each request. Every read checks each date of its window against the database in one
+// small query: day_totals (migration 12) counts the changes to each date's day_tallies rows, by
+// trigger, so a date whose count moved since it was read (new responses, late offline ones,
+// another HQ node's ingest, a hand edit) is read again, in the same snapshot as its count; the
+// other dates are reused. Of a date read again, day_changes (migration 15, the same trigger) says
+// which stores' rows changed: only those are read when they are few. Several dates to read (a
+// start) are read a date per transaction, so the connection is free between them.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -98,6 +101,9 @@ private:
     /// all of them; nullopt when a sum is too large.
     Result<std::optional<std::shared_ptr<const Date>>> readDate(SqlConnection& c, const std::string& date,
                                                                 std::int64_t changes, const Date* old);
+    /// Reads one date in a transaction of its own: its count, then readDate; a null pointer when
+    /// it has no rows.
+    Result<std::optional<std::shared_ptr<const Date>>> readAlone(const std::string& date, const Date* old);
     /// Reads the day sums and tag counts of `where` (params: the date, then maybe a store) into `out`
     /// (unsorted, store numbers not yet given); false when a value does not fit four bytes.
     Result<bool> readRows(SqlConnection& c, const std::string& where, const SqlParams& params, Date& out,
