@@ -51,6 +51,8 @@ struct HttpResponse {
     bool close = false;          ///< close the connection after this reply
     std::string routeLabel = "other";   ///< the route table's metrics label
     std::string device;          ///< the device the request authenticated as, for the log
+    /// libdeflate level when the server gzips the body for a client that accepts it (1 fastest).
+    int gzipLevel = 6;
 
     void setHeader(std::string name, std::string value);
     std::string header(std::string_view name) const;

@@ -1,5 +1,6 @@
 #include "hq/ingest.hpp"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -25,8 +26,11 @@ std::optional<std::string> Ingest::callbackContact(const core::Response& r, cons
 
 const char* Ingest::refusal(const core::Response& r, const core::Survey* survey, std::int64_t nowMs,
                             std::int64_t offsetMs) {
-    // The record passed core::validate without a survey: only its tags are left to check.
-    if (survey && core::validate(r, survey)) return kReasonUnknownTag;
+    // The record passed core::validate without a survey (decodeBatch): only its tags are left to
+    // check, and validating the whole record again cost HQ ~4% of its CPU per batch.
+    if (survey)
+        for (const auto& t : r.tags)
+            if (std::find(survey->tags.begin(), survey->tags.end(), t) == survey->tags.end()) return kReasonUnknownTag;
     // The terminal stamped created_at on its own clock, `offsetMs` ahead of ours.
     if (r.createdAtMs - offsetMs > nowMs + kMaxAheadMs) return kReasonFutureTimestamp;
     return nullptr;

@@ -530,6 +530,9 @@ void Router::postBatch(const HttpRequest& req, HttpResponse& res) {
                              static_cast<std::int64_t>(ack->rejected.size()));
     res.status = 200;
     res.setContent(wire::encodeAck(*ack), "application/json");
+    // A thousand ids compress about as well at level 1 (7% more bytes) for a fraction of the CPU:
+    // at 6 the ack's gzip was ~5% of HQ's CPU in a backlog drain.
+    res.gzipLevel = 1;
     m_metrics.observeIngest(std::chrono::duration<double>(Clock::now() - started).count());
 }
 

@@ -413,7 +413,7 @@ private:
             // Compressed here, on the handler thread, as httplib did for clients that accept it.
             if (acceptsGzip(self->m_request) && !res.stream && !res.body.empty() &&
                 self->m_request.method != "HEAD" && compressible(res.header("Content-Type"))) {
-                if (auto packed = wire::gzip(res.body)) {
+                if (auto packed = wire::gzip(res.body, res.gzipLevel)) {
                     res.body = std::move(*packed);
                     res.setHeader("Content-Encoding", "gzip");
                 }

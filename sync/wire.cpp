@@ -300,13 +300,13 @@ std::expected<BatchAck, std::string> decodeAck(std::string_view body) {
     return ack;
 }
 
-std::expected<std::string, std::string> gzip(std::string_view data) {
+std::expected<std::string, std::string> gzip(std::string_view data, int level) {
     // libdeflate compresses a whole buffer at once: at level 6 (zlib's default) it takes half
     // zlib's time on a batch and writes a few percent fewer bytes. The output is plain gzip.
     struct Free {
         void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
     };
-    const std::unique_ptr<libdeflate_compressor, Free> compressor(libdeflate_alloc_compressor(6));
+    const std::unique_ptr<libdeflate_compressor, Free> compressor(libdeflate_alloc_compressor(std::clamp(level, 1, 12)));
     if (!compressor) return std::unexpected("out of memory for the gzip compressor");
     std::string out(libdeflate_gzip_compress_bound(compressor.get(), data.size()), '\0');
     const std::size_t written =

@@ -110,8 +110,8 @@ std::string encodeAck(const BatchAck& ack);
 /// Strict decode of a reply; the error says what was wrong.
 std::expected<BatchAck, std::string> decodeAck(std::string_view body);
 
-/// gzip (RFC 1952) of `data` at level 6 (libdeflate).
-std::expected<std::string, std::string> gzip(std::string_view data);
+/// gzip (RFC 1952) of `data` at libdeflate's `level` (1 fastest .. 12 smallest; 6 as zlib's default).
+std::expected<std::string, std::string> gzip(std::string_view data, int level = 6);
 /// Inflates a gzip stream; fails rather than produce more than `maxOutput` bytes (gzip bombs).
 std::expected<std::string, std::string> gunzip(std::string_view data, std::size_t maxOutput);
 
