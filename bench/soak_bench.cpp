@@ -268,6 +268,7 @@ int runHqSoak(const Args& args) {
     // while it waits; latency counts from the scheduled time (no coordinated omission).
     const double intervalMs = 1000.0 * terminals * batch / offered;
     std::atomic<bool> stop{false};
+    std::atomic<int> finished{0};
     std::atomic<std::int64_t> accepted{0}, errors{0};
     std::mutex mu;
     std::vector<std::pair<double, double>> latencies;   // (scheduled s from start, ms)
@@ -320,7 +321,9 @@ int runHqSoak(const Args& args) {
             go.wait();
             const double phase = intervalMs * i / terminals;
             std::vector<std::pair<double, double>> mine;
-            for (double due = t0 + phase; !stop; due += intervalMs) {
+            // Every batch scheduled within the run is sent, however late (a server that falls behind
+            // shows it in the last window); `stop` only bounds a run that fell hopelessly behind.
+            for (double due = t0 + phase; due < t0 + seconds * 1000 && !stop; due += intervalMs) {
                 while (!stop && monoMs() < due) sleepMs(std::min(50.0, due - monoMs()));
                 if (stop) break;
                 auto res = c.Post("/api/v1/batches", headers, body, "application/json");
@@ -340,6 +343,7 @@ int runHqSoak(const Args& args) {
             }
             std::lock_guard lock(mu);
             latencies.insert(latencies.end(), mine.begin(), mine.end());
+            ++finished;
         });
     }
     connected.wait();
@@ -352,6 +356,8 @@ int runHqSoak(const Args& args) {
         rss.emplace_back((monoMs() - t0) / 1000, static_cast<double>(procStatus(hqPid, "VmRSS")) / 1024.0);
         peakThreads = std::max(peakThreads, procStatus(hqPid, "Threads"));
     }
+    while (finished < terminals && monoMs() - t0 < 2 * seconds * 1000) sleepMs(100);
+    const bool cut = finished < terminals;
     stop = true;
     for (auto& t : threads) t.join();
     const double elapsed = (monoMs() - t0) / 1000;
@@ -383,6 +389,7 @@ int runHqSoak(const Args& args) {
                                    {"errors", errors.load()},
                                    {"back_end", "sqlite"},
                                    {"hq_peak_threads", peakThreads},
+                                   {"cut_short_at_twice_the_time", cut},
                                    {"window_s", windowS},
                                    {"p99_ms_per_window", p99s},
                                    {"rss_s_mib", curve}};
@@ -404,7 +411,7 @@ int runHqSoak(const Args& args) {
     p.baseline = firstWindow.percentile(99);
     p.unit = "ms";
     p.goal = "<= 1.5x the first window's p99";
-    p.met = !lastWindow.empty() && !firstWindow.empty() && p.value <= 1.5 * p.baseline;
+    p.met = !cut && !lastWindow.empty() && !firstWindow.empty() && p.value <= 1.5 * p.baseline;
     p.details = {{"window_s", windowS}, {"p50_first_ms", firstWindow.median()}, {"p50_last_ms", lastWindow.median()},
                  {"errors", errors.load()}, {"requests", latencies.size()}};
     emit(p);
