@@ -1412,6 +1412,8 @@ TEST_CASE("e2e: the dashboard's enrolment codes over HTTPS: CSRF, roles, a code 
     requireError(getAs(hq, "/api/v1/stores/store-demo/summary?by=version", rita), 400, "bad_request");
     requireError(getAs(hq, "/api/v1/stores/north-1/summary?by=survey_version", rita), 404, "not_found");
     CHECK(hq.server->terminate() == 0);
+}
+
 namespace {
 
 /// A webhook receiver on 127.0.0.1 for the cluster test: answers 503 to the first attempt of
