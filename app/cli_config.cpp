@@ -22,7 +22,7 @@ nlohmann::json timeOrNull(const std::optional<std::int64_t>& ms) {
 } // namespace
 
 sync::ConfigFetchOptions configFetchOptions(const KioskConfig& cfg) {
-    return {cfg.sync.serverUrl, cfg.sync.caFile, cfg.sync.token};
+    return {cfg.sync.serverUrl, cfg.sync.caFile, cfg.sync.token, nullptr};
 }
 
 std::optional<sync::ConfigFetch> fetchAndRecord(store::Database& db, const sync::ConfigFetchOptions& options) {

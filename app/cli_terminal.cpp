@@ -52,7 +52,9 @@ public:
         wo.checkStore = false;
         wo.drain.deviceId = cfg.deviceId;
         wo.drain.configReport = configReport;
-        wo.afterDrain = [options = configFetchOptions(cfg), fetched = m_fetched](store::Database& db) {
+        sync::ConfigFetchOptions fetchOptions = configFetchOptions(cfg);
+        fetchOptions.cancel = m_stopping;   // stop() does not wait out a config fetch's timeout
+        wo.afterDrain = [options = std::move(fetchOptions), fetched = m_fetched](store::Database& db) {
             if (fetchAndRecord(db, options) == sync::ConfigFetch::Pending) fetched->store(true);
         };
         // The screens say what went wrong in a few words of their language; the log keeps the
@@ -89,6 +91,7 @@ public:
     }
     bool takeFetched() { return m_fetched->exchange(false); }
     void stop() {
+        m_stopping->store(true);
         if (m_worker) m_worker->stop();
     }
 
@@ -102,6 +105,7 @@ private:
     const core::Clock& m_clock;
     std::unique_ptr<sync::SyncWorker> m_worker;
     std::shared_ptr<std::atomic<bool>> m_fetched = std::make_shared<std::atomic<bool>>(false);
+    std::shared_ptr<std::atomic<bool>> m_stopping = std::make_shared<std::atomic<bool>>(false);
     bool m_storeOpened = false;
     bool m_started = false;
 };

@@ -4,15 +4,19 @@
 //   fleet   200 simulated terminals (one process, one keep-alive connection each) posting batches
 //   read    the daily API and the chain-wide overview over an HQ database of 10 million responses
 //   chain   /stores' first page and /regions of a chain of 10 000 stores in 100 regions
+//   cluster benchmark 12: the fleet through HAProxy (deploy/haproxy.cfg) to one and to two nodes on
+//           one PostgreSQL, with the CPU each process used
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -22,6 +26,7 @@
 #include <latch>
 #include <mutex>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include <httplib.h>
@@ -430,23 +435,39 @@ int runDrain(const Args& args) {
 
     const double raw = rawRate(freshDb("sqlite:" + (work / "raw").string(), "raw"), Traffic(to), count,
                                static_cast<std::size_t>(sync::kDefaultBatchLimit));
-    Row rate;
-    rate.name = "backlog_drain_rate";
-    rate.value = static_cast<double>(count) / seconds;
-    rate.baseline = raw;
-    rate.unit = "responses/s";
-    rate.goal = ">= 50% of the raw insert rate";
-    rate.met = rate.value >= 0.5 * raw;
-    rate.details = {{"responses", count}, {"seconds", seconds}, {"back_end", "sqlite"}};
-    emit(rate);
-
-    // For reference: the fastest this drain could go on this machine if the terminal's and HQ's
-    // work overlapped perfectly on every core, from the CPU time both processes used.
+    // What the drain would reach if the terminal's and HQ's work overlapped perfectly on every
+    // core, from the CPU time both processes used: the goal's baseline (issue 19).
     const double perResponse = (kioskCpu + hqCpu) / static_cast<double>(count);
     const auto cores = static_cast<double>(std::max(1u, std::thread::hardware_concurrency()));
+    const double ceilingRate = perResponse > 0 ? cores / perResponse : 0;
+    const double drainRate = static_cast<double>(count) / seconds;
+    const double hqUs = 1e6 * hqCpu / static_cast<double>(count);
+
+    Row rate;
+    rate.name = "backlog_drain_rate";
+    rate.value = drainRate;
+    rate.baseline = ceilingRate;
+    rate.unit = "responses/s";
+    rate.goal = ">= 80% of backlog_drain_cpu_ceiling";
+    rate.met = rate.value >= 0.8 * ceilingRate;
+    rate.details = {{"responses", count}, {"seconds", seconds}, {"back_end", "sqlite"},
+                    {"cores_busy_during_drain", (kioskCpu + hqCpu) / seconds}};
+    emit(rate);
+
+    // For reference: the drain against the back end's raw insert rate (the goal before issue 19).
+    Row vsRaw;
+    vsRaw.name = "backlog_drain_rate_vs_raw_insert";
+    vsRaw.value = drainRate;
+    vsRaw.baseline = raw;
+    vsRaw.unit = "responses/s";
+    vsRaw.goal = ">= 50% of the raw insert rate";
+    vsRaw.met = vsRaw.value >= 0.5 * raw;
+    vsRaw.reference = true;
+    emit(vsRaw);
+
     Row ceiling;
     ceiling.name = "backlog_drain_cpu_ceiling";
-    ceiling.value = perResponse > 0 ? cores / perResponse : 0;
+    ceiling.value = ceilingRate;
     ceiling.baseline = raw;
     ceiling.unit = "responses/s";
     ceiling.goal = ">= 50% of the raw insert rate";
@@ -454,10 +475,22 @@ int runDrain(const Args& args) {
     ceiling.reference = true;
     ceiling.details = {{"cores", cores},
                        {"terminal_cpu_us_per_response", 1e6 * kioskCpu / static_cast<double>(count)},
-                       {"hq_cpu_us_per_response", 1e6 * hqCpu / static_cast<double>(count)},
+                       {"hq_cpu_us_per_response", hqUs},
                        {"raw_insert_us_per_response", 1e6 / raw},
                        {"cores_busy_during_drain", (kioskCpu + hqCpu) / seconds}};
     emit(ceiling);
+
+    // HQ's CPU time (user + system, all threads, from /proc) per response it accepted: what
+    // bounds a fleet. Baseline: the wall time of one raw insert (the back end's own cost).
+    Row hqCost;
+    hqCost.name = "backlog_drain_hq_cpu_us_per_response";
+    hqCost.value = hqUs;
+    hqCost.baseline = 1e6 / raw;
+    hqCost.unit = "µs/response";
+    hqCost.goal = "<= 8 µs of HQ CPU per response";
+    hqCost.met = hqCost.value <= 8;
+    hqCost.details = {{"hq_cpu_seconds", hqCpu}, {"responses", count}};
+    emit(hqCost);
 
     Row bytes;
     bytes.name = "backlog_wire_bytes";
@@ -487,14 +520,16 @@ struct FleetRun {
     Samples latency;
     Samples connect;   // each terminal's connection setup, all at once before the clock
     std::string firstError;
+    double hqCpuSeconds = 0;   // segue-hq's CPU time (all threads) from the clock's start to the end
 };
 
 /// Drives the fleet against segue-hq on `port` for `seconds`. With `offeredPerS` > 0 every
 /// terminal sends on a fixed schedule (together `offeredPerS` responses a second, phases spread
 /// evenly) and a request's latency counts from its scheduled time, so a server that falls behind
 /// shows it in full; with 0 each terminal sends back to back (the capacity of the server).
-FleetRun driveFleet(const std::vector<Terminal>& fleet, int port, const std::filesystem::path& ca, int batch,
+FleetRun driveFleet(const std::vector<Terminal>& fleet, const Server& hq, const std::filesystem::path& ca, int batch,
                     double seconds, double offeredPerS) {
+    const int port = hq.port;
     const auto terminals = static_cast<double>(fleet.size());
     const double intervalMs = offeredPerS > 0 ? 1000.0 * terminals * batch / offeredPerS : 0;
     std::atomic<bool> stop{false};
@@ -597,6 +632,7 @@ FleetRun driveFleet(const std::vector<Terminal>& fleet, int port, const std::fil
         });
     }
     connected.wait();
+    const double hqCpu0 = hq.child->cpuSeconds();
     t0 = monoMs();
     go.count_down();
     // A paced run ends when every scheduled batch is answered; a back-to-back one at the deadline.
@@ -611,6 +647,7 @@ FleetRun driveFleet(const std::vector<Terminal>& fleet, int port, const std::fil
     run.accepted = accepted;
     run.requests = requests;
     run.errors = errors;
+    run.hqCpuSeconds = hq.child->cpuSeconds() - hqCpu0;
     return run;
 }
 
@@ -668,7 +705,7 @@ int runFleet(const Args& args) {
     {
         const std::string url = enrolFleet("fleet_" + backEnd, fleet);
         Server hq = startHq(hqBin, url, demo->dir, work, extra);
-        paced = driveFleet(fleet, hq.port, demo->dir / "cert.pem", batch, seconds, offered);
+        paced = driveFleet(fleet, hq, demo->dir / "cert.pem", batch, seconds, offered);
         hq.child->stop();
     }
     std::optional<FleetRun> saturated;
@@ -676,7 +713,7 @@ int runFleet(const Args& args) {
         std::vector<Terminal> again;
         const std::string url = enrolFleet("fleet_sat_" + backEnd, again);
         Server hq = startHq(hqBin, url, demo->dir, work, extra);
-        saturated = driveFleet(again, hq.port, demo->dir / "cert.pem", batch, saturateSeconds, 0);
+        saturated = driveFleet(again, hq, demo->dir / "cert.pem", batch, saturateSeconds, 0);
         hq.child->stop();
     }
 
@@ -709,8 +746,245 @@ int runFleet(const Args& args) {
         row.details["back_to_back_p99_ms"] = saturated->latency.percentile(99);
         row.details["back_to_back_errors"] = saturated->errors;
         if (!saturated->firstError.empty()) row.details["back_to_back_first_error"] = saturated->firstError;
+        if (saturated->accepted > 0)
+            row.details["back_to_back_hq_cpu_us_per_response"] =
+                1e6 * saturated->hqCpuSeconds / static_cast<double>(saturated->accepted);
     }
     emit(row);
+
+    // HQ's CPU time (user + system, all threads, from /proc) per response it accepted in the paced
+    // run: what bounds a fleet. Baseline: the wall time of one raw insert (the back end's own cost;
+    // PostgreSQL's server process is not in HQ's figure).
+    Row cost;
+    cost.name = row.name + "_hq_cpu_us_per_response";
+    cost.value = paced.accepted > 0 ? 1e6 * paced.hqCpuSeconds / static_cast<double>(paced.accepted) : 0;
+    cost.baseline = 1e6 / raw;
+    cost.unit = "µs/response";
+    cost.goal = "<= 8 µs of HQ CPU per response";
+    cost.met = paced.accepted > 0 && cost.value <= 8;
+    cost.details = {{"hq_cpu_seconds", paced.hqCpuSeconds}, {"accepted", paced.accepted}, {"batch", batch}};
+    emit(cost);
+    return 0;
+}
+
+// ---- benchmark 12: the fleet through HAProxy to one and to two nodes ------------------------------
+
+/// utime + stime of process `pid` from /proc (with the reaped children's when `children`); 0 when gone.
+double procCpuSeconds(pid_t pid, bool children) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream fields(stat.substr(close + 2));
+    std::vector<std::string> f;
+    for (std::string x; fields >> x;) f.push_back(x);
+    if (f.size() < 15) return 0;
+    // Fields 14-17 of proc(5) (utime, stime, cutime, cstime): 11-14 after the state field.
+    double ticks = std::stod(f[11]) + std::stod(f[12]);
+    if (children) ticks += std::stod(f[13]) + std::stod(f[14]);
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// The parent of `pid` (0 when gone).
+pid_t parentOf(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string state;
+    pid_t ppid = 0;
+    fields >> state >> ppid;
+    return ppid;
+}
+
+/// The PostgreSQL server of `url` as one figure: its postmaster (with the backends it reaped) and
+/// every live child (backends, checkpointer, WAL writer, …), found from a backend's parent.
+struct PgServerCpu {
+    pid_t postmaster = 0;
+    explicit PgServerCpu(const std::string& url) {
+        PGconn* c = PQconnectdb(url.c_str());
+        if (PQstatus(c) != CONNECTION_OK) fail("connecting to PostgreSQL: " + std::string(PQerrorMessage(c)));
+        postmaster = parentOf(PQbackendPID(c));
+        PQfinish(c);
+        if (postmaster <= 1) fail("cannot find PostgreSQL's postmaster in /proc");
+    }
+    double seconds() const {
+        double total = procCpuSeconds(postmaster, true);
+        for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+            const std::string name = e.path().filename().string();
+            if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+            const pid_t pid = static_cast<pid_t>(std::stol(name));
+            if (parentOf(pid) == postmaster) total += procCpuSeconds(pid, false);
+        }
+        return total;
+    }
+};
+
+/// CPU seconds of this process (every thread: the driver's terminals).
+double selfCpuSeconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/// A loopback port free right now.
+int freeLoopbackPort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    if (fd >= 0) ::close(fd);
+    if (!ok) fail("no free loopback port");
+    return ntohs(addr.sin_port);
+}
+
+/// deploy/haproxy.cfg with the loopback addresses and files put in, `nodes` server lines, and the
+/// per-address cap lifted (the whole bench fleet connects from 127.0.0.1).
+std::string benchHaproxyConfig(const std::filesystem::path& shipped, int port, const std::vector<int>& nodes,
+                               const std::filesystem::path& certDir) {
+    std::ifstream in(shipped);
+    if (!in) fail("cannot read " + shipped.string());
+    std::string cfg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto replace = [&cfg, &shipped](const std::string& from, const std::string& to) {   // every occurrence
+        if (cfg.find(from) == std::string::npos) fail(shipped.string() + " has no '" + from + "'");
+        for (auto at = cfg.find(from); at != std::string::npos; at = cfg.find(from, at + to.size()))
+            cfg.replace(at, from.size(), to);
+    };
+    replace("bind :8443", "bind 127.0.0.1:" + std::to_string(port));
+    replace("/etc/haproxy/segue-hq.pem", (certDir / "both.pem").string());
+    replace("/etc/haproxy/segue-hq-nodes-ca.pem", (certDir / "cert.pem").string());
+    // 40 000 connections need 80 000 descriptors, more than a user's hard limit here.
+    replace("    maxconn 40000", "    maxconn 4000");
+    replace("sc0_conn_cur gt 32", "sc0_conn_cur gt 100000");
+    std::string servers;
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+        servers += "    server hq" + std::to_string(i + 1) + " 127.0.0.1:" + std::to_string(nodes[i]) + "\n";
+    replace("    server hq1 10.0.0.11:8443\n    server hq2 10.0.0.12:8443\n", servers);
+    return cfg;
+}
+
+int runCluster(const Args& args) {
+    args.allowOnly({"hq", "haproxy", "haproxy-cfg", "db", "work", "terminals", "seconds", "batch", "nodes", "offered"});
+    const std::string hqBin = args.text("hq", "segue-hq");
+    const std::string haproxy = args.text("haproxy", "/usr/sbin/haproxy");
+    const std::filesystem::path shipped = args.text("haproxy-cfg", "deploy/haproxy.cfg");
+    const std::string base = args.text("db", "");
+    if (!isPg(base)) fail("cluster: --db must name a PostgreSQL server (postgresql://…): the nodes share it");
+    const std::filesystem::path work = std::filesystem::absolute(args.text("work", "cluster"));
+    const int terminals = static_cast<int>(args.integer("terminals", 200));
+    const double seconds = args.number("seconds", 30);
+    const int batch = static_cast<int>(args.integer("batch", 50));
+    // 0: back to back (the capacity); else this many responses a second in all, paced.
+    const double offered = args.number("offered", 0);
+    std::vector<int> nodeCounts;
+    {
+        std::istringstream list(args.text("nodes", "1,2"));
+        for (std::string n; std::getline(list, n, ',');) nodeCounts.push_back(std::stoi(n));
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+    std::filesystem::create_directories(work);
+    auto demo = hq::initDemo(work / "certs", 443, wallMs());   // for its certificate only
+    if (!demo) fail("init-demo: " + demo.error());
+    {
+        std::ifstream cert(demo->dir / "cert.pem"), key(demo->dir / "key.pem");
+        std::ofstream both(demo->dir / "both.pem");
+        both << cert.rdbuf() << key.rdbuf();
+    }
+    const PgServerCpu pg(base);
+
+    double first = 0;   // the first run's rate (one node): the baseline, so the ratio is the gain
+    for (const int n : nodeCounts) {
+        const std::string tag = std::to_string(n) + (n == 1 ? "_node" : "_nodes");
+        std::vector<Terminal> fleet;
+        const std::string url = freshDb(base, "cluster_" + std::to_string(n));
+        {
+            auto storage = openHq(url);
+            for (int i = 0; i < terminals; ++i) {
+                auto e = hq::enrolDevice(*storage, "store-" + std::to_string(i / 4), "counter " + std::to_string(i),
+                                         std::nullopt, wallMs());
+                if (!e) fail("enrolling: " + e.error().message);
+                fleet.push_back({*e, static_cast<std::uint64_t>(1000 + i)});
+            }
+        }
+        std::vector<Server> nodes;
+        std::vector<int> ports;
+        for (int i = 0; i < n; ++i) {
+            const auto dir = work / ("node" + std::to_string(n) + "_" + std::to_string(i));
+            std::filesystem::create_directories(dir);
+            nodes.push_back(startHq(hqBin, url, demo->dir, dir));
+            ports.push_back(nodes.back().port);
+        }
+        const int port = freeLoopbackPort();
+        const auto cfgFile = work / ("haproxy_" + tag + ".cfg");
+        std::ofstream(cfgFile) << benchHaproxyConfig(shipped, port, ports, demo->dir);
+        Child proxy({haproxy, "-db", "-f", cfgFile.string()});
+        proxy.drainLog();
+        // Up when /healthz answers through it (HAProxy's first checks of the nodes passed).
+        bool up = false;
+        for (int i = 0; i < 200 && !up; ++i) {
+            if (proxy.wait(0) >= 0) fail("HAProxy exited: " + proxy.log());
+            auto c = client(port, demo->dir / "cert.pem");
+            if (auto r = c->Get("/healthz"); r && r->status == 200) up = true;
+            else sleepMs(100);
+        }
+        if (!up) fail("HAProxy did not answer /healthz: " + proxy.log());
+
+        std::vector<double> nodeCpu0;
+        for (auto& s : nodes) nodeCpu0.push_back(s.child->cpuSeconds());
+        const double proxyCpu0 = proxy.cpuSeconds(), pgCpu0 = pg.seconds(), selfCpu0 = selfCpuSeconds();
+        const FleetRun run = driveFleet(fleet, port, demo->dir / "cert.pem", batch, seconds, offered);
+        nlohmann::json cpu = nlohmann::json::object();
+        double hqCpu = 0;
+        for (std::size_t i = 0; i < nodes.size(); ++i) {
+            const double used = nodes[i].child->cpuSeconds() - nodeCpu0[i];
+            cpu["segue_hq_" + std::to_string(i + 1)] = used;
+            hqCpu += used;
+        }
+        cpu["haproxy"] = proxy.cpuSeconds() - proxyCpu0;
+        cpu["postgres"] = pg.seconds() - pgCpu0;
+        cpu["driver"] = selfCpuSeconds() - selfCpu0;
+        proxy.stop();
+        for (auto& s : nodes) s.child->stop();
+
+        const double rate = static_cast<double>(run.accepted) / run.seconds;
+        if (first == 0) first = rate;
+        Row row;
+        row.name = "hq_cluster_haproxy_" + tag;
+        row.value = rate;
+        row.baseline = first;
+        row.unit = "responses/s";
+        row.goal = "none (for reference)";
+        row.reference = true;
+        row.met = run.errors == 0;
+        row.details = {{"nodes", n},
+                       {"terminals", terminals},
+                       {"seconds", run.seconds},
+                       {"batch", batch},
+                       {"offered_per_s", offered > 0 ? nlohmann::json(offered) : nlohmann::json("back to back")},
+                       {"requests", run.requests},
+                       {"errors", run.errors},
+                       {"p50_ms", run.latency.median()},
+                       {"p99_ms", run.latency.percentile(99)},
+                       {"max_ms", run.latency.max()},
+                       {"cpu_s", cpu},
+                       {"hq_cpu_us_per_response", run.accepted > 0 ? 1e6 * hqCpu / static_cast<double>(run.accepted) : 0.0},
+                       {"load_average", [] {
+                            std::ifstream l("/proc/loadavg");
+                            std::string a, b, c;
+                            l >> a >> b >> c;
+                            return a + " " + b + " " + c;
+                        }()}};
+        if (!run.firstError.empty()) row.details["first_error"] = run.firstError;
+        emit(row);
+    }
     return 0;
 }
 
@@ -1000,7 +1274,11 @@ int runChain(const Args& args) {
                        "'s' || i, 'Kiosk', 'h' || i, 0, 0 FROM generate_series(0, " + n + ") i",
                        "INSERT INTO day_tallies (" + cols + ") SELECT 's' || i, (date '" + first + "' + d)::text" +
                            chainDaySums("i", "d") + " FROM generate_series(0, " + n + ") i, generate_series(0, " + m + ") d",
-                       "ANALYZE"});
+                       // The bulk INSERT above counts each row into day_totals by trigger: its 3 840 rows,
+                       // written ~156 times each in one transaction, leave ~30 MB of dead versions, which
+                       // every read's scan of the counts would step over. Ingest's short transactions
+                       // leave them few (pruned as they go, vacuumed): compact it as they would.
+                       "VACUUM FULL day_totals", "ANALYZE"});
     } else {
         const std::string seq = "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < " + n + ") ";
         execRead(url, {"BEGIN",
@@ -1019,7 +1297,9 @@ int runChain(const Args& args) {
     }
     const double generateS = (monoMs() - g0) / 1000;
 
+    const double s0 = monoMs();
     Server hq = startHq(hqBin, url, certs, work);
+    const double startMs = monoMs() - s0;   // until it listens (its port file)
     auto c = client(hq.port, certs / "cert.pem");
     const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
     auto timeGet = [&](const std::string& path, Samples* out, std::size_t* bytes) {
@@ -1038,10 +1318,12 @@ int runChain(const Args& args) {
     const std::string regionsPath = "/api/v1/regions?" + range;
     const std::string overviewPath = "/api/v1/overview?" + range;
     std::size_t storesBytes = 0, regionsBytes = 0, overviewBytes = 0;
-    // The first read after a start reads every date of both periods into memory.
+    // Right after a start: /healthz, then the first read (which finds the dates serve reads into
+    // memory at start on a thread of its own, or waits for them).
+    const double healthColdMs = timeGet("/healthz", nullptr, nullptr);
     const double coldMs = timeGet(storesPath, nullptr, &storesBytes);
-    Samples health, page, csat, region, overview, pageAfterWrite, regionAfterWrite;
-    timeGet(overviewPath, nullptr, &overviewBytes);
+    Samples health, page, csat, region, overview, pageAfterWrite, regionAfterWrite, overviewAfterWrite;
+    const double overviewFirstMs = timeGet(overviewPath, nullptr, &overviewBytes);
     for (int i = 0; i < repeats; ++i) {
         timeGet("/healthz", &health, nullptr);
         timeGet(storesPath, &page, &storesBytes);
@@ -1059,6 +1341,8 @@ int runChain(const Args& args) {
         timeGet(storesPath, &pageAfterWrite, nullptr);
         execRead(url, {bump});
         timeGet(regionsPath, &regionAfterWrite, nullptr);
+        execRead(url, {bump});
+        timeGet(overviewPath, &overviewAfterWrite, nullptr);
     }
     hq.child->stop();
 
@@ -1097,12 +1381,39 @@ int runChain(const Args& args) {
     o.value = overview.median();
     o.baseline = health.median();
     o.unit = "ms";
-    o.goal = "none (for reference)";
-    o.reference = true;
+    o.goal = "<= 500 ms (benchmark 7's, at 10 000 stores)";
+    o.met = o.value <= 500 && overviewAfterWrite.median() <= 500;
     o.details = common;
     o.details["p99_ms"] = overview.percentile(99);
+    o.details["first_after_start_ms"] = overviewFirstMs;
+    o.details["after_a_write_p50_ms"] = overviewAfterWrite.median();
+    o.details["after_a_write_p99_ms"] = overviewAfterWrite.percentile(99);
     o.details["body_bytes"] = overviewBytes;
     emit(o);
+    Row w;
+    w.name = "hq_chain_after_a_write_" + backEnd;
+    w.value = std::max(pageAfterWrite.median(), regionAfterWrite.median());
+    w.baseline = health.median();
+    w.unit = "ms";
+    w.goal = "<= 100 ms";
+    w.met = w.value <= 100;
+    w.details = common;
+    w.details["stores_p50_ms"] = pageAfterWrite.median();
+    w.details["regions_p50_ms"] = regionAfterWrite.median();
+    w.details["overview_p50_ms"] = overviewAfterWrite.median();
+    emit(w);
+    Row f;
+    f.name = "hq_chain_first_read_after_start_" + backEnd;
+    f.value = coldMs;
+    f.baseline = healthColdMs;
+    f.unit = "ms";
+    f.goal = "none (for reference)";
+    f.reference = true;
+    f.details = common;
+    f.details["start_ms"] = startMs;
+    f.details["first_healthz_ms"] = healthColdMs;
+    f.details["first_overview_ms"] = overviewFirstMs;
+    emit(f);
     return 0;
 }
 
@@ -1113,7 +1424,7 @@ int main(int argc, char** argv) {
     using namespace segue::bench;
     ::signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
-        std::cerr << "usage: segue-bench-hq drain|fleet|read|chain [--options]\n";
+        std::cerr << "usage: segue-bench-hq drain|fleet|read|chain|cluster [--options]\n";
         return 2;
     }
     const std::string cmd = argv[1];
@@ -1122,6 +1433,7 @@ int main(int argc, char** argv) {
     if (cmd == "fleet") return runFleet(args);
     if (cmd == "read") return runRead(args);
     if (cmd == "chain") return runChain(args);
+    if (cmd == "cluster") return runCluster(args);
     std::cerr << "segue-bench-hq: unknown command '" << cmd << "'\n";
     return 2;
 }

@@ -144,20 +144,22 @@ int runStart(const Args& args) {
     rss.unit = "MiB";
     rss.goal = "<= bare window + 30 MiB";
     rss.met = rss.value <= rss.baseline + 30;
+    // Issue 19 judges memory against the drawing window below; the bare window is for reference.
+    rss.reference = true;
     rss.details = {{"repeats", repeats}, {"kiosk_per_repeat", kRss}, {"bare_per_repeat", bRss}};
     emit(rss);
 
-    // For reference: the same RSS against a window that draws one ImGui frame, so that the
+    // The goal (issue 19): the same RSS against a window that draws one ImGui frame, so that the
     // renderer's cost of drawing anything at all (llvmpipe compiling and running ImGui's shaders)
     // is in the baseline and the difference is what the kiosk itself holds.
+    const double drawingRss = medianOf(dRss);
     Row drawn;
     drawn.name = "rss_after_start_vs_drawing_window";
     drawn.value = rss.value;
-    drawn.baseline = medianOf(dRss);
+    drawn.baseline = drawingRss;
     drawn.unit = "MiB";
-    drawn.goal = "<= drawing window + 30 MiB";
-    drawn.met = drawn.value <= drawn.baseline + 30;
-    drawn.reference = true;
+    drawn.goal = "<= drawing window + 12 MiB";
+    drawn.met = drawn.value <= drawn.baseline + 12;
     drawn.details = {{"repeats", repeats},
                      {"drawing_window_per_repeat", dRss},
                      {"drawing_window_first_frame_ms", medianOf(dStart)},
@@ -215,6 +217,7 @@ int runStart(const Args& args) {
     after.unit = "MiB";
     after.goal = "<= bare window + 30 MiB";
     after.met = after.value <= after.baseline + 30;
+    after.reference = true;
     after.details = {{"responses", responses},
                      {"kiosk_rss_after_start_mib", medianOf(kRss)},
                      {"driver_rss_before_mib", before},
@@ -223,6 +226,17 @@ int runStart(const Args& args) {
                      {"serving_seconds", servingS},
                      {"driver_cpu_seconds", d.cpuSeconds()}};
     emit(after);
+
+    // The goal: the same figure against the window drawing one ImGui frame.
+    Row afterDrawn;
+    afterDrawn.name = after.name + "_vs_drawing_window";
+    afterDrawn.value = after.value;
+    afterDrawn.baseline = drawingRss;
+    afterDrawn.unit = "MiB";
+    afterDrawn.goal = "<= drawing window + 12 MiB";
+    afterDrawn.met = afterDrawn.value <= afterDrawn.baseline + 12;
+    afterDrawn.details = {{"responses", responses}, {"kiosk_share_mib", afterDrawn.value - afterDrawn.baseline}};
+    emit(afterDrawn);
     return 0;
 }
 

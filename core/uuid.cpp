@@ -57,4 +57,11 @@ std::int64_t uuidV7Millis(std::string_view t) {
     return ms;
 }
 
+std::string uuidV7Floor(std::int64_t unixMs) {
+    const auto ms = static_cast<unsigned long long>(unixMs) & 0xFFFF'FFFF'FFFFULL;
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%08llx-%04llx-0000-0000-000000000000", ms >> 16, ms & 0xFFFF);
+    return buf;
+}
+
 } // namespace segue::core

@@ -24,5 +24,8 @@ private:
 bool isUuid(std::string_view text);
 /// The Unix milliseconds of a UUIDv7; -1 when text is not a v7 UUID.
 std::int64_t uuidV7Millis(std::string_view text);
+/// The smallest UUID whose first 48 bits are `unixMs` (0 ≤ unixMs < 2^48): every UUIDv7 made at
+/// or after that millisecond sorts at or above it, as text and as PostgreSQL's uuid.
+std::string uuidV7Floor(std::int64_t unixMs);
 
 } // namespace segue::core

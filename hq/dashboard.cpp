@@ -151,45 +151,90 @@ Period previousPeriod(const Period& p) {
     return Period{core::addDays(p.from, -length), core::addDays(p.from, -1)};
 }
 
+namespace {
+
+/// The overview's figures before they become JSON: per store (in the order of the ids) the
+/// period's Tally and the one before's (with tags for the first kOverviewStores), the chain's
+/// days of the period, and the chain's Tally of each period.
+struct OverviewSums {
+    std::vector<core::Tally> now, before;
+    DayTallies days;
+    core::Tally chainNow, chainBefore;
+};
+
+/// From the in-memory day sums (PeriodCache): nullopt when the periods span more dates than it keeps.
+Result<std::optional<OverviewSums>> cachedOverview(Storage& storage, const std::vector<std::string>& stores,
+                                                   const Period& period, const Period& prev) {
+    auto detail = storage.people().chainDetail(stores, {{period.from, period.to}, {prev.from, prev.to}}, kOverviewStores);
+    if (!detail) return std::unexpected(detail.error());
+    if (!*detail) return std::optional<OverviewSums>();
+    OverviewSums out;
+    out.now = std::move((*detail)->stores[0]);
+    out.before = std::move((*detail)->stores[1]);
+    out.days = std::move((*detail)->days[0]);
+    for (const auto& [date, day] : out.days) out.chainNow.merge(day);
+    for (const auto& [date, day] : (*detail)->days[1]) out.chainBefore.merge(day);
+    return std::optional<OverviewSums>(std::move(out));
+}
+
+/// From every day row of both periods (a period longer than the in-memory copy keeps).
+Result<OverviewSums> readOverview(Storage& storage, const std::vector<std::string>& stores, const Period& period,
+                                  const Period& prev) {
+    auto all = storage.dailyTalliesAll(prev.from, period.to);
+    if (!all) return std::unexpected(all.error());
+    OverviewSums out;
+    std::map<std::string, core::Tally> chainByDate;
+    const DayTallies none;
+    for (const auto& store : stores) {
+        const auto found = all->find(store);
+        const DayTallies& days = found == all->end() ? none : found->second;
+        out.now.push_back(sumWithin(days, period));
+        out.before.push_back(sumWithin(days, prev));
+        for (const auto& [date, day] : days)
+            if (date >= period.from) chainByDate[date].merge(day);
+        out.chainNow.merge(out.now.back());
+        out.chainBefore.merge(out.before.back());
+    }
+    out.days.assign(chainByDate.begin(), chainByDate.end());
+    return out;
+}
+
+} // namespace
+
 Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, const std::string& today,
                                     const DashboardConfig& config, const Scope& scope) {
     const Period prev = previousPeriod(period);
     auto stores = storeIds(storage, scope);
     if (!stores) return std::unexpected(stores.error());
 
-    // One read for the whole chain over both periods: the chain's figures are sums of the stores'.
-    auto all = storage.dailyTalliesAll(prev.from, period.to);
-    if (!all) return std::unexpected(all.error());
+    // The chain's figures are sums of the stores': one read of both periods for the whole chain.
+    auto cached = cachedOverview(storage, *stores, period, prev);
+    if (!cached) return std::unexpected(cached.error());
+    std::optional<OverviewSums> sums = std::move(*cached);
+    if (!sums) {
+        auto read = readOverview(storage, *stores, period, prev);
+        if (!read) return std::unexpected(read.error());
+        sums = std::move(*read);
+    }
 
-    std::map<std::string, core::Tally> chainByDate;
-    core::Tally chainNow, chainBefore;
     nlohmann::json rows = nlohmann::json::array();
     std::int64_t withResponses = 0, storesBelow = 0;
-    const DayTallies none;
-    for (const auto& store : *stores) {
-        const auto found = all->find(store);
-        const DayTallies& days = found == all->end() ? none : found->second;
-        const core::Tally now = sumWithin(days, period);
-        const core::Tally before = sumWithin(days, prev);
-        for (const auto& [date, day] : days)
-            if (date >= period.from) chainByDate[date].merge(day);
-        chainNow.merge(now);
-        chainBefore.merge(before);
-        const auto sNow = core::summarize(now, rangeLabel(period));
-        withResponses += sNow.responses > 0;
-        const bool below = belowTarget(sNow, config.targetCsat);
+    for (std::size_t i = 0; i < stores->size(); ++i) {
+        const core::Tally& now = sums->now[i];
+        withResponses += now.counted > 0;
+        const bool below = now.counted > 0 && !core::meetsTarget(core::summarize(now, ""), config.targetCsat);
         storesBelow += below;
         if (rows.size() >= kOverviewStores) continue;
-        const auto sBefore = core::summarize(before, rangeLabel(prev));
-        rows.push_back({{"store", store},
+        const auto sNow = core::summarize(now, rangeLabel(period));
+        const auto sBefore = core::summarize(sums->before[i], rangeLabel(prev));
+        rows.push_back({{"store", (*stores)[i]},
                         {"current", core::toJson(sNow)},
                         {"previous", core::toJson(sBefore)},
                         {"change", changeJson(sNow, sBefore)},
                         {"below_target", below}});
     }
-    DayTallies chainDays(chainByDate.begin(), chainByDate.end());
-    const auto total = core::summarize(chainNow, rangeLabel(period));
-    const auto before = core::summarize(chainBefore, rangeLabel(prev));
+    const auto total = core::summarize(sums->chainNow, rangeLabel(period));
+    const auto before = core::summarize(sums->chainBefore, rangeLabel(prev));
     return nlohmann::json{{"from", period.from},
                           {"to", period.to},
                           {"previous", periodJson(prev)},
@@ -199,11 +244,26 @@ Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, cons
                           {"total", core::toJson(total)},
                           {"previous_total", core::toJson(before)},
                           {"change", changeJson(total, before)},
-                          {"days", dailySeries(chainDays, period)},
+                          {"days", dailySeries(sums->days, period)},
                           {"stores_total", static_cast<std::int64_t>(stores->size())},
                           {"stores_with_responses", withResponses},
                           {"stores_below_target", storesBelow},
                           {"stores", std::move(rows)}};
+}
+
+Result<std::size_t> warmChainReads(Storage& storage, const std::string& today) {
+    const auto period = resolvePeriod("30d", std::nullopt, std::nullopt, today);
+    if (!period) return std::unexpected(StorageError{StorageError::Kind::Invalid, period.error()});
+    const Period prev = previousPeriod(*period);
+    auto stores = storage.listStores();
+    if (!stores) return std::unexpected(stores.error());
+    // A date at a time, newest first: each read holds a database connection (SQLite's only one)
+    // for one date's rows, so every other request waits at most that long meanwhile.
+    for (std::string date = period->to; date >= prev.from; date = core::addDays(date, -1))
+        if (auto sums = storage.people().chainPeriodTallies({}, {{date, date}}); !sums) return std::unexpected(sums.error());
+    auto sums = storage.people().chainPeriodTallies(*stores, {{period->from, period->to}, {prev.from, prev.to}});
+    if (!sums) return std::unexpected(sums.error());
+    return stores->size();
 }
 
 namespace {
@@ -286,6 +346,20 @@ Result<nlohmann::json> storeSummaryJson(Storage& storage, const std::string& sto
                           {"devices", std::move(terminals)}};
 }
 
+Result<nlohmann::json> surveyVersionsJson(Storage& storage, const std::string& store, const Period& period) {
+    auto versions = storage.versionTallies(store, period.from, period.to);
+    if (!versions) return std::unexpected(versions.error());
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : *versions) {
+        nlohmann::json j = core::toJson(core::summarize(v.tally, rangeLabel(period)));
+        for (const char* key : {"date", "by_hour", "pending_sync"}) j.erase(key);
+        j["survey_id"] = v.surveyId;
+        j["version"] = v.version;
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
 Result<nlohmann::json> fleetJson(Storage& storage, std::int64_t nowMs, const DashboardConfig& config,
                                  const Scope& scope) {
     auto devices = devicesInScope(storage, scope);
@@ -331,7 +405,7 @@ Result<nlohmann::json> storesJson(Storage& storage, std::int64_t nowMs, const Da
                                   const Scope& scope) {
     auto stores = storeIds(storage, scope);
     if (!stores) return std::unexpected(stores.error());
-    auto devices = storage.listDevices();
+    auto devices = storage.listDeviceActivity();
     if (!devices) return std::unexpected(devices.error());
     const auto terminals = terminalCounts(*devices, nowMs, config);
     nlohmann::json list = nlohmann::json::array();
@@ -460,7 +534,7 @@ Result<nlohmann::json> storeTableJson(Storage& storage, const Scope& scope, cons
     const std::size_t last = query.limit ? std::min(rows.size(), first + static_cast<std::size_t>(*query.limit))
                                          : rows.size();
 
-    auto devices = storage.listDevices();
+    auto devices = storage.listDeviceActivity();
     if (!devices) return std::unexpected(devices.error());
     const auto terminals = terminalCounts(*devices, nowMs, config);
     nlohmann::json list = nlohmann::json::array();

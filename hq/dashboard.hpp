@@ -51,11 +51,23 @@ inline constexpr std::size_t kOverviewStores = 100;
 Result<nlohmann::json> overviewJson(Storage& storage, const Period& period, const std::string& today,
                                     const DashboardConfig& config, const Scope& scope = Scope::chain());
 
+/// Reads the day sums of the dashboard's longest preset (the 30 days to `today`) and the 30
+/// before into the chain-wide reads' in-memory copy (hq/period_cache.hpp), so that the first
+/// /stores, /regions or /overview after a start finds them there; serve runs it on a thread of
+/// its own. A date at a time: other requests wait at most one date's read for the connection.
+/// Returns how many stores it read.
+Result<std::size_t> warmChainReads(Storage& storage, const std::string& today);
+
 /// GET /api/v1/stores/{store}/summary: {"store","from","to","previous":{…},"target_csat","below_target",
 /// "total","previous_total","change","days":[…],"terminals":{"devices","silent","clock_skewed",
 /// "pending"} (terminals not revoked; pending is what they reported last),"devices":[fleet rows]}.
 Result<nlohmann::json> storeSummaryJson(Storage& storage, const std::string& store, const Period& period,
                                         std::int64_t nowMs, const DashboardConfig& config);
+
+/// The `survey_versions` key GET /api/v1/stores/{store}/summary?by=survey_version adds: the
+/// store's figures over `period` per survey version answered, by id then version:
+/// [{"survey_id","version","responses","mean_stars","csat","segue":{…},"partial","misuse","tags":{…}}].
+Result<nlohmann::json> surveyVersionsJson(Storage& storage, const std::string& store, const Period& period);
 
 /// One fleet row: deviceJson plus "silent_s" (since last seen, or since enrolment when never
 /// seen; null for a revoked one), "silent" and "clock_skewed" flags.

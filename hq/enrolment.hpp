@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -48,6 +49,15 @@ Result<CodeEnrolment> enrolDeviceWithCode(Storage& storage, const std::string& s
                                           const std::optional<std::string>& deviceId, int ttlHours,
                                           std::int64_t nowMs);
 
+/// {"device_id","store_id","enrolment_code","expires_at"}: what `device add --enrolment-code
+/// --json` prints and the dashboard's enrolment routes answer.
+nlohmann::json codeEnrolmentJson(const CodeEnrolment& e);
+
+/// A fresh code valid for `ttlHours` for `deviceId`, a device added with a code that has not
+/// enrolled yet; its other unused codes stop working. The storage's answer says when it could not.
+Result<std::pair<CodeReissue, CodeEnrolment>> reissueCode(Storage& storage, const std::string& deviceId,
+                                                          const std::string& storeId, int ttlHours, std::int64_t nowMs);
+
 /// The 12 digits of a code typed as "1234-5678-9012", "123456789012" or with spaces; nullopt
 /// when it is not 12 digits.
 std::optional<std::string> codeDigits(std::string_view typed);
@@ -55,8 +65,15 @@ std::optional<std::string> codeDigits(std::string_view typed);
 /// "1234-5678-9012" for 12 digits.
 std::string formatCode(std::string_view digits);
 
-/// What is stored for a code: hex SHA-256 of its digits.
+/// What was stored for a code before schema 16: hex SHA-256 of its digits (still accepted).
 std::string hashCode(std::string_view digits);
+
+/// What is stored for a code: hex HMAC-SHA-256 of its digits under the database's key
+/// `codeKey` (64 hex digits, see enrolmentCodeKey()).
+std::string hashCode(std::string_view codeKey, std::string_view digits);
+
+/// The database's key for enrolment codes, made on first use.
+Result<std::string> enrolmentCodeKey(Storage& storage, std::int64_t nowMs);
 
 /// POST /api/v1/enrol: `body` is {"code","app_version"}. 200's body {"device_id","store_id",
 /// "token","server_time"}; a code used, expired, revoked (its device) or unknown is one answer,

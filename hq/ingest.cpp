@@ -64,10 +64,12 @@ std::expected<wire::BatchAck, ApiError> Ingest::handle(const DeviceAuth& device,
     req.appVersion = batch.appVersion;
     // A terminal that does not report its offset still shows a skew: its send time against ours
     // (late by the transfer time, which is small against the minutes that matter).
-    req.clockOffsetMs = batch.clockOffsetMs ? *batch.clockOffsetMs : batch.sentAtMs - now;
+    const bool plausible = batch.clockOffsetMs && *batch.clockOffsetMs >= -kMaxReportedOffsetMs &&
+                           *batch.clockOffsetMs <= kMaxReportedOffsetMs;
+    req.clockOffsetMs = plausible ? *batch.clockOffsetMs : batch.sentAtMs - now;
     // The future check trusts only an offset the terminal measured and reported: sent_at is
     // whatever the sender wrote (a replayed or hand-made body), not a measurement.
-    const std::int64_t reportedOffset = batch.clockOffsetMs.value_or(0);
+    const std::int64_t reportedOffset = plausible ? *batch.clockOffsetMs : 0;
     if (batch.appliedSurveyId && batch.appliedSurveyVersion) {
         std::string error = batch.configError.value_or("");
         if (error.size() > kMaxConfigErrorBytes) {   // a reason, not a payload: cut, never refused

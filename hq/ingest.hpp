@@ -32,6 +32,10 @@ class Ingest {
 public:
     /// How far ahead of HQ's time (on HQ's clock) a record may be stamped: 7 days.
     static constexpr std::int64_t kMaxAheadMs = 7LL * 24 * 3600 * 1000;
+    /// A reported clock offset beyond a century either way is not a clock (a terminal booted at
+    /// 1970 is ~57 years behind): it is treated as not reported, which also keeps the offset
+    /// arithmetic far from overflow.
+    static constexpr std::int64_t kMaxReportedOffsetMs = 100LL * 366 * 24 * 3600 * 1000;
 
     /// Checks tags against the survey version a record names: the built-in one or any published
     /// one (hq/surveys.hpp); a version HQ does not know is accepted with its tags unchecked.

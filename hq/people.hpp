@@ -26,6 +26,13 @@ struct Scope {
     bool operator==(const Scope&) const = default;
 };
 
+/// Per range: each store's Tally (as PeopleStorage::chainPeriodTallies, tags only where asked
+/// for), and each date with rows as one Tally over all the stores asked about, tags included.
+struct ChainDetail {
+    std::vector<std::vector<core::Tally>> stores;
+    std::vector<DayTallies> days;
+};
+
 /// "admin" | "region" | "store" | "viewer".
 bool isUserRole(const std::string& role);
 
@@ -154,6 +161,13 @@ public:
     /// dates than the copy keeps are summed in SQL.
     virtual Result<std::vector<std::vector<core::Tally>>> chainPeriodTallies(
         const std::vector<std::string>& stores, const std::vector<std::pair<std::string, std::string>>& ranges) = 0;
+    /// What GET /api/v1/overview needs, through the same in-memory copy and from one snapshot:
+    /// chainPeriodTallies' figures, with tags for the first `tagged` stores, and per range each
+    /// date's sum over all of `stores`. nullopt when the ranges span more dates than the copy
+    /// keeps: the caller sums the day rows then.
+    virtual Result<std::optional<ChainDetail>> chainDetail(const std::vector<std::string>& stores,
+                                                           const std::vector<std::pair<std::string, std::string>>& ranges,
+                                                           std::size_t tagged) = 0;
 
     /// A read token limited to `scope` (Chain: the whole chain, as `Storage::addToken`).
     /// Returns the token's id (as Storage::addToken does).

@@ -15,6 +15,7 @@
 #include "hq/alerts.hpp"
 #include "hq/dashboard.hpp"
 #include "hq/enrolment.hpp"
+#include "hq/enrolment_api.hpp"
 #include "hq/terminal_config.hpp"
 #include "hq/token.hpp"
 #include "hq/web_assets.hpp"
@@ -262,6 +263,12 @@ std::span<const Route> Router::routes() {
         Route{"GET", "/api/v1/stores/{store}/daily", "/api/v1/stores/{store}/daily", Access::Read, false, &Router::getDaily},
         Route{"GET", "/api/v1/responses.csv", "/api/v1/responses.csv", Access::Read, false, &Router::getResponsesCsv},
         Route{"GET", "/api/v1/devices", "/api/v1/devices", Access::Read, false, &Router::getDevices},
+        // The dashboard's enrolment: admins, and region managers for their stores (checked by the handler).
+        Route{"POST", "/api/v1/devices", "POST /api/v1/devices", Access::Read, false, &Router::postDevice},
+        Route{"POST", "/api/v1/devices/{device}/enrolment-code", "POST /api/v1/devices/{device}/enrolment-code",
+              Access::Read, false, &Router::postEnrolmentCode},
+        Route{"DELETE", "/api/v1/devices/{device}/enrolment-code", "DELETE /api/v1/devices/{device}/enrolment-code",
+              Access::Read, false, &Router::deleteEnrolmentCode},
         Route{"GET", "/healthz", "/healthz", Access::None, true, &Router::getHealth},
         Route{"GET", "/metrics", "/metrics", Access::Metrics, true, &Router::getMetrics},
         Route{"GET", "/api/v1/overview", "/api/v1/overview", Access::Read, false, &Router::getOverview},
@@ -466,6 +473,19 @@ void Router::postEnrol(const HttpRequest& req, HttpResponse& res) {
     sendJson(res, *reply);
 }
 
+void Router::postDevice(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, addDeviceWithCode(m_storage, *req.principal, req.body, req.remoteAddress, m_clock.now().utcMs));
+}
+
+void Router::postEnrolmentCode(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, reissueEnrolmentCode(m_storage, *req.principal, req.matches[0], req.body, req.remoteAddress,
+                                        m_clock.now().utcMs));
+}
+
+void Router::deleteEnrolmentCode(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, revokeEnrolmentCode(m_storage, *req.principal, req.matches[0], req.remoteAddress, m_clock.now().utcMs));
+}
+
 void Router::getTerminalConfig(const HttpRequest& req, HttpResponse& res) {
     auto device = authDevice(req, res);
     if (!device) return sendError(res, device.error());
@@ -635,8 +655,15 @@ void Router::getStoreSummary(const HttpRequest& req, HttpResponse& res) {
     const auto period = resolvePeriod(param(req, "period"), param(req, "from"), param(req, "to"), today());
     if (!period) return sendError(res, ApiError::badRequest(period.error()));
     if (auto refusal = checkStoreInScope(req, store)) return sendError(res, *refusal);
+    const auto by = param(req, "by");
+    if (by && *by != "survey_version") return sendError(res, ApiError::badRequest("by must be survey_version"));
     auto body = storeSummaryJson(m_storage, store, *period, m_clock.now().utcMs, m_options.dashboard);
     if (!body) return sendError(res, ApiError::internal(body.error().message));
+    if (by) {
+        auto versions = surveyVersionsJson(m_storage, store, *period);
+        if (!versions) return sendError(res, ApiError::internal(versions.error().message));
+        (*body)["survey_versions"] = std::move(*versions);
+    }
     sendJson(res, *body);
 }
 

@@ -83,6 +83,8 @@ struct Route {
 
 class Router {
 public:
+    /// HQ's calendar date now (the dashboard's "today").
+    std::string today() const;
     Router(Storage& storage, const core::Clock& clock, RouterOptions options);
 
     /// Answers one request (runs on a handler thread; may block on storage). Fills the route's
@@ -137,6 +139,11 @@ private:
     /// POST /api/v1/enrol: a one-time code for the device's token (at most kEnrolPerMinute a
     /// minute per address).
     void postEnrol(const HttpRequest& req, HttpResponse& res);
+    /// POST /api/v1/devices, POST and DELETE /api/v1/devices/{device}/enrolment-code: the
+    /// dashboard's enrolment codes (hq/enrolment_api.hpp).
+    void postDevice(const HttpRequest& req, HttpResponse& res);
+    void postEnrolmentCode(const HttpRequest& req, HttpResponse& res);
+    void deleteEnrolmentCode(const HttpRequest& req, HttpResponse& res);
     /// GET /api/v1/terminal/config: the device's store's survey definition, with an ETag.
     void getTerminalConfig(const HttpRequest& req, HttpResponse& res);
     void getCases(const HttpRequest& req, HttpResponse& res);
@@ -152,8 +159,6 @@ private:
     void postSurveyAssign(const HttpRequest& req, HttpResponse& res);
     /// What the cases API needs to know of now.
     CaseNow caseNow() const;
-    /// HQ's calendar date now.
-    std::string today() const;
 
     /// The live, unrevoked device behind the request's bearer token (its id goes to res for the
     /// log), or the error to answer.

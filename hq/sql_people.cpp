@@ -335,6 +335,12 @@ Result<std::vector<std::vector<core::Tally>>> SqlPeople::chainPeriodTallies(
     return out;
 }
 
+Result<std::optional<ChainDetail>> SqlPeople::chainDetail(
+    const std::vector<std::string>& stores, const std::vector<std::pair<std::string, std::string>>& ranges,
+    std::size_t tagged) {
+    return m_cache.detail(stores, ranges, tagged);
+}
+
 Result<std::int64_t> SqlPeople::addScopedToken(const std::string& tokenHash, const std::string& role, const Scope& scope,
                                        std::int64_t createdAtMs) {
     if (role != "read") return std::unexpected(StorageError{Kind::Invalid, "token refused (role must be read)"});

@@ -36,6 +36,9 @@ public:
                                                              const std::string& to) override;
     Result<std::vector<std::vector<core::Tally>>> chainPeriodTallies(
         const std::vector<std::string>& stores, const std::vector<std::pair<std::string, std::string>>& ranges) override;
+    Result<std::optional<ChainDetail>> chainDetail(const std::vector<std::string>& stores,
+                                                   const std::vector<std::pair<std::string, std::string>>& ranges,
+                                                   std::size_t tagged) override;
     /// The in-memory day sums chainPeriodTallies reads through (tests look at what it read).
     const PeriodCache& periodCache() const { return m_cache; }
     Result<std::int64_t> addScopedToken(const std::string& tokenHash, const std::string& role, const Scope& scope,

@@ -11,7 +11,10 @@
 #include <regex>
 #include <unordered_map>
 
+#include "core/response_fields.hpp"
+#include "core/survey.hpp"
 #include "core/time.hpp"
+#include "core/uuid.hpp"
 #include "hq/day_sums.hpp"
 #include "hq/sql_cases.hpp"
 #include "hq/sql_people.hpp"
@@ -171,6 +174,21 @@ public:
         return fail<void>("adding device", done.error());
     }
 
+    Result<std::vector<DeviceInfo>> listDeviceActivity() override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query("SELECT id, store_id, revoked, last_seen, created_at FROM devices", {}, Reuse::Often);
+        return collect<DeviceInfo>(rows, "listing devices", [](const SqlRows& s) {
+            DeviceInfo d;
+            d.id = s.text(0);
+            d.storeId = s.text(1);
+            d.revoked = s.flag(2);
+            d.lastSeenMs = s.optInteger(3);
+            d.createdAtMs = s.integer(4);
+            return d;
+        });
+    }
+
     Result<std::vector<DeviceInfo>> listDevices() override {
         auto c = m_engine->connection();
         if (!c) return std::unexpected(c.error());
@@ -316,10 +334,9 @@ public:
 
     Result<std::int64_t> countRatings(const std::string& storeId, std::int64_t fromMs, std::int64_t toMs,
                                       int maxStars) override {
-        return oneInteger("counting ratings",
-                          "SELECT COUNT(*) FROM responses WHERE store_id = ? AND created_at >= ? AND created_at <= ? "
-                          "AND NOT misuse AND stars <= ?",
-                          {storeId, fromMs, toMs, std::int64_t{maxStars}});
+        SqlParams params = {storeId, fromMs, toMs, std::int64_t{maxStars}};
+        if (postgres()) params.emplace_back(core::uuidV7Floor(std::max<std::int64_t>(0, fromMs)));
+        return oneInteger("counting ratings", std::string(countRatingsSql(postgres())), std::move(params));
     }
 
     Result<bool> raiseAlert(const NewAlert& a) override {
@@ -393,7 +410,29 @@ public:
         return fail<void>("adding device", done.error());
     }
 
-    Result<std::optional<DeviceAuth>> redeemEnrolmentCode(const std::string& codeHash, const std::string& newTokenHash,
+    Result<std::string> databaseKey(const std::string& name, const std::string& candidate, std::int64_t nowMs) override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        SqlConnection& conn = **c;
+        auto read = [&]() { return queryAll<std::string>(conn, "SELECT value FROM database_keys WHERE name = ?", {name},
+                                                         [](const SqlRows& s) { return s.text(0); }); };
+        // Read first: the insert takes SQLite's write lock even when it conflicts.
+        auto stored = read();
+        if (stored && stored->empty()) {
+            if (auto r = conn.send("INSERT INTO database_keys (name, value, created_at) VALUES (?, ?, ?) "
+                                   "ON CONFLICT (name) DO NOTHING",
+                                   {name, candidate, nowMs});
+                !r)
+                return fail<std::string>("storing the database key " + name, r.error());
+            stored = read();
+        }
+        if (!stored) return fail<std::string>("reading the database key " + name, stored.error());
+        if (stored->empty()) return std::unexpected(StorageError{Kind::Io, "the database key " + name + " was not stored"});
+        return stored->front();
+    }
+
+    Result<std::optional<DeviceAuth>> redeemEnrolmentCode(const std::string& codeHash, const std::string& legacyHash,
+                                                          const std::string& newTokenHash,
                                                           std::int64_t nowMs) override {
         using Out = std::optional<DeviceAuth>;
         auto c = m_engine->connection();
@@ -403,9 +442,9 @@ public:
         auto done = [&]() -> SqlResult<Out> {
             // The one statement that decides: of concurrent uses, only one finds the row unused.
             auto device = queryAll<std::string>(conn,
-                                                "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND "
+                                                "UPDATE enrolment_codes SET used_at = ? WHERE code_hash IN (?, ?) AND "
                                                 "used_at IS NULL AND expires_at > ? RETURNING device_id",
-                                                {nowMs, codeHash, nowMs}, [](const SqlRows& s) { return s.text(0); });
+                                                {nowMs, codeHash, legacyHash, nowMs}, [](const SqlRows& s) { return s.text(0); });
             if (!device) return std::unexpected(device.error());
             if (device->empty()) return Out();
             auto store = queryAll<std::string>(conn,
@@ -423,6 +462,87 @@ public:
         }
         if (auto r = conn.commit(); !r) return fail<Out>("using an enrolment code", r.error());
         return std::move(*done);
+    }
+
+    Result<CodeReissue> reissueEnrolmentCode(const std::string& deviceId, const NewEnrolmentCode& code) override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        SqlConnection& conn = **c;
+        if (auto r = conn.begin(SqlConnection::Tx::Write); !r) return fail<CodeReissue>("issuing an enrolment code", r.error());
+        auto done = [&]() -> SqlResult<CodeReissue> {
+            auto revoked = queryAll<bool>(conn, "SELECT revoked FROM devices WHERE id = ?", {deviceId},
+                                          [](const SqlRows& s) { return s.flag(0); });
+            if (!revoked) return std::unexpected(revoked.error());
+            if (revoked->empty()) return CodeReissue::NoDevice;
+            if (revoked->front()) return CodeReissue::Revoked;
+            auto codes = queryAll<std::pair<std::int64_t, std::int64_t>>(
+                conn, "SELECT COUNT(*), COUNT(used_at) FROM enrolment_codes WHERE device_id = ?", {deviceId},
+                [](const SqlRows& s) { return std::pair{s.integer(0), s.integer(1)}; });
+            if (!codes) return std::unexpected(codes.error());
+            if (codes->front().first == 0 || codes->front().second > 0) return CodeReissue::Enrolled;
+            if (auto r = endUnusedCodes(conn, deviceId, code.createdAtMs); !r) return std::unexpected(r.error());
+            if (auto r = conn.send("INSERT INTO enrolment_codes (code_hash, device_id, created_at, expires_at) "
+                                   "VALUES (?, ?, ?, ?)",
+                                   {code.codeHash, deviceId, code.createdAtMs, code.expiresAtMs});
+                !r)
+                return std::unexpected(r.error());
+            return CodeReissue::Issued;
+        }();
+        if (!done || *done != CodeReissue::Issued) {
+            conn.rollback();
+            if (!done) return fail<CodeReissue>("issuing an enrolment code", done.error());
+            return *done;
+        }
+        if (auto r = conn.commit(); !r) return fail<CodeReissue>("issuing an enrolment code", r.error());
+        return CodeReissue::Issued;
+    }
+
+    Result<std::int64_t> revokeEnrolmentCodes(const std::string& deviceId, std::int64_t nowMs) override {
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto ended = endUnusedCodes(**c, deviceId, nowMs);
+        if (!ended) return fail<std::int64_t>("revoking enrolment codes", ended.error());
+        return *ended;
+    }
+
+    Result<std::vector<VersionTally>> versionTallies(const std::string& storeId, const std::string& from,
+                                                     const std::string& to) override {
+        // Grouped down to what Tally::add looks at, so that only distinct combinations travel.
+        std::string sql = "SELECT survey_id, survey_version, misuse, complete, stars, tags, COUNT(*)";
+        for (const auto key : core::kSegueKeys) {
+            const std::string column = "segue_" + std::string(key);
+            sql += ", COALESCE(SUM(" + column + "), 0), COUNT(" + column + ")";
+        }
+        sql += " FROM responses WHERE store_id = ? AND local_date >= ? AND local_date <= ? "
+               "GROUP BY survey_id, survey_version, misuse, complete, stars, tags";
+        auto c = m_engine->connection();
+        if (!c) return std::unexpected(c.error());
+        auto rows = (*c)->query(sql, {storeId, from, to});
+        std::map<std::pair<std::string, std::int64_t>, core::Tally> byVersion;
+        auto read = collect<int>(rows, "reading figures by survey version", [&](const SqlRows& s) {
+            core::Tally& t = byVersion[{s.text(0), s.integer(1)}];
+            const std::int64_t n = s.integer(6);
+            if (s.flag(2)) {
+                t.misuse += n;
+                return 0;
+            }
+            const std::int64_t stars = s.integer(4);
+            t.counted += n;
+            t.starSum += stars * n;
+            if (core::isSatisfied(static_cast<int>(stars))) t.satisfied += n;
+            if (!s.flag(3)) t.partial += n;
+            for (std::size_t i = 0; i < core::kSegueKeys.size(); ++i) {
+                t.segueSum[i] += s.integer(7 + 2 * static_cast<int>(i));
+                t.segueCount[i] += s.integer(8 + 2 * static_cast<int>(i));
+            }
+            if (const auto tags = core::tagsFromJson(s.text(5)))
+                for (const auto& tag : *tags) t.tags[tag] += n;
+            return 0;
+        });
+        if (!read) return std::unexpected(read.error());
+        std::vector<VersionTally> out;
+        for (auto& [key, tally] : byVersion) out.push_back({key.first, static_cast<int>(key.second), std::move(tally)});
+        return out;
     }
 
     Result<int> publishSurvey(const std::string& surveyId, int floorVersion,
@@ -726,6 +846,16 @@ private:
             if (!*more) return out;
             out.push_back(read(**rows));
         }
+    }
+
+    /// Ends the device's unused, unexpired codes at `nowMs`; how many it ended.
+    static SqlResult<std::int64_t> endUnusedCodes(SqlConnection& c, const std::string& deviceId, std::int64_t nowMs) {
+        auto ended = queryAll<std::string>(c,
+                                           "UPDATE enrolment_codes SET expires_at = ? WHERE device_id = ? AND "
+                                           "used_at IS NULL AND expires_at > ? RETURNING code_hash",
+                                           {nowMs, deviceId, nowMs}, [](const SqlRows& s) { return s.text(0); });
+        if (!ended) return std::unexpected(ended.error());
+        return static_cast<std::int64_t>(ended->size());
     }
 
     static SurveyVersion readSurveyVersion(const SqlRows& s) {
@@ -1104,6 +1234,16 @@ std::vector<SqlMigration> parseMigrations(std::string_view dir) {
 }
 
 } // namespace
+
+std::string_view countRatingsSql(bool postgres) {
+    static constexpr std::string_view kSqlite =
+        "SELECT COUNT(*) FROM responses WHERE store_id = ? AND created_at >= ? AND created_at <= ? "
+        "AND NOT misuse AND stars <= ?";
+    static constexpr std::string_view kPostgres =
+        "SELECT COUNT(*) FROM responses WHERE store_id = ? AND created_at >= ? AND created_at <= ? "
+        "AND NOT misuse AND stars <= ? AND id >= CAST(? AS uuid)";
+    return postgres ? kPostgres : kSqlite;
+}
 
 const std::vector<SqlMigration>& sqlMigrations(std::string_view dir) {
     static const std::vector<SqlMigration> sqlite = parseMigrations("sqlite");

@@ -20,6 +20,12 @@ struct SqlMigration {
 /// The migrations in hq/migrations/`dir`/, ascending, the last numbered kSchemaVersion.
 const std::vector<SqlMigration>& sqlMigrations(std::string_view dir);
 
+/// The low_ratings rule's count (Storage::countRatings) in the `?` form the engine runs. Parameters:
+/// store, from ms, to ms, max stars, and on PostgreSQL also core::uuidV7Floor(from ms): the
+/// bound on the id lets the planner skip the month partitions before the window (a terminal's
+/// UUIDv7 is never older than its created_at), where created_at alone cannot (docs/scaling.md).
+std::string_view countRatingsSql(bool postgres);
+
 /// Migrates the engine's database to kSchemaVersion and serves Storage over it.
 Result<std::unique_ptr<Storage>> openSqlStorage(std::unique_ptr<SqlEngine> engine);
 

@@ -179,6 +179,16 @@ struct NewEnrolmentCode {
     std::int64_t expiresAtMs = 0;
 };
 
+/// What issuing a fresh enrolment code for an existing device found.
+enum class CodeReissue { Issued, NoDevice, Enrolled, Revoked };
+
+/// The figures of one survey version's responses.
+struct VersionTally {
+    std::string surveyId;
+    int version = 0;
+    core::Tally tally;
+};
+
 /// One published (immutable) version of a survey definition.
 struct SurveyVersion {
     std::string surveyId;
@@ -222,6 +232,10 @@ public:
     /// Enrols a device, creating its store if new. An id already in use is an Invalid error.
     virtual Result<void> addDevice(const NewDevice& device) = 0;
     virtual Result<std::vector<DeviceInfo>> listDevices() = 0;
+    /// Every device with its id, store, revoked flag, last seen and enrolment time only (the
+    /// rest left empty): what a store's terminal and silent counts need, without the per-device
+    /// counts listDevices adds up (a chain has tens of thousands of devices).
+    virtual Result<std::vector<DeviceInfo>> listDeviceActivity() = 0;
     /// False when no device has this id.
     virtual Result<bool> revokeDevice(const std::string& id) = 0;
     virtual Result<std::optional<DeviceAuth>> deviceByTokenHash(const std::string& tokenHash) = 0;
@@ -284,13 +298,28 @@ public:
     /// Enrols a device that has no usable token yet (its token hash is of a secret nobody was
     /// shown) together with its one-time code, in one transaction.
     virtual Result<void> addDeviceWithCode(const NewDevice& device, const NewEnrolmentCode& code) = 0;
-    /// Uses the code with hash `codeHash` once: a single UPDATE that succeeds only while the code is
-    /// unused and unexpired at `nowMs` (so of concurrent calls one wins), then gives its device, if
-    /// not revoked, `newTokenHash`. nullopt (and nothing changed) when the code is used, expired,
-    /// unknown or its device revoked.
+    /// Uses the code stored with hash `codeHash` (or, issued before schema 16, `legacyHash`) once:
+    /// a single UPDATE that succeeds only while the code is unused and unexpired at `nowMs` (so of
+    /// concurrent calls one wins), then gives its device, if not revoked, `newTokenHash`. nullopt
+    /// (and nothing changed) when the code is used, expired, unknown or its device revoked.
     virtual Result<std::optional<DeviceAuth>> redeemEnrolmentCode(const std::string& codeHash,
+                                                                  const std::string& legacyHash,
                                                                   const std::string& newTokenHash,
                                                                   std::int64_t nowMs) = 0;
+    /// The database's secret `name`: the stored one, or `candidate` stored now when there is none
+    /// (of concurrent first callers one stores it and all read that one).
+    virtual Result<std::string> databaseKey(const std::string& name, const std::string& candidate, std::int64_t nowMs) = 0;
+    /// Gives a device that was added with a code and has not enrolled yet (none of its codes
+    /// used) the fresh code `code`, ending its other unused codes, in one transaction. A device
+    /// enrolled with a token (it has no codes) or with a code already is Enrolled.
+    virtual Result<CodeReissue> reissueEnrolmentCode(const std::string& deviceId, const NewEnrolmentCode& code) = 0;
+    /// Ends the device's unused, unexpired codes at `nowMs`; returns how many it ended.
+    virtual Result<std::int64_t> revokeEnrolmentCodes(const std::string& deviceId, std::int64_t nowMs) = 0;
+    /// The counted figures of `storeId`'s responses on store-local dates [from, to], one Tally
+    /// (with tags) per survey id and version answered, by id then version. Reads the raw
+    /// responses (the day sums do not keep the version).
+    virtual Result<std::vector<VersionTally>> versionTallies(const std::string& storeId, const std::string& from,
+                                                             const std::string& to) = 0;
 
     /// Stores the next version of `surveyId` (one above the highest stored, and above
     /// `floorVersion`: the built-in one's) with the text `definitionAt(version)` and assigns it
@@ -379,7 +408,7 @@ inline constexpr int kMigrateMonthsBack = 120;
 Result<std::unique_ptr<Storage>> openStorage(std::string_view url);
 
 /// The newest schema version this build knows (both back ends).
-inline constexpr int kSchemaVersion = 14;
+inline constexpr int kSchemaVersion = 16;
 
 /// Classifies each record after the insert: inserted ids are Accepted, the others are compared
 /// with the stored copy. Shared by the back ends so they decide the same way.

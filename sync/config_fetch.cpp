@@ -27,6 +27,7 @@ std::expected<ConfigFetch, ConfigFetchError> fetchConfig(store::Database& db, co
     request.path = "/api/v1/terminal/config";
     request.token = o.token;
     request.ifNoneMatch = state->etag.value_or("");
+    request.cancel = o.cancel;
     auto reply = httpsRequest(request);
     if (!reply) return std::unexpected(ConfigFetchError{reply.error(), describe(reply.error())});
 

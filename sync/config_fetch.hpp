@@ -3,9 +3,11 @@
 // checked and kept in the database as pending for the screens to apply between customers, a
 // refused one recorded with its reason for the next batch and `config status`.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +24,7 @@ struct ConfigFetchOptions {
     std::string serverUrl;
     std::string caFile;
     std::string token;
+    std::shared_ptr<const std::atomic<bool>> cancel;   ///< see HttpsRequest::cancel
 };
 
 enum class ConfigFetch {

@@ -291,6 +291,9 @@ struct RequestState {
         self->reply.append(data, n);
         return n;
     }
+    static int onProgress(void* cancel, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+        return static_cast<const std::atomic<bool>*>(cancel)->load() ? 1 : 0;
+    }
     static size_t onHeader(char* data, size_t size, size_t count, void* user) {
         auto* self = static_cast<RequestState*>(user);
         const size_t n = size * count;
@@ -355,6 +358,12 @@ std::expected<HttpsReply, SendFailure> httpsRequest(const HttpsRequest& r) {
     set(CURLOPT_WRITEDATA, static_cast<void*>(&state));
     set(CURLOPT_HEADERFUNCTION, &RequestState::onHeader);
     set(CURLOPT_HEADERDATA, static_cast<void*>(&state));
+    if (r.cancel) {
+        if (r.cancel->load()) return std::unexpected(SendFailure{SendError::Aborted, "sync is stopping", {}, {}});
+        set(CURLOPT_NOPROGRESS, 0L);
+        set(CURLOPT_XFERINFOFUNCTION, &RequestState::onProgress);
+        set(CURLOPT_XFERINFODATA, static_cast<const void*>(r.cancel.get()));
+    }
     if (r.method == "POST") {
         set(CURLOPT_POST, 1L);
         set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
@@ -367,6 +376,8 @@ std::expected<HttpsReply, SendFailure> httpsRequest(const HttpsRequest& r) {
             return std::unexpected(SendFailure{SendError::ServerError, "HQ's reply is larger than 16 MiB", {}, {}});
         std::string message = errorBuffer[0] != '\0' ? std::string(errorBuffer) : curl_easy_strerror(rc);
         SendError kind = classifyCurl(rc);
+        if (kind == SendError::Aborted && r.cancel && r.cancel->load())
+            return std::unexpected(SendFailure{SendError::Aborted, "sync is stopping", {}, {}});
         if (kind == SendError::Aborted) kind = SendError::Offline;
         return std::unexpected(SendFailure{kind, std::move(message), {}, {}});
     }

@@ -1,6 +1,7 @@
 // The production Transport: one keep-alive libcurl handle posting gzip'd batches over HTTPS
 // with certificate and hostname verification always on.
 #pragma once
+#include <atomic>
 #include <expected>
 #include <memory>
 #include <string>
@@ -35,6 +36,9 @@ struct HttpsRequest {
     std::string token;              ///< sent as a Bearer token when not empty
     std::string ifNoneMatch;        ///< sent as If-None-Match when not empty
     long timeoutS = 10;
+    /// When set and true (before or during the request), the request ends at once as Aborted:
+    /// a stopping worker never waits out the timeout.
+    std::shared_ptr<const std::atomic<bool>> cancel;
 };
 
 /// HQ's answer, whatever its status.

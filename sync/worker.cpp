@@ -91,7 +91,7 @@ Plan SyncWorker::drainOnce(Drainer& drainer) {
         if (!step) {
             // The terminal's own database refused (busy, full, ...): try again like a network error.
             drainer.noteLocalError("the terminal's database: " + step.error().message);
-            return {SyncState::Retrying, m_backoff.onFailure(m_rng)};
+            return {SyncState::Retrying, m_backoff.onFailure(m_rng, m_clock.now().monoMs)};
         }
         switch (step->kind) {
         case StepReport::Kind::NothingPending:
@@ -105,7 +105,7 @@ Plan SyncWorker::drainOnce(Drainer& drainer) {
             publish(drainer);
             continue;
         case StepReport::Kind::Failed:
-            return planAfterFailure(*step->failure, m_backoff, m_rng, m_options.retry);
+            return planAfterFailure(*step->failure, m_backoff, m_rng, m_options.retry, m_clock.now().monoMs);
         }
     }
 }

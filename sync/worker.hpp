@@ -37,8 +37,11 @@ struct Plan {
 
 /// The schedule after a failed send. Retryable failures back off with full jitter, never
 /// sooner than HQ's Retry-After; configuration problems and parked requests wait slowRetryMs.
+/// With `nowMonoMs` (the worker passes its clock) the backoff ceiling is also bounded by how
+/// long the link has been down (sync/backoff.hpp).
 template <class Rng>
-Plan planAfterFailure(const SendFailure& failure, Backoff& backoff, Rng& rng, const RetryPolicy& policy) {
+Plan planAfterFailure(const SendFailure& failure, Backoff& backoff, Rng& rng, const RetryPolicy& policy,
+                      std::optional<std::int64_t> nowMonoMs = std::nullopt) {
     switch (dispositionOf(failure.kind)) {
     case Disposition::ConfigProblem: return {SyncState::ConfigProblem, policy.slowRetryMs};
     case Disposition::Parked:
@@ -47,7 +50,7 @@ Plan planAfterFailure(const SendFailure& failure, Backoff& backoff, Rng& rng, co
     case Disposition::Stop: return {SyncState::Stopped, 0};
     case Disposition::Retry: break;
     }
-    std::int64_t wait = backoff.onFailure(rng);
+    std::int64_t wait = nowMonoMs ? backoff.onFailure(rng, *nowMonoMs) : backoff.onFailure(rng);
     if (failure.retryAfterMs) wait = std::max(wait, std::min(*failure.retryAfterMs, policy.maxRetryAfterMs));
     return {SyncState::Retrying, wait};
 }

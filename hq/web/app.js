@@ -718,6 +718,28 @@
       h('tbody', {}, fleetRows(devices, withStore)));
   }
 
+  /// The period's figures per survey version, shown only when more than one version was answered.
+  function versionSplit(versions) {
+    if (!versions || versions.length < 2) return null;
+    const reasonName = (k) => (t('reason.' + k) === 'reason.' + k ? k : t('reason.' + k));
+    const cols = [['col.surveyVersion'], ['col.responses', true], ['col.mean', true], ['col.csat', true],
+      ...SEGUE.map((k) => ['segue.' + k, true]), ['store.reasons']];
+    const rows = versions.map((v) => h('tr', { 'data-survey': v.survey_id, 'data-version': String(v.version) },
+      h('td', {}, h('div', {}, 'v' + v.version), h('div', { class: 'id' }, v.survey_id)),
+      h('td', { class: 'num', 'data-col': 'responses', 'data-value': v.responses }, int(v.responses)),
+      h('td', { class: 'num', 'data-col': 'mean', 'data-value': v.mean_stars ?? '' }, dec(v.mean_stars, 2)),
+      h('td', { class: 'num', 'data-col': 'csat', 'data-value': v.csat ?? '' }, pct(v.csat)),
+      SEGUE.map((k) => h('td', { class: 'num', 'data-col': 'segue-' + k, 'data-value': v.segue[k] ?? '' }, dec(v.segue[k], 2))),
+      h('td', { class: 'small', 'data-col': 'tags' }, Object.keys(v.tags).length
+        ? Object.entries(v.tags).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, n]) => reasonName(k) + ' ' + int(n)).join(' · ')
+        : none())));
+    return h('section', { class: 'card spaced', id: 'version-split' },
+      h('div', { class: 'card-head' }, h('h2', {}, t('store.versions')), h('span', { class: 'legend-note' }, t('store.versions.hint'))),
+      h('div', { class: 'table-wrap' }, h('table', { id: 'version-table' },
+        h('thead', {}, h('tr', {}, cols.map(([k, num]) => h('th', { scope: 'col', class: num ? 'num' : null }, t(k))))),
+        h('tbody', {}, rows))));
+  }
+
   async function showStore(store) {
     let data = null, cases = null;
     const view = {
@@ -745,6 +767,7 @@
               reasons.length
                 ? hbars(reasons.map(([k, n]) => ({ key: k, label: t('reason.' + k) === 'reason.' + k ? k : t('reason.' + k), value: n, text: int(n) })), maxReason, 'reason')
                 : h('div', { class: 'empty' }, t('store.noreasons')))),
+          versionSplit(data.survey_versions),
           h('section', { class: 'card spaced' },
             h('div', { class: 'card-head' }, h('h2', {}, t('store.hours'))),
             total.responses ? hoursEl : h('div', { class: 'empty' }, t('common.empty'))),
@@ -760,7 +783,7 @@
     state.view = view;
     view.render();
     try {
-      [data, cases] = await Promise.all([api('/api/v1/stores/' + encodeURIComponent(store) + '/summary?' + periodQuery()),
+      [data, cases] = await Promise.all([api('/api/v1/stores/' + encodeURIComponent(store) + '/summary?by=survey_version&' + periodQuery()),
         api('/api/v1/cases/summary?store=' + encodeURIComponent(store) + '&' + periodQuery()).catch(() => null)]);
       if (state.view === view) view.render();
     } catch (e) {
@@ -788,7 +811,7 @@
         const devices = [...data.devices].sort((a, b) =>
           (Number(b.silent) + Number(b.clock_skewed)) - (Number(a.silent) + Number(a.clock_skewed)) ||
           a.store_id.localeCompare(b.store_id) || a.name.localeCompare(b.name));
-        setMain(pageHead(t('fleet.title'), hint, null),
+        setMain(pageHead(t('fleet.title'), hint, mayEnrol() ? enrolButton(showFleet) : null),
           h('div', { class: 'summary-chips' }, chips),
           h('section', { class: 'card' }, h('div', { class: 'table-wrap' }, fleetTable(devices, true, 'fleet-table'))));
       },
@@ -801,6 +824,70 @@
     } catch (e) {
       if (state.view === view) errorView(t('fleet.title'), e, showFleet);
     }
+  }
+
+  // ---------- enrolment codes (fleet page) ----------
+
+  /// Admins, and region managers for the stores of their region, issue enrolment codes.
+  function mayEnrol() {
+    return Boolean(state.me && state.me.kind === 'session' && (state.me.role === 'admin' || state.me.role === 'region'));
+  }
+
+  function enrolButton(reload) {
+    return h('button', { class: 'btn primary', type: 'button', id: 'enrol-open', onclick: () => openEnrolDialog(reload) }, t('enrol.open'));
+  }
+
+  /// A dialog: store and name, then the one-time code grouped as 1234-5678-9012 with its expiry.
+  async function openEnrolDialog(reload) {
+    document.getElementById('enrol-dialog')?.remove();
+    const error = h('div', { class: 'form-error', id: 'enrol-error', role: 'alert' });
+    const stores = h('datalist', { id: 'enrol-stores' });
+    const close = (changed) => { dialog.close(); dialog.remove(); if (changed) reload(); };
+    const form = h('form', {
+      class: 'enrol-form', id: 'enrol-form', method: 'dialog',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        const body = {
+          store_id: document.getElementById('enrol-store').value.trim(),
+          name: document.getElementById('enrol-name').value.trim(),
+          code_ttl_h: Number(document.getElementById('enrol-ttl').value),
+        };
+        let reply = null;
+        const submit = document.getElementById('enrol-submit');
+        submit.disabled = true;
+        if (await change(error, async () => { reply = await api('/api/v1/devices', { method: 'POST', body }); })) showCode(reply, body.name);
+        else submit.disabled = false;
+      },
+    },
+    h('label', { class: 'field' }, h('span', {}, t('enrol.store')), h('input', { id: 'enrol-store', list: 'enrol-stores', required: true, autocomplete: 'off' })), stores,
+    h('label', { class: 'field' }, h('span', {}, t('enrol.name')), h('input', { id: 'enrol-name', required: true, maxlength: 200, placeholder: t('enrol.namePlaceholder') })),
+    h('label', { class: 'field' }, h('span', {}, t('enrol.ttl')),
+      h('select', { id: 'enrol-ttl' }, [24, 72, 168].map((n) => h('option', { value: String(n), selected: n === 72 }, t('enrol.hours', { n }))))),
+    error,
+    h('div', { class: 'dialog-actions' },
+      h('button', { class: 'btn', type: 'button', id: 'enrol-cancel', onclick: () => close(false) }, t('enrol.cancel')),
+      h('button', { class: 'btn primary', type: 'submit', id: 'enrol-submit' }, t('enrol.submit'))));
+    const dialog = h('dialog', { id: 'enrol-dialog', class: 'dialog', 'aria-labelledby': 'enrol-title' },
+      h('h2', { id: 'enrol-title' }, t('enrol.title')), h('p', { class: 'muted small' }, t('enrol.hint')), form);
+    // The code replaces the form; it is never shown again (HQ keeps only its hash).
+    function showCode(reply, name) {
+      form.replaceWith(h('div', { id: 'enrol-result' },
+        h('div', { class: 'muted small' }, t('enrol.for', { name, store: reply.store_id })),
+        h('code', { class: 'enrol-code', id: 'enrol-code', 'data-device': reply.device_id }, reply.enrolment_code),
+        h('p', { class: 'enrol-instruction', id: 'enrol-instruction' }, t('enrol.instruction')),
+        h('p', { class: 'muted small', id: 'enrol-expires', 'data-value': reply.expires_at },
+          t('enrol.expires', { t: new Intl.DateTimeFormat(state.lang, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }).format(new Date(reply.expires_at)) })),
+        h('p', { class: 'muted small' }, t('enrol.once')),
+        h('div', { class: 'dialog-actions' }, h('button', { class: 'btn primary', type: 'button', id: 'enrol-done', onclick: () => close(true) }, t('enrol.done')))));
+    }
+    dialog.addEventListener('cancel', () => setTimeout(() => dialog.remove(), 0));
+    document.body.append(dialog);
+    dialog.showModal();
+    try {
+      const list = await api('/api/v1/stores?period=today&sort=store&limit=500');
+      stores.replaceChildren(...list.stores.map((st) => h('option', { value: st.id }, st.name ? st.name + ' (' + st.id + ')' : st.id)));
+      if (list.stores.length === 1) document.getElementById('enrol-store').value = list.stores[0].id;
+    } catch (e) { /* the store can still be typed */ }
   }
 
   // ---------- alerts ----------

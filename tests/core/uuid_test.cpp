@@ -38,3 +38,18 @@ TEST_CASE("isUuid refuses malformed text") {
     CHECK_FALSE(isUuid("0190f1e2-3a4b-7c5d-8e6f-0123456789ag"));
     CHECK(uuidV7Millis("0190f1e2-3a4b-4c5d-8e6f-0123456789ab") == -1);  // v4
 }
+
+TEST_CASE("uuidV7Floor is at or below every UUIDv7 of its millisecond and later, above every earlier one") {
+    CHECK(uuidV7Floor(0x0190f1e23a4b) == "0190f1e2-3a4b-0000-0000-000000000000");
+    CHECK(uuidV7Floor(0) == "00000000-0000-0000-0000-000000000000");
+    UuidV7Generator gen(3);
+    const std::int64_t ms = 1'795'000'000'000;
+    const std::string floor = uuidV7Floor(ms);
+    REQUIRE(isUuid(floor));
+    for (int i = 0; i < 1000; ++i) {
+        CHECK(gen.next(ms + i / 10) >= floor);
+    }
+    UuidV7Generator earlier(4);
+    CHECK(earlier.next(ms - 1) < floor);
+    CHECK(uuidV7Millis(gen.next(ms)) >= ms);
+}

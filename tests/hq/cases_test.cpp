@@ -303,6 +303,31 @@ TEST_CASE("cases api: moves follow open→contacted→resolved and name their fi
     CHECK(refusal(R"({"status":"unreachable"})").status == 409);   // closed stays closed
 }
 
+TEST_CASE("cases: two managers moving the same open case: the second is refused as case_changed", "[storage][cases]") {
+    for (int u = 0; u < engines(); ++u) {
+        World w(u);
+        INFO(w.url);
+        const std::int64_t id = w.openCase("s1", "k1", "13912345678");
+        // Both read the case while it was open; the first move wins, the second finds it changed.
+        hq::CaseEvent first{};
+        first.atMs = w.clock.now().utcMs;
+        first.actor = "ann@example.com";
+        first.fromStatus = "open";
+        first.toStatus = "contacted";
+        hq::CaseEvent second = first;
+        second.actor = "boss@example.com";
+        second.toStatus = "unreachable";
+        CHECK(w.storage->cases().moveCase(id, first).value());
+        CHECK_FALSE(w.storage->cases().moveCase(id, second).value());
+        // The API answers a refused move with 409 case_changed; nothing of the second move is kept.
+        auto c = w.api->get(w.session("boss@example.com"), std::to_string(id), w.now());
+        REQUIRE(c);
+        CHECK(c->body["status"] == "contacted");
+        REQUIRE(c->body["history"].size() == 1);
+        CHECK(c->body["history"][0]["by"] == "ann@example.com");
+    }
+}
+
 TEST_CASE("cases api: the summary counts a case moved before its due time as within the SLA", "[storage][cases]") {
     for (int u = 0; u < engines(); ++u) {
         World w(u);

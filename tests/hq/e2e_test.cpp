@@ -12,7 +12,9 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <algorithm>
 #include <map>
+#include <random>
 #include <mutex>
 #include <set>
 #include <tuple>
@@ -30,6 +32,7 @@
 #include "hq/contact_key.hpp"
 #include "hq/server.hpp"
 #include "hq/token.hpp"
+#include "sync/backoff.hpp"
 #include "sync/wire.hpp"
 #include "tests/hq/hq_test_support.hpp"
 
@@ -1336,4 +1339,372 @@ TEST_CASE("e2e: callback cases over HTTPS: the key in the config, a sealed numbe
     CHECK(okJson(getAs(hq, "/api/v1/reasons" + period, sam))["reasons"][0]["tag"] == "wait_time");
     CHECK(hq.server->terminate() == 0);
     CHECK_THAT(hq.server->log(), Catch::Contains("contact retention: erased 0"));
+}
+
+TEST_CASE("e2e: the dashboard's enrolment codes over HTTPS: CSRF, roles, a code that enrols once, and the store "
+          "figures by survey version", "[e2e][fleet]") {
+    DemoHq hq;
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    {
+        auto s = test::openStorage(hq.db());
+        const hq::Actor cli{"cli", ""};
+        REQUIRE(hq::addRegion(*s, "east", "East", cli, now));
+        REQUIRE(hq::setStore(*s, "store-demo", std::nullopt, std::string("east"), cli, now));
+        REQUIRE(hq::setStore(*s, "north-1", std::nullopt, std::string(""), cli, now));
+        for (const auto& [email, role] : {std::pair{"boss@example.com", "admin"}, {"vic@example.com", "viewer"}}) {
+            REQUIRE(hq::addUser(*s, {email, role, {}, {}, "correct horse battery"}, cli, now));
+        }
+        REQUIRE(hq::addUser(*s, {"rita@example.com", "region", std::string("east"), {}, "correct horse battery"}, cli, now));
+    }
+    const Login boss = loginAs(hq, "boss@example.com"), rita = loginAs(hq, "rita@example.com"), vic = loginAs(hq, "vic@example.com");
+    const json add = {{"store_id", "store-demo"}, {"name", "Counter 2"}, {"code_ttl_h", 24}};
+    requireError(changeAs(hq, "POST", "/api/v1/devices", rita, add, std::nullopt), 403, "csrf");
+    requireError(changeAs(hq, "POST", "/api/v1/devices", vic, add, vic.csrf), 403, "forbidden");
+    requireError(changeAs(hq, "POST", "/api/v1/devices", rita, {{"store_id", "north-1"}, {"name", "X"}}, rita.csrf), 404, "not_found");
+    const auto byToken = hq.client()->Post("/api/v1/devices", {{"Authorization", "Bearer " + hq.readToken}}, add.dump(), "application/json");
+    requireError(byToken, 403, "forbidden");
+
+    const json issued = okJson(changeAs(hq, "POST", "/api/v1/devices", rita, add, rita.csrf), 201);
+    CHECK(issued["store_id"] == "store-demo");
+    const std::string code = issued["enrolment_code"];
+    const json enrolBody = {{"code", code}, {"app_version", "0.1.0"}};
+    const json enrolled = okJson(hq.client()->Post("/api/v1/enrol", enrolBody.dump(), "application/json"));
+    CHECK(enrolled["device_id"] == issued["device_id"]);
+    requireError(hq.client()->Post("/api/v1/enrol", enrolBody.dump(), "application/json"), 401, "enrolment_refused");
+    // Enrolled: no fresh code for it. A new pending device gets one, and revoking ends it.
+    const std::string device = issued["device_id"];
+    requireError(changeAs(hq, "POST", "/api/v1/devices/" + device + "/enrolment-code", boss, json::object(), boss.csrf), 409,
+                 "not_pending");
+    const json pending = okJson(changeAs(hq, "POST", "/api/v1/devices", boss, {{"store_id", "north-1"}, {"name", "Y"}}, boss.csrf), 201);
+    const std::string codePath = "/api/v1/devices/" + pending["device_id"].get<std::string>() + "/enrolment-code";
+    requireError(changeAs(hq, "POST", codePath, rita, json::object(), rita.csrf), 404, "not_found");
+    const json fresh = okJson(changeAs(hq, "POST", codePath, boss, {{"code_ttl_h", 1}}, boss.csrf), 201);
+    CHECK(fresh["enrolment_code"] != pending["enrolment_code"]);
+    CHECK(okJson(changeAs(hq, "DELETE", codePath, boss, json::object(), boss.csrf)) ==
+          json{{"device_id", pending["device_id"]}, {"revoked", 1}});
+    requireError(hq.client()->Post("/api/v1/enrol", json{{"code", fresh["enrolment_code"]}}.dump(), "application/json"), 401,
+                 "enrolment_refused");
+    const json audit = json::parse(runHq(hq.dir, {"audit", "--db", hq.db(), "--json"}).out);
+    std::vector<std::string> actions;
+    for (const auto& e : audit["entries"]) actions.push_back(e["action"].get<std::string>() + " " + e["actor"].get<std::string>());
+    for (const std::string a : {"device_add rita@example.com", "device_add boss@example.com", "enrolment_code_add boss@example.com",
+                                "enrolment_code_revoke boss@example.com"})
+        CHECK(std::count(actions.begin(), actions.end(), a) == 1);
+
+    // The new terminal's responses under two versions: the store page's split.
+    core::UuidV7Generator ids;
+    std::vector<core::Response> rs;
+    for (int i = 0; i < 4; ++i) {
+        rs.push_back(test::makeResponse(ids.next(now - 60'000 + i), "store-demo", device, now - 60'000 + i, 5 - i));
+        rs.back().surveyVersion = 1;
+    }
+    ackOf(hq.post(batchBody(device, rs), enrolled["token"].get<std::string>()));
+    const std::string day = core::localDate(now - 60'000, 480);
+    const std::string query = "?from=" + core::addDays(day, -1) + "&to=" + core::addDays(day, 1);
+    const json plain = okJson(getAs(hq, "/api/v1/stores/store-demo/summary" + query, rita));
+    CHECK_FALSE(plain.contains("survey_versions"));
+    const json split = okJson(getAs(hq, "/api/v1/stores/store-demo/summary" + query + "&by=survey_version", rita));
+    REQUIRE(split["survey_versions"].size() == 1);
+    CHECK(split["survey_versions"][0]["version"] == 1);
+    CHECK(split["survey_versions"][0]["responses"] == 4);
+    CHECK(split["total"] == plain["total"]);
+    requireError(getAs(hq, "/api/v1/stores/store-demo/summary?by=version", rita), 400, "bad_request");
+    requireError(getAs(hq, "/api/v1/stores/north-1/summary?by=survey_version", rita), 404, "not_found");
+    CHECK(hq.server->terminate() == 0);
+namespace {
+
+/// A webhook receiver on 127.0.0.1 for the cluster test: answers 503 to the first attempt of
+/// each alert and 200 to the later ones, and keeps every attempt (alert id, success, when).
+class CountingReceiver {
+public:
+    struct Attempt {
+        std::int64_t alertId = 0;
+        bool ok = false;
+        std::chrono::steady_clock::time_point at;
+    };
+    CountingReceiver() {
+        m_server.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+            const auto body = json::parse(req.body, nullptr, false);
+            const std::int64_t id = body.is_object() ? body.value("alert_id", std::int64_t{-1}) : -1;
+            std::lock_guard lock(m_mutex);
+            const bool first = std::none_of(m_attempts.begin(), m_attempts.end(),
+                                            [id](const Attempt& a) { return a.alertId == id; });
+            m_attempts.push_back({id, !first, std::chrono::steady_clock::now()});
+            res.status = first ? 503 : 200;
+            res.set_content(first ? "busy" : "ok", "text/plain");
+        });
+        m_port = m_server.bind_to_any_port("127.0.0.1");
+        REQUIRE(m_port > 0);
+        m_thread = std::thread([this] { m_server.listen_after_bind(); });
+        for (int i = 0; i < 500 && !m_server.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        REQUIRE(m_server.is_running());
+    }
+    ~CountingReceiver() {
+        m_server.stop();
+        m_thread.join();
+    }
+    CountingReceiver(const CountingReceiver&) = delete;
+    CountingReceiver& operator=(const CountingReceiver&) = delete;
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(m_port) + "/hook"; }
+    std::vector<Attempt> attempts() {
+        std::lock_guard lock(m_mutex);
+        return m_attempts;
+    }
+    /// An alert whose first attempt was refused at least `settled` ago and that is not delivered yet:
+    /// its retry is due soon, and the node that tried it has recorded the refusal.
+    bool retryOutstanding(std::chrono::milliseconds settled) {
+        std::lock_guard lock(m_mutex);
+        const auto now = std::chrono::steady_clock::now();
+        for (const auto& a : m_attempts)
+            if (!a.ok && now - a.at >= settled &&
+                std::none_of(m_attempts.begin(), m_attempts.end(),
+                             [&a](const Attempt& b) { return b.alertId == a.alertId && b.ok; }))
+                return true;
+        return false;
+    }
+
+private:
+    httplib::Server m_server;
+    std::thread m_thread;
+    int m_port = 0;
+    std::mutex m_mutex;
+    std::vector<Attempt> m_attempts;
+};
+
+/// One terminal of the cluster test: its data directory and how its sync runs went.
+struct ClusterTerminal {
+    std::string storeId, deviceId;
+    std::filesystem::path dir;
+    int runs = 0, failedRuns = 0, lastCode = -1;
+    bool done = false;
+};
+
+} // namespace
+
+// Issue 18's cluster test: PostgreSQL + 2 segue-hq nodes + HAProxy with deploy/haproxy.cfg on
+// loopback; 50 real terminals (segue-kiosk demo-data, then segue-kiosk sync --once, again with the
+// terminal's backoff while it fails) send 50 000 responses while node A is SIGKILLed and later
+// restarted (each terminal makes its responses in four rounds of 250, syncing after each). Alerts fire during the run (low ratings) to a webhook that refuses each first attempt,
+// so retries become due while a node is down. Run by ctest "hq: cluster on PostgreSQL 15 ...".
+TEST_CASE("cluster on PostgreSQL: 50 terminals through HAProxy to two nodes, one SIGKILLed and restarted: every "
+          "response once, every alert once",
+          "[.cluster]") {
+    const char* base = std::getenv("SEGUE_TEST_PG_URL");
+    REQUIRE(base);   // run by tests/hq/run_with_pg.sh, which starts the cluster
+    const char* haproxy = "/usr/sbin/haproxy";   // Debian's haproxy (scripts/setup)
+    REQUIRE(std::filesystem::exists(haproxy));
+    REQUIRE(std::filesystem::exists(SEGUE_KIOSK_BINARY));
+    using Clock = std::chrono::steady_clock;
+    const auto started = Clock::now();
+    constexpr int kStores = 25, kTerminals = 50, kPerTerminal = 1000, kLowRatings = 30;
+    test::TempDir dir;
+    const std::string db = test::storageUrls(dir).at(1);
+    const auto tls = dir / "tls";
+    REQUIRE(runHq(dir, {"init-demo", "--dir", tls.string()}).exitCode == 0);
+    {
+        std::ofstream both(tls / "both.pem");
+        both << readFile(tls / "cert.pem") << readFile(tls / "key.pem");
+    }
+    const int portA = freePort(), portB = freePort(), portH = freePort();
+
+    // 25 stores with two terminals each, enrolled at HQ, each with a data directory of its own.
+    std::vector<ClusterTerminal> terminals(kTerminals);
+    for (int i = 0; i < kTerminals; ++i) {
+        auto& t = terminals[static_cast<std::size_t>(i)];
+        t.storeId = "store-" + std::to_string(100 + i / 2);
+        const Run add = runHq(dir, {"device", "add", "--db", db, "--store", t.storeId, "--name",
+                                    "Till " + std::to_string(i % 2 + 1), "--json"});
+        REQUIRE(add.exitCode == 0);
+        const auto added = json::parse(add.out);
+        t.deviceId = added["device_id"];
+        t.dir = dir / ("t" + std::to_string(i));
+        std::filesystem::create_directories(t.dir);
+        const auto config = t.dir / "kiosk.toml";
+        {
+            std::ofstream toml(config);
+            toml << "[kiosk]\nstore_id = \"" << t.storeId << "\"\ndevice_id = \"" << t.deviceId << "\"\n\n[sync]\n"
+                 << "enabled = true\nserver_url = \"https://localhost:" << portH << "\"\ntoken = \""
+                 << added["token"].get<std::string>() << "\"\nca_file = \"" << (tls / "cert.pem").string() << "\"\n";
+        }
+        std::filesystem::permissions(config, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    }
+
+    CountingReceiver receiver;
+    const auto hqConfig = dir / "hq.toml";
+    std::ofstream(hqConfig) << "[alerts]\nwebhook_url = \"" << receiver.url() << "\"\n"
+                            << "evaluate_every_s = 1\nretry_initial_s = 3\nretry_max_s = 6\n"
+                            << "[alerts.low_ratings]\ncount = " << kLowRatings << "\nwindow_min = 1440\nmax_stars = 2\n";
+    const std::vector<std::string> serve = {"--db", db, "--tls-cert", (tls / "cert.pem").string(), "--tls-key",
+                                            (tls / "key.pem").string(), "--config", hqConfig.string()};
+    pid_t nodeA = startNode(dir, "a1", portA, serve);
+    pid_t nodeB = startNode(dir, "b", portB, serve);
+    {
+        std::ofstream cfg(dir / "haproxy.cfg");
+        cfg << haproxyConfig(portH, portA, portB, tls);
+    }
+    pid_t proxy = spawn({haproxy, "-db", "-f", (dir / "haproxy.cfg").string()}, dir / "haproxy.out", dir / "haproxy.err");
+    struct Reaper {
+        std::vector<pid_t*> pids;
+        ~Reaper() {
+            for (pid_t* p : pids)
+                if (*p > 0) {
+                    kill(*p, SIGKILL);
+                    waitExit(*p);
+                }
+        }
+    } reaper;
+    reaper.pids = {&nodeA, &nodeB, &proxy};
+    bool up = false;
+    for (int i = 0; i < 150 && !up; ++i) {
+        httplib::SSLClient c("localhost", portH);
+        c.set_ca_cert_path((tls / "cert.pem").c_str());
+        c.enable_server_certificate_verification(true);
+        if (const auto r = c.Get("/healthz"); r && r->status == 200) up = true;
+        else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    INFO(readFile(dir / "haproxy.err"));
+    REQUIRE(up);
+
+    // Each terminal, four times: 250 more of today's responses (segue-kiosk demo-data), then sync
+    // --once until it exits 0, waiting between failed runs as the terminal's sync worker does
+    // (exponential backoff with full jitter; the cap lowered from 5 min to 8 s so that the test
+    // takes minutes). Bounded in runs and time.
+    constexpr int kRounds = 4;
+    const auto deadline = Clock::now() + std::chrono::minutes(8);
+    std::vector<std::jthread> drivers;
+    for (int i = 0; i < kTerminals; ++i)
+        drivers.emplace_back([&, i] {
+            auto& t = terminals[static_cast<std::size_t>(i)];
+            sync::Backoff backoff(sync::BackoffPolicy{500, 8'000});
+            std::mt19937_64 rng(static_cast<std::uint64_t>(i) + 1);
+            const std::string config = (t.dir / "kiosk.toml").string(), data = (t.dir / "data").string();
+            for (int round = 0; round < kRounds; ++round) {
+                t.lastCode = waitExit(spawn({SEGUE_KIOSK_BINARY, "demo-data", "--config", config, "--data-dir", data,
+                                             "--count", std::to_string(kPerTerminal / kRounds), "--days", "1"},
+                                            t.dir / "demo.out", t.dir / "demo.err"));
+                if (t.lastCode != 0) return;   // reported below
+                bool synced = false;
+                while (!synced && t.runs < 200 && Clock::now() < deadline) {
+                    ++t.runs;
+                    t.lastCode = waitExit(spawn({SEGUE_KIOSK_BINARY, "sync", "--once", "--config", config, "--data-dir", data},
+                                                t.dir / "sync.out", t.dir / "sync.err"));
+                    if (t.lastCode == 0) {
+                        synced = true;
+                        backoff.reset();
+                        break;
+                    }
+                    ++t.failedRuns;
+                    if (t.lastCode != 3) return;   // not a sync failure to retry: reported below
+                    std::this_thread::sleep_for(std::chrono::milliseconds(backoff.onFailure(rng)));
+                }
+                if (!synced) return;
+            }
+            t.done = true;
+        });
+
+    auto atHq = [&] { return std::stol(test::pgExec(db, "SELECT count(*) FROM responses")); };
+    // Node A dies under load, once a fifth of the responses are in and an alert's retry is due within
+    // seconds (its first attempt refused and recorded); at the latest when 30 000 are in.
+    long atKill = 0;
+    for (int i = 0; i < 3000; ++i) {
+        atKill = atHq();
+        if ((atKill >= 10'000 && receiver.retryOutstanding(std::chrono::milliseconds(300))) || atKill >= 30'000) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    const bool retryDueAtKill = receiver.retryOutstanding(std::chrono::milliseconds(300));
+    kill(nodeA, SIGKILL);   // no goodbye to HAProxy or PostgreSQL
+    waitExit(nodeA);
+    nodeA = -1;
+    const auto killedAt = Clock::now();
+    const std::size_t bAtKill = countOf(readFile(dir / "b.err"), "POST /api/v1/batches");
+    // Node B alone until 15 000 more are in (or 30 s, or every terminal is done); then A comes back.
+    auto allDone = [&] {
+        return std::all_of(terminals.begin(), terminals.end(), [](const ClusterTerminal& t) { return t.done; });
+    };
+    long atRestart = atKill;
+    for (int i = 0; i < 600; ++i) {
+        atRestart = atHq();
+        if (atRestart >= atKill + 15'000 || Clock::now() - killedAt > std::chrono::seconds(30)) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    const std::size_t bAtRestart = countOf(readFile(dir / "b.err"), "POST /api/v1/batches");
+    nodeA = startNode(dir, "a2", portA, serve);
+    drivers.clear();   // joins: every terminal is done, gave up, or hit the deadline
+    const auto syncedIn = Clock::now() - started;
+
+    // Every response at HQ exactly once, as many per terminal as it made.
+    INFO("responses at the kill " << atKill << ", at the restart " << atRestart << ", run "
+                                  << std::chrono::duration_cast<std::chrono::seconds>(syncedIn).count() << " s");
+    for (const auto& t : terminals) {
+        INFO(t.deviceId << ": " << t.runs << " sync runs, " << t.failedRuns << " failed, last exit " << t.lastCode
+                        << ": " << readFile(t.dir / "demo.err") << readFile(t.dir / "sync.err"));
+        CHECK(t.done);
+    }
+    REQUIRE(allDone());
+    const std::string total = std::to_string(kTerminals * kPerTerminal);
+    CHECK(test::pgExec(db, "SELECT count(*) FROM responses") == total);
+    CHECK(test::pgExec(db, "SELECT count(DISTINCT id) FROM responses") == total);
+    CHECK(test::pgExec(db, "SELECT count(DISTINCT device_id) FROM responses") == std::to_string(kTerminals));
+    for (const auto& t : terminals) {
+        INFO(t.deviceId);
+        CHECK(test::pgExec(db, "SELECT count(*) FROM responses WHERE device_id = '" + t.deviceId + "'") ==
+              std::to_string(kPerTerminal));
+        // What the terminal sent: its outbox has all 1 000 synced, none pending or rejected.
+        const auto status = t.dir / "status.json";
+        REQUIRE(waitExit(spawn({SEGUE_KIOSK_BINARY, "sync", "status", "--json", "--config", (t.dir / "kiosk.toml").string(),
+                                "--data-dir", (t.dir / "data").string()},
+                               status, t.dir / "status.err")) == 0);
+        const auto s = json::parse(readFile(status));
+        CHECK(s["synced"] == kPerTerminal);
+        CHECK(s["pending"] == 0);
+        CHECK(s["rejected"] == 0);
+    }
+    // The sync went on through node B while A was down, and A took batches again once back.
+    CHECK(bAtRestart > bAtKill);
+    CHECK(atRestart > atKill);
+    CHECK(countOf(readFile(dir / "a1.err"), "POST /api/v1/batches") > 0);
+
+    // Every alert delivered, each exactly once across both nodes (A's claim on an attempt it was
+    // making when killed expires after 120 s: the bound allows for it).
+    auto undelivered = [&] { return test::pgExec(db, "SELECT count(*) FROM alerts WHERE state <> 'delivered'"); };
+    for (int i = 0; i < 2000 && undelivered() != "0"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(undelivered() == "0");
+    const long alerts = std::stol(test::pgExec(db, "SELECT count(*) FROM alerts"));
+    CHECK(alerts >= kStores);   // one a store and day (two where the run crosses midnight)
+    CHECK(test::pgExec(db, "SELECT count(DISTINCT store_id) FROM alerts WHERE rule = 'low_ratings'") ==
+          std::to_string(kStores));
+    const auto attempts = receiver.attempts();
+    std::map<std::int64_t, int> delivered;
+    bool dueDuringOutage = false;
+    for (const auto& a : attempts) {
+        if (!a.ok) continue;
+        ++delivered[a.alertId];
+        // Refused before the kill, delivered after it: its retry became due while A was down.
+        if (a.at >= killedAt && std::any_of(attempts.begin(), attempts.end(), [&](const CountingReceiver::Attempt& b) {
+                return b.alertId == a.alertId && !b.ok && b.at < killedAt;
+            }))
+            dueDuringOutage = true;
+    }
+    CHECK(static_cast<long>(delivered.size()) == alerts);
+    for (const auto& [id, n] : delivered) {
+        INFO("alert " << id);
+        CHECK(n == 1);
+        CHECK(test::pgExec(db, "SELECT state FROM alerts WHERE id = " + std::to_string(id)) == "delivered");
+    }
+    CHECK(retryDueAtKill);
+    CHECK(dueDuringOutage);
+    int runs = 0, failedRuns = 0;
+    for (const auto& t : terminals) {
+        runs += t.runs;
+        failedRuns += t.failedRuns;
+    }
+    // For docs/scaling.md: what this run saw.
+    std::cerr << "cluster: " << total << " responses synced in "
+              << std::chrono::duration_cast<std::chrono::seconds>(syncedIn).count() << " s; node A killed at " << atKill
+              << " and restarted at " << atRestart << "; node B took " << bAtRestart - bAtKill
+              << " batches alone; sync --once runs " << runs << " (" << failedRuns << " failed, retried with backoff); "
+              << alerts << " alerts, " << attempts.size() << " webhook attempts, " << delivered.size() << " delivered\n";
+    kill(nodeA, SIGTERM);   // the restarted node stops cleanly
+    CHECK(waitExit(std::exchange(nodeA, -1)) == 0);
 }

@@ -1,5 +1,6 @@
 // Ingest (batch body → stored rows + reply), the per-device rate limiter and the metrics text,
 // over a real SQLite store and a FakeClock.
+#include <limits>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -282,6 +283,19 @@ TEST_CASE("ingest: created_at more than 7 days ahead of HQ (after the reported o
         REQUIRE(ack);
         CHECK(ack->accepted == std::vector<std::string>{nine.id});
         CHECK(ack->rejected == std::vector<wire::Rejected>{{eleven.id, "future_timestamp"}});
+    }
+    SECTION("an offset beyond a century is no clock: treated as not reported, never overflowing") {
+        const auto edge = recordAt(ids, now + week);
+        const auto beyond = recordAt(ids, now + week + 1000);
+        for (const std::int64_t absurd : {std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max(),
+                                          hq::Ingest::kMaxReportedOffsetMs + 1, -hq::Ingest::kMaxReportedOffsetMs - 1}) {
+            INFO("offset " << absurd);
+            const auto ack = ingest.handle(f.device, f.body({edge, beyond}, absurd));
+            REQUIRE(ack);
+            CHECK(ack->rejected == std::vector<wire::Rejected>{{beyond.id, "future_timestamp"}});
+            // Stored as HQ's own estimate from sent_at (the fixture's is 90 s ahead), not the absurd figure.
+            CHECK(f.storage->listDevices()->front().clockOffsetMs == std::optional<std::int64_t>(90'000));
+        }
     }
     SECTION("no reported offset: sent_at is not taken as one") {
         // The fixture's sent_at is 90 s ahead of HQ; a record 7 days + 1 s ahead is refused

@@ -3,15 +3,19 @@
 // retention on a FakeClock dropping the oldest month while its day sums still answer, and SQLite
 // left as it was. The PostgreSQL cases run under tests/hq/run_with_pg.sh ("[.pg]").
 #include <future>
+#include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <libpq-fe.h>
 
 #include "core/time.hpp"
 #include "core/uuid.hpp"
 #include "hq/metrics.hpp"
 #include "hq/partitions.hpp"
+#include "hq/sql_storage.hpp"
 #include "hq/storage.hpp"
 #include "hq/token.hpp"
 #include "tests/hq/hq_test_support.hpp"
@@ -58,7 +62,108 @@ std::string monthPartitions(const std::string& url) {
                              "AND c.relname <> 'responses_default'");
 }
 
+/// The rows of the last statement of `statements` (run on one connection), one a line.
+std::string lastResult(const std::string& url, const std::string& statements) {
+    PGconn* c = PQconnectdb(url.c_str());
+    REQUIRE(PQstatus(c) == CONNECTION_OK);
+    PGresult* r = PQexec(c, statements.c_str());
+    const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    std::string out = ok ? "" : PQresultErrorMessage(r);
+    for (int i = 0; ok && i < PQntuples(r); ++i) out += std::string(PQgetvalue(r, i, 0)) + "\n";
+    PQclear(r);
+    PQfinish(c);
+    INFO(out);
+    REQUIRE(ok);
+    return out;
+}
+
+/// The month partitions of responses a plan touches.
+std::set<std::string> monthsIn(const std::string& plan) {
+    std::set<std::string> out;
+    static const std::regex kMonth("responses_p[0-9]{6}");
+    for (auto it = std::sregex_iterator(plan.begin(), plan.end(), kMonth); it != std::sregex_iterator(); ++it)
+        out.insert(it->str());
+    return out;
+}
+
+/// `sql` with its `?` placeholders numbered $1, $2, … (it has no quoted text).
+std::string numbered(std::string_view sql) {
+    std::string out;
+    int n = 0;
+    for (const char ch : sql) out += ch == '?' ? "$" + std::to_string(++n) : std::string(1, ch);
+    return out;
+}
+
 } // namespace
+
+TEST_CASE("partitions: the low_ratings count prunes the months before its window (26 months kept), generic and "
+          "custom plans, and counts as the unbounded query does",
+          "[.pg]") {
+    test::TempDir dir;
+    const std::string url = pgDatabase(dir);
+    auto s = test::openStorage(url);
+    enrol(*s, "kiosk-1", "store-1");
+    const std::int64_t now = msOf("2031-05-17") + 12 * 3'600'000;
+    REQUIRE(s->maintainPartitions(now, std::nullopt));
+    test::pgExec(url, "SELECT segue_ensure_response_months(" + std::to_string(now) + ", 25, 3)");
+    REQUIRE(monthsIn(monthPartitions(url)).size() >= 29);
+
+    // Every month of the 26: ratings of 1-5 stars (a tenth misuse); the last hour has its own.
+    core::UuidV7Generator ids(11);
+    std::vector<core::Response> rs;
+    for (std::int64_t at = now - 790 * kDayMs; at < now - 2 * 3'600'000; at += 7 * 3'600'000 + 123'457) {
+        auto r = test::makeResponse(ids.next(at), "store-1", "kiosk-1", at, static_cast<int>(rs.size() % 5) + 1);
+        r.misuse = rs.size() % 10 == 3;
+        rs.push_back(std::move(r));
+    }
+    for (int i = 0; i < 30; ++i) {
+        const std::int64_t at = now - 3'600'000 + i * 100'000;
+        rs.push_back(test::makeResponse(ids.next(at), "store-1", "kiosk-1", at, i % 3 + 1));
+    }
+    for (std::size_t at = 0; at < rs.size(); at += 500)
+        test::ingestOk(*s, request({rs.begin() + static_cast<std::ptrdiff_t>(at),
+                                    rs.begin() + static_cast<std::ptrdiff_t>(std::min(rs.size(), at + 500))},
+                                   now));
+    REQUIRE(s->counts()->responses == static_cast<std::int64_t>(rs.size()));
+
+    const std::string unbounded = "SELECT COUNT(*) FROM responses WHERE store_id = $1 AND created_at >= $2 AND "
+                                  "created_at <= $3 AND NOT misuse AND stars <= $4";
+    for (const std::int64_t windowMs : {std::int64_t{3'600'000}, 40 * kDayMs, 400 * kDayMs, 900 * kDayMs}) {
+        const std::int64_t from = now - windowMs;
+        INFO("window " << windowMs / 60'000 << " min");
+        std::int64_t expected = 0;
+        for (const auto& r : rs) expected += r.createdAtMs >= from && r.createdAtMs <= now && !r.misuse && r.stars <= 2;
+        CHECK(expected > 0);
+        CHECK(s->countRatings("store-1", from, now, 2).value() == expected);
+        const std::string args = "('store-1', " + std::to_string(from) + ", " + std::to_string(now) + ", 2";
+        CHECK(lastResult(url, "PREPARE q AS " + unbounded + "; EXECUTE q" + args + ")") == std::to_string(expected) + "\n");
+
+        // The plan of the very statement countRatings runs, with the cached generic plan (pruned when
+        // the executor starts) and with a custom one (pruned by the planner).
+        const std::string months = [&] {
+            std::string m;
+            for (const auto& p : monthsIn(monthPartitions(url)))
+                if (p >= "responses_p" + core::formatUtc(from).substr(0, 4) + core::formatUtc(from).substr(5, 2)) m += p + " ";
+            return m;
+        }();
+        for (const std::string mode : {"force_generic_plan", "force_custom_plan"}) {
+            INFO(mode);
+            const std::string plan = lastResult(
+                url, "SET plan_cache_mode = " + mode + "; PREPARE q AS " + numbered(hq::countRatingsSql(true)) +
+                         "; EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE q" + args + ", '" +
+                         core::uuidV7Floor(from) + "')");
+            INFO(plan);
+            std::string touched;
+            for (const auto& p : monthsIn(plan)) touched += p + " ";
+            CHECK(touched == months);   // the window's months and those ahead, no earlier one
+            if (mode == "force_generic_plan") CHECK(plan.find("Subplans Removed") != std::string::npos);
+            // Without the bound on the id every month is read: what the bound saves.
+            const std::string all = lastResult(url, "SET plan_cache_mode = " + mode + "; PREPARE q AS " + unbounded +
+                                                        "; EXPLAIN (COSTS OFF) EXECUTE q" + args + ")");
+            CHECK(monthsIn(all).size() >= 29);
+        }
+    }
+}
 
 TEST_CASE("partitions: a new PostgreSQL database is partitioned by month; four nodes at once create the months "
           "ahead once",

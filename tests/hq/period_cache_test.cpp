@@ -1,11 +1,15 @@
 // The chain-wide reads through the in-memory day sums (hq/period_cache.*), on real storage: a
-// chain at small scale (500 stores in 10 regions, 30 days and the 30 before) whose /stores rows
-// and /regions rows equal a recount made here from the values written; late (offline) responses,
-// another writer's change and a migrated database read right; unchanged dates are not read again.
+// chain at small scale (500 stores in 10 regions, 30 days and the 30 before) whose /stores rows,
+// /regions rows and overview equal a recount made here from the values written (the overview's
+// from the stored day rows, tags included); late (offline) responses, another writer's change and
+// a migrated database read right; unchanged dates are not read again, and a changed date only
+// the rows of the stores that changed; the warm-up at serve start leaves nothing to read.
 #include <algorithm>
 #include <array>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <catch2/catch.hpp>
 
@@ -80,6 +84,18 @@ void writeChain(const std::string& url, hq::Storage& s) {
             }
         }
     if (rows) test::execSql(url, "INSERT INTO day_tallies (store_id, local_date, " + hq::dayColumnList() + ") VALUES " + sql);
+    // Reason tags beside some stores' days, as ingest keeps them.
+    std::string tags;
+    for (int i = 0; i < kStores; ++i)
+        for (int d = 0; d < kDays; ++d) {
+            if (!hasRow(i, d)) continue;
+            if (i % 7 == 0 && d % 3 == 0)
+                tags += std::string(tags.empty() ? "" : ", ") + "('" + storeId(i) + "', '" + day(d - 59) + "', 'price', " +
+                        std::to_string(1 + i % 3) + ")";
+            if (i % 11 == 0 && d % 2 == 0)
+                tags += std::string(tags.empty() ? "" : ", ") + "('" + storeId(i) + "', '" + day(d - 59) + "', 'attitude', 2)";
+        }
+    test::execSql(url, "INSERT INTO day_tag_counts (store_id, local_date, tag, n) VALUES " + tags);
 }
 
 /// The recount: each store's Tally over [from, to] from the values written.
@@ -179,6 +195,90 @@ hq::IngestRequest ingestLate(hq::Storage& s, const std::string& store, int n, in
 }
 
 std::int64_t datesRead(hq::Storage& s) { return dynamic_cast<hq::SqlPeople&>(s.people()).periodCache().datesRead(); }
+std::int64_t rowsRead(hq::Storage& s) { return dynamic_cast<hq::SqlPeople&>(s.people()).periodCache().rowsRead(); }
+
+/// The overview's figures of the stores `ids` (ascending) recomputed from the stored day rows, tags
+/// included (dailyTalliesAll, no in-memory copy): what GET /api/v1/overview must say.
+json naiveOverview(hq::Storage& s, const std::vector<std::string>& ids, const hq::Period& period) {
+    const hq::Period prev = hq::previousPeriod(period);
+    const hq::DashboardConfig config;
+    const std::string label = period.from + "/" + period.to;
+    auto all = s.dailyTalliesAll(prev.from, period.to).value();
+    core::Tally now, before;
+    std::map<std::string, core::Tally> byDate;
+    json rows = json::array();
+    std::int64_t with = 0, below = 0;
+    for (const auto& id : ids) {
+        core::Tally n, b;
+        for (const auto& [date, t] : all[id]) {
+            if (date >= period.from) {
+                n.merge(t);
+                byDate[date].merge(t);
+            } else {
+                b.merge(t);
+            }
+        }
+        now.merge(n);
+        before.merge(b);
+        const auto sn = core::summarize(n, label);
+        const bool isBelow = sn.responses > 0 && !core::meetsTarget(sn, config.targetCsat);
+        with += sn.responses > 0;
+        below += isBelow;
+        if (rows.size() < hq::kOverviewStores)
+            rows.push_back({{"store", id},
+                            {"current", core::toJson(sn)},
+                            {"previous", core::toJson(core::summarize(b, prev.from + "/" + prev.to))},
+                            {"below_target", isBelow}});
+    }
+    json days = json::array();
+    for (std::string date = period.from; date <= period.to; date = core::addDays(date, 1))
+        days.push_back(core::toJson(core::summarize(byDate[date], date)));
+    return {{"total", core::toJson(core::summarize(now, label))},
+            {"previous_total", core::toJson(core::summarize(before, prev.from + "/" + prev.to))},
+            {"days", std::move(days)},
+            {"stores_total", static_cast<std::int64_t>(ids.size())},
+            {"stores_with_responses", with},
+            {"stores_below_target", below},
+            {"stores", std::move(rows)}};
+}
+
+/// GET /api/v1/overview's figures for `scope` equal naiveOverview's of the stores `ids`.
+void checkOverview(hq::Storage& s, const Scope& scope, const std::vector<std::string>& ids, const hq::Period& period) {
+    const json got = hq::overviewJson(s, period, period.to, {}, scope).value();
+    const json want = naiveOverview(s, ids, period);
+    for (const auto& key : {"total", "previous_total", "days", "stores_total", "stores_with_responses", "stores_below_target"}) {
+        INFO(key);
+        CHECK(got[key] == want[key]);
+    }
+    REQUIRE(got["stores"].size() == want["stores"].size());
+    for (std::size_t i = 0; i < want["stores"].size(); ++i)
+        for (const auto& key : {"store", "current", "previous", "below_target"}) {
+            INFO("row " << i << " " << key);
+            CHECK(got["stores"][i][key] == want["stores"][i][key]);
+        }
+}
+
+std::vector<std::string> allStores() {
+    std::vector<std::string> ids;
+    for (int i = 0; i < kStores; ++i) ids.push_back(storeId(i));
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+std::vector<std::string> storesOfRegion(const std::string& region) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < kStores; ++i)
+        if (regionOf(i) == region) ids.push_back(storeId(i));
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+/// The overview of the chain, of a region and of one store equal the recount.
+void checkOverviews(hq::Storage& s, const hq::Period& period) {
+    checkOverview(s, Scope::chain(), allStores(), period);
+    checkOverview(s, Scope::region("r3"), storesOfRegion("r3"), period);
+    checkOverview(s, Scope::store(storeId(14)), {storeId(14)}, period);
+}
 
 } // namespace
 
@@ -199,6 +299,10 @@ TEST_CASE("period cache: 500 stores x 30 days: /stores and /regions equal a reco
         checkViews(*s, now, before, period);
         CHECK(datesRead(*s) - read0 == kDays);   // each date read once, then reused by every page
         checkViews(*s, now, before, period);
+        checkOverviews(*s, period);
+        CHECK(datesRead(*s) - read0 == kDays);
+        const hq::Period week{day(-6), day(0)};   // a shorter period, from the same dates
+        checkOverviews(*s, week);
         CHECK(datesRead(*s) - read0 == kDays);
 
         // Late responses for a day in the previous period and for today: only those two dates are
@@ -206,31 +310,45 @@ TEST_CASE("period cache: 500 stores x 30 days: /stores and /regions equal a reco
         ingestLate(*s, storeId(3), 4, 1, -45);
         ingestLate(*s, storeId(3), 2, 5, 0);
         ingestLate(*s, storeId(5), 3, 2, -10);   // a silent store's first responses
-        const std::int64_t read1 = datesRead(*s);
+        const std::int64_t read1 = datesRead(*s), rows1 = rowsRead(*s);
         now = recountStored(*s, period.from, period.to);
         before = recountStored(*s, prev.from, prev.to);
         CHECK(now.at(storeId(3)).counted == recount(period.from, period.to).at(storeId(3)).counted + 2);
         CHECK(now.at(storeId(5)).counted == 3);
         checkViews(*s, now, before, period);
         CHECK(datesRead(*s) - read1 == 3);
+        CHECK(rowsRead(*s) - rows1 == 3);   // of each changed date, only the changed store's row
+        checkOverviews(*s, period);
+        CHECK(rowsRead(*s) - rows1 == 3);
 
         // A new batch for yesterday: that date is read again; the same batch resent (duplicates)
         // changes no sum and no count: nothing is read again.
         const auto sent = ingestLate(*s, storeId(8), 1, 4, -1);
-        const std::int64_t read2 = datesRead(*s);
+        const std::int64_t read2 = datesRead(*s), rows2 = rowsRead(*s);
         now = recountStored(*s, period.from, period.to);
         checkViews(*s, now, before, period);
         CHECK(datesRead(*s) - read2 == 1);
+        CHECK(rowsRead(*s) - rows2 == 1);
         const auto outcomes = test::ingestOk(*s, sent);
         CHECK(std::count(outcomes.begin(), outcomes.end(), hq::Outcome::Duplicate) == 1);
         checkViews(*s, now, before, period);
         CHECK(datesRead(*s) - read2 == 1);
 
         // Another writer (a second HQ node, a hand repair) changing a row directly is seen too.
+        const std::int64_t rows3 = rowsRead(*s);
         test::execSql(url, "UPDATE day_tallies SET counted = counted + 10, satisfied = satisfied + 10 WHERE store_id = '" +
                                storeId(9) + "' AND local_date = '" + day(-3) + "'");
         now = recountStored(*s, period.from, period.to);
         checkViews(*s, now, before, period);
+        CHECK(rowsRead(*s) - rows3 == 1);
+        checkOverviews(*s, period);
+
+        // Many stores of one date changed at once (a bulk repair): the whole date is read again.
+        test::execSql(url, "UPDATE day_tallies SET partial = partial + 1 WHERE local_date = '" + day(-2) + "'");
+        const std::int64_t rows4 = rowsRead(*s);
+        checkViews(*s, recountStored(*s, period.from, period.to), before, period);
+        CHECK(rowsRead(*s) - rows4 > 100);
+        checkOverviews(*s, period);
 
         // A period longer than the cache keeps (40 days and the 40 before) is summed in SQL: same figures.
         const hq::Period longer{day(-39), day(0)};
@@ -241,6 +359,61 @@ TEST_CASE("period cache: 500 stores x 30 days: /stores and /regions equal a reco
         const auto longNow = recountStored(*s, longer.from, longer.to);
         REQUIRE(page["stores"].size() == 500);
         for (const auto& row : page["stores"]) CHECK(row["current"] == statsJson(longNow, row["id"], longer));
+        // and so is the overview of such a period.
+        checkOverviews(*s, longer);
+    }
+}
+
+TEST_CASE("period cache: the warm-up at serve start reads the last 30 days and the 30 before once", "[storage]") {
+    test::TempDir dir;
+    for (const auto& url : test::storageUrls(dir)) {
+        INFO(url);
+        auto s = test::openStorage(url);
+        writeChain(url, *s);
+        const hq::Period period{day(-29), day(0)};
+        const std::int64_t read0 = datesRead(*s);
+        CHECK(hq::warmChainReads(*s, day(0)).value() == static_cast<std::size_t>(kStores));
+        CHECK(datesRead(*s) - read0 == kDays);
+        checkViews(*s, recount(period.from, period.to), recount(day(-59), day(-30)), period);
+        checkOverviews(*s, period);
+        checkOverviews(*s, {day(-6), day(0)});
+        CHECK(datesRead(*s) - read0 == kDays);
+    }
+}
+
+TEST_CASE("period cache: a database from schema 14 migrates (each store-date's change count) with its figures", "[storage]") {
+    test::TempDir dir;
+    for (const auto& url : test::storageUrls(dir)) {
+        INFO(url);
+        const hq::Period period{day(-29), day(0)};
+        const hq::Period prev = hq::previousPeriod(period);
+        {
+            auto s = test::openStorage(url);
+            writeChain(url, *s);
+        }
+        // What a schema 14 HQ left behind: no day_changes, day_totals' trigger of migration 12.
+        const bool pg = !url.starts_with("sqlite:");
+        if (pg) {
+            std::ifstream in(std::string(SEGUE_SOURCE_DIR) + "/hq/migrations/postgresql/0012_day_totals.sql");
+            std::stringstream m12;
+            m12 << in.rdbuf();
+            REQUIRE(m12.str().size() > 100);
+            test::execSql(url, m12.str());
+        } else {
+            test::execSql(url, "DROP TRIGGER day_changes_on_insert");
+            test::execSql(url, "DROP TRIGGER day_changes_on_update");
+        }
+        test::execSql(url, "DROP TABLE day_changes");
+        test::execSql(url, "UPDATE schema_version SET version = 14");
+        auto s = test::openStorage(url);
+        CHECK(s->schemaVersion() == hq::kSchemaVersion);
+        checkViews(*s, recount(period.from, period.to), recount(prev.from, prev.to), period);
+        checkOverviews(*s, period);
+        const std::int64_t rows0 = rowsRead(*s);
+        ingestLate(*s, storeId(4), 2, 3, -2);
+        checkViews(*s, recountStored(*s, period.from, period.to), recountStored(*s, prev.from, prev.to), period);
+        CHECK(rowsRead(*s) - rows0 == 1);
+        checkOverviews(*s, period);
     }
 }
 

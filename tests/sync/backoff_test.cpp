@@ -53,6 +53,60 @@ TEST_CASE("backoff is deterministic for a seed and resets on success", "[backoff
     }
 }
 
+TEST_CASE("the ceiling never exceeds the time the link has been down (at least the base)", "[backoff]") {
+    const BackoffPolicy p;
+    CHECK(backoffCeilingMs(9, 0, p) == 1'000);          // nine quick failures: still the base
+    CHECK(backoffCeilingMs(9, 10'000, p) == 10'000);    // 10 s down: not 256 s
+    CHECK(backoffCeilingMs(3, 60'000, p) == 4'000);     // the doubling still bounds it
+    CHECK(backoffCeilingMs(20, 3'600'000, p) == 300'000);   // and the cap
+
+    // A terminal whose jittered waits came out short fails 9 times within 10 s of HQ going away
+    // (what benchmark 11 saw in a fleet of 1 000): its next wait stays within the 10 s, where the
+    // failure count alone would allow 256 s.
+    std::mt19937_64 rng(11);
+    Backoff b;
+    std::int64_t now = 5'000'000;
+    for (int i = 0; i < 8; ++i) {
+        (void)b.onFailure(rng, now);
+        now += 1'200;   // each attempt failed 1.2 s after the last
+    }
+    bool beyondOutage = false;
+    Backoff plain;
+    std::mt19937_64 rng2(11);
+    for (int i = 0; i < 8; ++i) (void)plain.onFailure(rng2);
+    std::int64_t plainMax = 0;
+    for (int i = 0; i < 200; ++i) {
+        Backoff copy = b;
+        if (copy.onFailure(rng, now) > 9'600) beyondOutage = true;
+        Backoff plainCopy = plain;
+        plainMax = std::max(plainMax, plainCopy.onFailure(rng2));
+    }
+    CHECK(b.failures() == 8);
+    CHECK_FALSE(beyondOutage);
+    CHECK(plainMax > 60'000);   // without the bound the ninth wait reaches far past the outage
+
+    // The outage starts again after a success.
+    b.reset();
+    for (int i = 0; i < 50; ++i) {
+        Backoff copy = b;
+        CHECK(copy.onFailure(rng, now + 1'000'000) <= 1'000);
+    }
+}
+
+TEST_CASE("the worker's plan bounds the backoff by the time down and still honours Retry-After",
+          "[backoff][plan]") {
+    std::mt19937_64 rng(5);
+    const RetryPolicy policy;
+    Backoff b;
+    for (int i = 0; i < 12; ++i)
+        (void)planAfterFailure(SendFailure{SendError::Offline, "", {}, {}}, b, rng, policy, 1'000 + i);
+    const Plan p = planAfterFailure(SendFailure{SendError::Offline, "", {}, {}}, b, rng, policy, 1'012);
+    CHECK(p.state == SyncState::Retrying);
+    CHECK(p.waitMs <= 1'000);   // 13 failures within 12 ms: the base, not the 5 min cap
+    const Plan r = planAfterFailure(SendFailure{SendError::RateLimited, "", 429, 30'000}, b, rng, policy, 1'013);
+    CHECK(r.waitMs >= 30'000);
+}
+
 TEST_CASE("a failure's kind decides the schedule", "[backoff][plan]") {
     std::mt19937_64 rng(3);
     const RetryPolicy policy;

@@ -7,7 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
+#include <memory>
+#include <thread>
 
 #include "sync/curl_transport.hpp"
 #include "tests/sync/support.hpp"
@@ -98,4 +102,40 @@ TEST_CASE("after cancel() every post ends as aborted without touching the networ
     auto r = (*t)->post(oneRecordBatch());
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().kind == sync::SendError::Aborted);
+}
+
+TEST_CASE("a one-off HTTPS request (the config fetch) ends as aborted when cancelled mid-wait", "[transport]") {
+    // A listener that never answers: the kernel completes the TCP handshake, the TLS hello waits.
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(listen(fd, 4) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    sync::HttpsRequest request;
+    request.serverUrl = "https://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    request.path = "/api/v1/terminal/config";
+    request.cancel = cancel;
+    SECTION("cancelled while waiting: Aborted, not the timeout's verdict") {
+        std::thread stopper([cancel] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+            cancel->store(true);
+        });
+        const auto reply = sync::httpsRequest(request);
+        stopper.join();
+        REQUIRE_FALSE(reply.has_value());
+        CHECK(reply.error().kind == sync::SendError::Aborted);
+    }
+    SECTION("cancelled before: Aborted without connecting") {
+        cancel->store(true);
+        const auto reply = sync::httpsRequest(request);
+        REQUIRE_FALSE(reply.has_value());
+        CHECK(reply.error().kind == sync::SendError::Aborted);
+    }
+    close(fd);
 }

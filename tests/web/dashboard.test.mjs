@@ -4,7 +4,7 @@
 // $SEGUE_SCREENSHOT_DIR for people to look at.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -16,7 +16,8 @@ import { chromium } from 'playwright-core';
 const HQ = process.env.SEGUE_HQ_BINARY;
 const SEED = process.env.SEGUE_HQ_SEED;
 const SHOTS = process.env.SEGUE_SCREENSHOT_DIR;
-for (const [name, value] of Object.entries({ SEGUE_HQ_BINARY: HQ, SEGUE_HQ_SEED: SEED, SEGUE_SCREENSHOT_DIR: SHOTS }))
+const KIOSK = process.env.SEGUE_KIOSK_BINARY;
+for (const [name, value] of Object.entries({ SEGUE_HQ_BINARY: HQ, SEGUE_HQ_SEED: SEED, SEGUE_SCREENSHOT_DIR: SHOTS, SEGUE_KIOSK_BINARY: KIOSK }))
   if (!value) throw new Error(name + ' is not set (run through ctest or run_browser_tests.sh)');
 
 const OFFSET_MIN = 480;
@@ -791,15 +792,230 @@ describe('HQ dashboard: callback cases and complaint analysis', () => {
   });
 });
 
+
+describe('HQ dashboard: enrolment codes from the fleet page, and a store split by survey version', () => {
+  const PASSWORD = 'correct horse battery';
+  const STORE = 'sz-futian';   // a store of its own region, for the region manager
+  const db = () => 'sqlite:' + path.join(work, 'hq.sqlite');
+  const hq = (...args) => execFileSync(HQ, args, { encoding: 'utf8', input: PASSWORD + '\n' });
+  let kioskToml;
+
+  before(() => {
+    hq('region', 'add', '--db', db(), '--id', 'south', '--name', '华南 South');
+    hq('store', 'set', '--db', db(), '--store', STORE, '--name', '福田 Futian', '--region', 'south');
+    hq('user', 'add', '--db', db(), '--email', 'ada@example.com', '--role', 'admin', '--password-stdin');
+    hq('user', 'add', '--db', db(), '--email', 'rex@example.com', '--role', 'region', '--region', 'south', '--password-stdin');
+    hq('user', 'add', '--db', db(), '--email', 'val@example.com', '--role', 'viewer', '--password-stdin');
+    // A terminal's configuration pointing at this HQ, trusting only its certificate.
+    kioskToml = path.join(work, 'kiosk-enrol.toml');
+    fs.writeFileSync(kioskToml, `[sync]\nenabled = true\nserver_url = "${base}"\nca_file = "${path.join(work, 'cert.pem')}"\n`, { mode: 0o600 });
+  });
+
+  async function signIn(email) {
+    if (await page.isVisible('#logout')) await page.click('#logout');
+    await page.evaluate(() => { sessionStorage.clear(); localStorage.removeItem('segue.hq.login'); localStorage.removeItem('segue.hq.csrf'); });
+    await page.goto(base + '/');
+    await page.waitForSelector('#login-form[data-mode="password"]');
+    await page.fill('#email', email);
+    await page.fill('#password', PASSWORD);
+    await page.click('#signin');
+    await page.waitForFunction((e) => (document.getElementById('whoami')?.textContent || '').includes(e), email);
+  }
+
+  async function setLang(lang) {
+    await page.click(`#lang-switch [data-lang="${lang}"]`);
+    await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+  }
+
+  async function openFleet() {
+    await page.goto(base + '/#/fleet');
+    await page.waitForSelector('#fleet-table');   // a region without terminals yet has no rows
+  }
+
+  /// Issues a code in the open dialog; returns {code, device, expires}.
+  async function issue(store, name) {
+    await page.fill('#enrol-store', store);
+    await page.fill('#enrol-name', name);
+    await page.click('#enrol-submit');
+    await page.waitForSelector('#enrol-code');
+    return {
+      code: (await page.textContent('#enrol-code')).trim(),
+      device: await page.getAttribute('#enrol-code', 'data-device'),
+      expires: await page.getAttribute('#enrol-expires', 'data-value'),
+    };
+  }
+
+  /// segue-kiosk enrol --code with a new data directory: its exit code and the stored identity.
+  function kioskEnrol(code, dir) {
+    const run = spawnSync(KIOSK, ['enrol', '--code', code, '--config', kioskToml, '--data-dir', dir], { encoding: 'utf8', timeout: 60000 });
+    const idFile = path.join(dir, 'identity.json');
+    return { status: run.status, stderr: run.stderr, identity: fs.existsSync(idFile) ? JSON.parse(fs.readFileSync(idFile, 'utf8')) : null };
+  }
+
+  test('a viewer is not offered the enrolment button', async () => {
+    await signIn('val@example.com');
+    await openFleet();
+    assert.equal(await page.locator('#enrol-open').count(), 0);
+  });
+
+  test('an admin issues a code on the fleet page; the terminal enrols with it once', async () => {
+    await signIn('ada@example.com');
+    await setLang('zh-CN');
+    await openFleet();
+    await page.click('#enrol-open');
+    await page.waitForSelector('#enrol-dialog[open] #enrol-form');
+    await shot('enrol-dialog-zh');
+    const before = Date.now();
+    const issued = await issue('sh-pudong', '3号柜台');
+    assert.match(issued.code, /^\d{4}-\d{4}-\d{4}$/);
+    assert.equal(await page.textContent('#enrol-instruction'), '请在终端的登记界面输入此代码。');
+    // Valid for the 72 hours the dialog offers by default.
+    const hours = (Date.parse(issued.expires) - before) / 3600000;
+    assert.ok(hours > 71.9 && hours < 72.1, 'expires in ' + hours + ' h');
+    assert.match(await page.textContent('#enrol-expires'), /有效期至/);
+    await shot('enrol-code-zh');
+
+    // The real terminal trades it for its identity: once.
+    const first = kioskEnrol(issued.code, path.join(work, 'kiosk-d1'));
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(first.identity.device_id, issued.device);
+    assert.equal(first.identity.store_id, 'sh-pudong');
+    assert.equal((fs.statSync(path.join(work, 'kiosk-d1', 'identity.json')).mode & 0o777), 0o600);
+    const again = kioskEnrol(issued.code, path.join(work, 'kiosk-d2'));
+    assert.equal(again.status, 4, again.stderr);
+    assert.equal(again.identity, null);
+
+    // Done: the new terminal is in the fleet list.
+    await page.click('#enrol-done');
+    await page.waitForSelector(`#fleet-table tr[data-device="${issued.device}"]`);
+    assert.equal(await page.locator('#enrol-dialog').count(), 0);
+    const audit = (await (async () => {
+      const res = await page.evaluate(async () => (await fetch('/api/v1/audit')).json());
+      return res.entries;
+    })()).filter((e) => e.action === 'device_add' && e.subject === issued.device);
+    assert.equal(audit.length, 1);
+    assert.equal(audit[0].actor, 'ada@example.com');
+  });
+
+  test('a region manager issues codes for the stores of their region only (in English)', async () => {
+    await signIn('rex@example.com');
+    await setLang('en');
+    await openFleet();
+    await page.click('#enrol-open');
+    await page.waitForSelector('#enrol-dialog[open] #enrol-form');
+    // Their one store is filled in; another region's store is "not found".
+    assert.equal(await page.inputValue('#enrol-store'), STORE);
+    await page.fill('#enrol-store', 'sh-pudong');
+    await page.fill('#enrol-name', 'Counter 1');
+    await page.click('#enrol-submit');
+    await page.waitForFunction(() => document.getElementById('enrol-error').textContent.length > 0);
+    assert.equal(await page.locator('#enrol-code').count(), 0);
+    const issued = await issue(STORE, 'Counter 1');
+    assert.match(issued.code, /^\d{4}-\d{4}-\d{4}$/);
+    assert.equal(await page.textContent('#enrol-instruction'), "Type this on the terminal's enrolment screen.");
+    await shot('enrol-code-en');
+    const enrolled = kioskEnrol(issued.code, path.join(work, 'kiosk-d3'));
+    assert.equal(enrolled.status, 0, enrolled.stderr);
+    assert.equal(enrolled.identity.store_id, STORE);
+    assert.equal(kioskEnrol(issued.code, path.join(work, 'kiosk-d4')).status, 4);
+    await page.click('#enrol-done');
+    await page.waitForSelector(`#fleet-table tr[data-device="${issued.device}"]`);
+  });
+
+  test('the store page splits the period by survey version when it holds more than one', async () => {
+    // Version 2 for the region manager's store, then that terminal's batch under versions 1 and 2.
+    const v2 = path.join(work, 'survey-v2.json');
+    fs.writeFileSync(v2, JSON.stringify({
+      id: 'segue-default', version: 1, languages: ['zh-CN', 'en'], items: ['satisfactory', 'effective'], reasons_max_stars: 3,
+      tags: [{ id: 'wait_time', labels: { 'zh-CN': '等待时间', en: 'Wait time' } }, { id: 'queue_too_long', labels: { 'zh-CN': '排队太久', en: 'Queue too long' } }],
+      settings: { thank_you_s: 2, inactivity_timeout_s: 30, misuse_window_s: 5, target_csat: 0.9 },
+    }));
+    assert.equal(hq('survey', 'publish', '--db', db(), '--file', v2, '--store', STORE).trim(), '2');
+    const identity = JSON.parse(fs.readFileSync(path.join(work, 'kiosk-d3', 'identity.json'), 'utf8'));
+    const now = Date.now() - 3600000;
+    const plan = [[1, 5, []], [1, 4, []], [1, 2, ['wait_time']], [2, 5, []], [2, 1, ['queue_too_long']], [2, 2, ['queue_too_long', 'wait_time']], [2, 3, ['wait_time']]];
+    const records = plan.map(([version, stars, tags], i) => {
+      const at = now + i * 1000;
+      const local = new Date(at + OFFSET_MIN * 60000);
+      return {
+        callback_requested: false, complete: true, created_at: new Date(at).toISOString(), device_id: identity.device_id,
+        duration_ms: 8000, id: uuidV7(at), language: 'en', local_date: local.toISOString().slice(0, 10), local_hour: local.getUTCHours(),
+        misuse: false, segue: { satisfactory: stars, efficient: null, genuine: null, understanding: null, effective: version === 2 ? 4 : null },
+        stars, store_id: STORE, survey_id: 'segue-default', survey_version: version, synthetic: false, tags, utc_offset_min: OFFSET_MIN,
+      };
+    });
+    const batch = { app_version: '0.1.0', batch_id: uuidV7(now), device_id: identity.device_id, pending: 0, protocol: 1, responses: records,
+      sent_at: new Date().toISOString() };
+    const ack = await apiPost('/api/v1/batches', identity.token, batch);
+    assert.equal(ack.status, 200, ack.body.toString());
+    assert.equal(JSON.parse(ack.body.toString()).accepted.length, records.length, ack.body.toString());
+
+    const split = (await api(`/api/v1/stores/${STORE}/summary?by=survey_version&period=7d`)).survey_versions;
+    assert.deepEqual(split.map((v) => [v.version, v.responses]), [[1, 3], [2, 4]]);
+    await page.goto(base + '/#/store/' + STORE);
+    await page.waitForSelector('#version-table tbody tr');
+    assert.deepEqual(await page.$$eval('#version-table tbody tr', (trs) => trs.map((tr) => tr.dataset.version)), ['1', '2']);
+    for (const v of split) {
+      const row = `#version-table tr[data-version="${v.version}"]`;
+      assert.equal(Number(await dataValue(row + ' td[data-col="responses"]')), v.responses);
+      assert.equal(asNumber(await dataValue(row + ' td[data-col="csat"]')), v.csat);
+      assert.equal(asNumber(await dataValue(row + ' td[data-col="mean"]')), v.mean_stars);
+      assert.equal(await page.textContent(row + ' td[data-col="csat"]'), pctFormat('en', v.csat));
+    }
+    assert.match(await page.textContent('#version-table tr[data-version="2"] td[data-col="tags"]'), /Queue too long 2|queue_too_long 2/);
+    await shot('store-versions-en');
+    await setLang('zh-CN');
+    await page.waitForSelector('#version-table tbody tr');
+    assert.equal(await page.textContent('#version-split h2'), '按问卷版本');
+    await shot('store-versions-zh');
+    // A store whose period answered one version has no split.
+    await signIn('ada@example.com');
+    await page.goto(base + '/#/store/sh-pudong');
+    await page.waitForSelector('#segue-means');
+    assert.equal(await page.locator('#version-split').count(), 0);
+  });
+
+  test('the enrolment pages ran without script errors', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
+
+/// A UUIDv7 for `ms` (random tail), as terminals make them.
+function uuidV7(ms) {
+  const b = crypto.randomBytes(16);
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = (b[6] & 0x0f) | 0x70;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = b.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/// POST of a JSON body over HTTPS with a bearer token.
+function apiPost(pathAndQuery, token, body) {
+  return new Promise((resolve, reject) => {
+    const data = Buffer.from(JSON.stringify(body));
+    const req = https.request({
+      host: '127.0.0.1', servername: 'localhost', port, path: pathAndQuery, method: 'POST', ca: cert,
+      headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json', 'Content-Length': data.length },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
 describe('HQ dashboard: surveys (administrators)', () => {
   const PASSWORD = 'correct horse battery';
   const db = () => 'sqlite:' + path.join(work, 'hq.sqlite');
   const hq = (...args) => execFileSync(HQ, args, { encoding: 'utf8', input: PASSWORD + '\n' });
-  let store, device, other;
+  let store, device, other, next;   // `next`: the version this page's publish gets (the CLI may have published before)
 
   before(() => {
     hq('user', 'add', '--db', db(), '--email', 'sue@example.com', '--role', 'admin', '--password-stdin');
-    hq('user', 'add', '--db', db(), '--email', 'val@example.com', '--role', 'viewer', '--password-stdin');
+    hq('user', 'add', '--db', db(), '--email', 'vera@example.com', '--role', 'viewer', '--password-stdin');
     device = seed.devices[0];
     store = device.store;
     other = seed.devices.find((d) => d.store !== store);
@@ -841,12 +1057,13 @@ describe('HQ dashboard: surveys (administrators)', () => {
     assert.deepEqual(Object.keys(en).sort(), Object.keys(zh).sort());
   });
 
-  test('an admin edits v1 into v2 with a new tag, sees HQ refuse a missing label, previews both languages and publishes to one store', async () => {
+  test('an admin edits v1 into a new version with a new tag, sees HQ refuse a missing label, previews both languages and publishes to one store', async () => {
     await signIn('sue@example.com');
     await page.click('a[data-tab="surveys"]');
     await page.waitForSelector('#surveys-table tr[data-survey="segue-default"][data-version="1"]');
     const list = await pageApi('/api/v1/surveys');
-    assert.equal(list.surveys[0].versions.length, 1);
+    const published = list.surveys[0].versions.length;
+    next = Math.max(...list.surveys[0].versions.map((v) => v.version)) + 1;
     assert.equal(await page.locator('#survey-scopes tbody tr').count(), Math.min(100, list.scopes.length));
     assert.equal(await page.textContent(`#survey-scopes tr[data-scope="store:${store}"] [data-col="runs"]`), 'segue-default · v1');
     await shotTop('surveys-list-zh');
@@ -876,7 +1093,7 @@ describe('HQ dashboard: surveys (administrators)', () => {
     assert.equal(await page.getAttribute('#survey-error-field', 'data-field'), 'definition.tags[5].labels.en');
     assert.match(await page.textContent('#survey-error'), /queue_too_long/);
     assert.ok(await page.evaluate((sel) => document.querySelector(sel + ' input[data-lang="en"]').classList.contains('invalid'), fresh));
-    assert.equal((await pageApi('/api/v1/surveys')).surveys[0].versions.length, 1, 'nothing was published');
+    assert.equal((await pageApi('/api/v1/surveys')).surveys[0].versions.length, published, 'nothing was published');
     await setLang('en');
     await page.waitForSelector('#survey-form');
     await shotTop('survey-edit-refused-en');
@@ -920,10 +1137,10 @@ describe('HQ dashboard: surveys (administrators)', () => {
 
     await page.click('#survey-publish');
     await page.waitForSelector('#survey-flash');
-    assert.equal(await page.evaluate(() => location.hash), '#/surveys/segue-default/2');
+    assert.equal(await page.evaluate(() => location.hash), '#/surveys/segue-default/' + next);
     await page.waitForSelector(`#survey-assigned [data-scope="store:${store}"]`);
     const config = await terminalConfig(device.token);
-    assert.equal(config.survey_version, 2);
+    assert.equal(config.survey_version, next);
     assert.equal(config.assigned_by, 'store');
     assert.deepEqual(config.survey.items, ['satisfactory', 'effective', 'efficient']);
     assert.equal(config.survey.settings.thank_you_s, 2);
@@ -933,9 +1150,9 @@ describe('HQ dashboard: surveys (administrators)', () => {
     await shotTop('survey-version-zh');
 
     await page.click('a[data-tab="surveys"]');
-    await page.waitForSelector(`#surveys-table tr[data-version="2"] [data-scope="store:${store}"]`);
-    assert.equal(await page.getAttribute('#surveys-table tr[data-version="2"] td.num', 'data-value'), '1');
-    assert.equal(await page.textContent(`#survey-scopes tr[data-scope="store:${store}"] [data-col="runs"]`), 'segue-default · v2');
+    await page.waitForSelector(`#surveys-table tr[data-version="${next}"] [data-scope="store:${store}"]`);
+    assert.equal(await page.getAttribute(`#surveys-table tr[data-version="${next}"] td.num`, 'data-value'), '1');
+    assert.equal(await page.textContent(`#survey-scopes tr[data-scope="store:${store}"] [data-col="runs"]`), 'segue-default · v' + next);
     await setLang('en');
     await page.waitForSelector('#surveys-table');
     await shotTop('surveys-list-en');
@@ -948,11 +1165,11 @@ describe('HQ dashboard: surveys (administrators)', () => {
     await page.waitForSelector('#survey-assign-dialog[open]');
     await page.selectOption('#assign-scope-kind', 'store');
     await page.fill('#assign-scope-store', store);
-    await page.waitForFunction(() => /v2/.test(document.getElementById('assign-scope-now').textContent));
+    await page.waitForFunction((v) => document.getElementById('assign-scope-now').textContent.includes('v' + v), next);
     await shotTop('survey-rollback-dialog-en');
     await page.click('#assign-confirm');
     await page.waitForSelector('#survey-flash');
-    assert.match(await page.textContent('#survey-flash'), /v1.*v2/);
+    assert.match(await page.textContent('#survey-flash'), new RegExp('v1.*v' + next));
     await page.waitForSelector(`#surveys-table tr[data-version="1"] [data-scope="store:${store}"]`);
     assert.equal(await page.locator('#survey-assign-dialog').count(), 0);
     const config = await terminalConfig(device.token);
@@ -964,9 +1181,9 @@ describe('HQ dashboard: surveys (administrators)', () => {
     const publish = audit.entries.find((e) => e.action === 'survey_publish');
     const assign = audit.entries.find((e) => e.action === 'survey_assign');
     assert.equal(publish.actor, 'sue@example.com');
-    assert.equal(publish.subject, 'segue-default v2');
+    assert.equal(publish.subject, 'segue-default v' + next);
     assert.equal(assign.subject, 'segue-default v1');
-    assert.equal(assign.details.previous, 'segue-default v2');
+    assert.equal(assign.details.previous, 'segue-default v' + next);
     assert.equal(assign.details.scope, 'store:' + store);
     await setLang('zh-CN');
     await page.waitForSelector('#surveys-table');
@@ -977,9 +1194,9 @@ describe('HQ dashboard: surveys (administrators)', () => {
     for (const [lang, width] of [['en', 1280], ['zh-CN', 1280], ['en', 1024], ['zh-CN', 1024]]) {
       await page.setViewportSize({ width, height: 900 });
       if (await page.evaluate(() => document.documentElement.lang) !== lang) await setLang(lang);
-      for (const hash of ['#/surveys', '#/surveys/segue-default/2', '#/surveys/segue-default/2/edit']) {
+      for (const hash of ['#/surveys', '#/surveys/segue-default/' + next, '#/surveys/segue-default/' + next + '/edit']) {
         await page.goto(base + '/' + hash);
-        await page.waitForSelector(hash.endsWith('edit') ? '#survey-form' : hash.endsWith('2') ? '#survey-facts' : '#surveys-table');
+        await page.waitForSelector(hash.endsWith('edit') ? '#survey-form' : hash.endsWith('/' + next) ? '#survey-facts' : '#surveys-table');
         assert.ok(await fitsWidth(), `${hash} overflows at ${width} px in ${lang}`);
       }
       await shotTop(`survey-edit-${lang}-${width}`);
@@ -1000,7 +1217,7 @@ describe('HQ dashboard: surveys (administrators)', () => {
   });
 
   test('a viewer is offered no survey tab and gets no survey page or API', async () => {
-    await signIn('val@example.com');
+    await signIn('vera@example.com');
     assert.equal(await page.locator('a[data-tab="surveys"]').count(), 0);
     await page.goto(base + '/#/surveys');
     await page.waitForSelector('#stores-table tbody tr');
