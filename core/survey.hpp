@@ -60,8 +60,17 @@ struct Survey {
 /// Whether `digits` (ASCII digits only) matches the survey's callback number pattern as a whole.
 bool callbackNumberMatches(const SurveySettings& settings, std::string_view digits);
 
+/// Why a definition was refused: the field as a JSON path ("tags[2].labels.en",
+/// "settings.thank_you_s"; empty for the text as a whole) and a sentence naming it.
+struct SurveyProblem {
+    std::string field;
+    std::string message;
+};
+
 /// Parses and validates a survey definition (JSON text). The error names the bad field.
 std::expected<Survey, std::string> parseSurvey(std::string_view json);
+/// parseSurvey with the bad field apart from the sentence (the same check, the same sentence).
+std::expected<Survey, SurveyProblem> checkSurvey(std::string_view json);
 
 /// The first tag of `s` that has no label in `language` (among the labels the definition
 /// carries), or nullopt when every tag has one.
@@ -70,5 +79,7 @@ std::optional<std::string> tagWithoutLabel(const Survey& s, std::string_view lan
 /// What a definition needs besides parsing to be published from HQ: a label for every tag in
 /// every language it lists. nullopt when complete, else the reason.
 std::optional<std::string> publishableError(const Survey& s);
+/// publishableError with the field ("tags[i].labels.LANG", "callback_consent.LANG").
+std::optional<SurveyProblem> publishableProblem(const Survey& s);
 
 } // namespace segue::core

@@ -5,12 +5,14 @@
 
 namespace segue::hq {
 
-/// Rendered as {"error": code, "message": message} with HTTP `status`.
+/// Rendered as {"error": code, "message": message} (and "field" when set) with HTTP `status`.
 struct ApiError {
     int status = 500;
     std::string code;
     std::string message;
     std::optional<int> retryAfterS;   ///< sent as Retry-After (429)
+    /// The request field a 400 refuses, as a path ("definition.tags[2].labels.en").
+    std::optional<std::string> field = {};
 
     static ApiError badRequest(std::string message) { return {400, "bad_request", std::move(message), {}}; }
     static ApiError unauthorized(std::string message) { return {401, "unauthorized", std::move(message), {}}; }

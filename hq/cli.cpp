@@ -110,6 +110,7 @@ survey publish validates FILE, stores it as the survey's next version (published
 change) and assigns it; a terminal runs the most specific assignment of its store (store, then
 region, then chain; the built-in version 1 when none). survey assign assigns a version already
 published (a rollback); survey show prints a version's definition as terminals receive it.
+Publishes and assignments are recorded in the audit log too (survey_publish, survey_assign).
 The dashboard is served at / (log in with email and password, or a read token). --config names a
 TOML file with the dashboard's target and time zone ([dashboard]), the alert rules and webhook
 ([alerts]; [alerts.case_overdue] alerts once per callback case still open past its due time), the
@@ -584,7 +585,7 @@ int surveyPublish(const std::vector<std::string>& args) {
     std::string url;
     auto storage = openDb(*o, url);
     if (!storage) return storageFailure(storage.error());
-    auto version = publishSurvey(**storage, text, *scope, nowMs());
+    auto version = publishSurveyBy(**storage, text, *scope, kCliActor, nowMs());
     if (!version) return storageFailure(StorageError{version.error().kind, *file + ": " + version.error().message});
     std::cout << *version << "\n";
     return kExitOk;
@@ -611,7 +612,7 @@ int surveyAssign(const std::vector<std::string>& args) {
     std::string url;
     auto storage = openDb(*o, url);
     if (!storage) return storageFailure(storage.error());
-    if (auto r = assignSurvey(**storage, *id, *version, *scope, nowMs()); !r) return storageFailure(r.error());
+    if (auto r = assignSurveyBy(**storage, *id, *version, *scope, kCliActor, nowMs()); !r) return storageFailure(r.error());
     std::cout << *version << "\n";
     return kExitOk;
 }
@@ -631,8 +632,7 @@ int surveyList(const std::vector<std::string>& args) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& a : *assignments)
             if (a.surveyId == id && a.version == version)
-                out.push_back(a.scopeKind == ScopeKind::Chain ? std::string("chain")
-                                                               : std::string(scopeKindName(a.scopeKind)) + ":" + a.scopeId);
+                out.push_back(scopeText(a.scopeKind, a.scopeId));
         return out;
     };
     nlohmann::json list = nlohmann::json::array();

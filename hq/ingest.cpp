@@ -37,7 +37,8 @@ const char* Ingest::refusal(const core::Response& r, const core::Survey* survey,
 }
 
 std::string errorBody(const ApiError& e) {
-    const nlohmann::json j = {{"error", e.code}, {"message", e.message}};
+    nlohmann::json j = {{"error", e.code}, {"message", e.message}};
+    if (e.field) j["field"] = *e.field;
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -242,7 +242,8 @@ Router::Router(Storage& storage, const core::Clock& clock, RouterOptions options
       m_enrolLimiter(kEnrolPerMinute / 60.0, kEnrolPerMinute, clock, kEnrolAddressesKept),
       m_auth(storage),
       m_people(storage, m_auth),
-      m_cases(storage, m_options.cases, m_options.contactKey) {}
+      m_cases(storage, m_options.cases, m_options.contactKey),
+      m_surveys(storage) {}
 
 CaseNow Router::caseNow() const {
     const core::Now now = m_clock.now();
@@ -301,6 +302,12 @@ std::span<const Route> Router::routes() {
               &Router::postCaseContact},
         Route{"POST", "/api/v1/cases/{id}", "POST /api/v1/cases/{id}", Access::Read, false, &Router::postCase},
         Route{"GET", "/api/v1/reasons", "/api/v1/reasons", Access::Read, false, &Router::getReasons},
+        Route{"GET", "/api/v1/surveys", "/api/v1/surveys", Access::Admin, false, &Router::getSurveys},
+        Route{"POST", "/api/v1/surveys", "POST /api/v1/surveys", Access::Admin, false, &Router::postSurvey},
+        Route{"GET", "/api/v1/surveys/{id}/versions/{version}", "/api/v1/surveys/{id}/versions/{version}", Access::Admin,
+              false, &Router::getSurveyVersion},
+        Route{"POST", "/api/v1/surveys/{id}/versions/{version}/assign", "POST /api/v1/surveys/{id}/versions/{version}/assign",
+              Access::Admin, false, &Router::postSurveyAssign},
         Route{"GET", "/", "/", Access::None, false, &Router::getWebFile},
         Route{"GET", "/static/{file*}", "/static", Access::None, false, &Router::getWebFile},
     };
@@ -759,6 +766,21 @@ void Router::postCase(const HttpRequest& req, HttpResponse& res) {
 
 void Router::getReasons(const HttpRequest& req, HttpResponse& res) {
     sendReply(res, m_cases.reasons(*req.principal, [&](const char* n) { return param(req, n); }, caseNow()));
+}
+
+void Router::getSurveys(const HttpRequest&, HttpResponse& res) { sendReply(res, m_surveys.list()); }
+
+void Router::getSurveyVersion(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_surveys.show(req.matches[0], req.matches[1]));
+}
+
+void Router::postSurvey(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_surveys.publish(*req.principal, req.body, req.remoteAddress, m_clock.now().utcMs));
+}
+
+void Router::postSurveyAssign(const HttpRequest& req, HttpResponse& res) {
+    sendReply(res, m_surveys.assign(*req.principal, req.matches[0], req.matches[1], req.body, req.remoteAddress,
+                                    m_clock.now().utcMs));
 }
 
 void Router::getWebFile(const HttpRequest& req, HttpResponse& res) {

@@ -21,6 +21,7 @@
 #include "hq/people_api.hpp"
 #include "hq/rate_limiter.hpp"
 #include "hq/storage.hpp"
+#include "hq/surveys_api.hpp"
 
 namespace segue::hq {
 
@@ -151,6 +152,11 @@ private:
     void postCaseContact(const HttpRequest& req, HttpResponse& res);
     void postCase(const HttpRequest& req, HttpResponse& res);
     void getReasons(const HttpRequest& req, HttpResponse& res);
+    /// The dashboard's survey page: versions and assignments, one definition, publish, assign.
+    void getSurveys(const HttpRequest& req, HttpResponse& res);
+    void getSurveyVersion(const HttpRequest& req, HttpResponse& res);
+    void postSurvey(const HttpRequest& req, HttpResponse& res);
+    void postSurveyAssign(const HttpRequest& req, HttpResponse& res);
     /// What the cases API needs to know of now.
     CaseNow caseNow() const;
 
@@ -177,6 +183,7 @@ private:
     Auth m_auth;
     PeopleApi m_people;
     CasesApi m_cases;
+    SurveysApi m_surveys;
 };
 
 } // namespace segue::hq

@@ -1,10 +1,12 @@
 #include "hq/surveys.hpp"
 
+#include <algorithm>
 #include <cassert>
 
 #include <nlohmann/json.hpp>
 
 #include "assets/assets.hpp"
+#include "hq/people.hpp"
 
 namespace segue::hq {
 namespace {
@@ -39,12 +41,17 @@ const core::Survey& builtInSurvey() {
     return survey;
 }
 
+std::optional<core::SurveyProblem> publishProblem(std::string_view text) {
+    auto survey = core::checkSurvey(text);
+    if (!survey) return std::move(survey.error());
+    return core::publishableProblem(*survey);
+}
+
 Result<int> publishSurvey(Storage& storage, std::string_view text, const SurveyScope& scope, std::int64_t nowMs) {
     if (auto e = scopeError(scope)) return std::unexpected(invalid(*e));
-    auto survey = core::parseSurvey(text);
-    if (!survey) return std::unexpected(invalid(survey.error()));
-    if (auto e = core::publishableError(*survey)) return std::unexpected(invalid(*e));
-    auto json = nlohmann::json::parse(text);   // parseSurvey accepted it
+    if (auto p = publishProblem(text)) return std::unexpected(invalid(std::move(p->message)));
+    auto survey = core::parseSurvey(text);   // publishProblem accepted it
+    auto json = nlohmann::json::parse(text);
     const int floor = survey->id == builtInSurvey().id ? builtInSurvey().version : 0;
     if (scope.kind == ScopeKind::Store) {
         auto exists = storage.storeExists(scope.id);
@@ -70,6 +77,67 @@ Result<void> assignSurvey(Storage& storage, const std::string& surveyId, int ver
         if (!*stored) return std::unexpected(invalid("no survey " + surveyId + " version " + std::to_string(version)));
     }
     return storage.assignSurvey({scope.kind, scope.id, surveyId, version, nowMs});
+}
+
+Result<void> checkScopeExists(Storage& storage, const SurveyScope& scope) {
+    if (auto e = scopeError(scope)) return std::unexpected(invalid(*e));
+    if (scope.kind == ScopeKind::Store) {
+        auto exists = storage.storeExists(scope.id);
+        if (!exists) return std::unexpected(exists.error());
+        if (!*exists) return std::unexpected(invalid("no store " + scope.id));
+    }
+    if (scope.kind == ScopeKind::Region) {
+        auto regions = storage.people().listRegions();
+        if (!regions) return std::unexpected(regions.error());
+        if (std::none_of(regions->begin(), regions->end(), [&](const Region& r) { return r.id == scope.id; }))
+            return std::unexpected(invalid("no region " + scope.id));
+    }
+    return {};
+}
+
+std::string scopeText(ScopeKind kind, const std::string& id) {
+    return kind == ScopeKind::Chain ? std::string("chain") : std::string(scopeKindName(kind)) + ":" + id;
+}
+
+namespace {
+
+std::string versionText(const std::string& surveyId, int version) { return surveyId + " v" + std::to_string(version); }
+
+Result<void> auditSurvey(Storage& storage, const Actor& by, const char* action, const std::string& surveyId, int version,
+                         nlohmann::json details, std::int64_t nowMs) {
+    details["survey_id"] = surveyId;
+    details["version"] = version;
+    return storage.people().audit({0, nowMs, by.name, action, versionText(surveyId, version), by.address,
+                                   details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+}
+
+} // namespace
+
+Result<int> publishSurveyBy(Storage& storage, std::string_view text, const SurveyScope& scope, const Actor& by,
+                            std::int64_t nowMs) {
+    auto version = publishSurvey(storage, text, scope, nowMs);
+    if (!version) return version;
+    const auto surveyId = nlohmann::json::parse(text).at("id").get<std::string>();   // publishSurvey parsed it
+    if (auto r = auditSurvey(storage, by, "survey_publish", surveyId, *version, {{"scope", scopeText(scope.kind, scope.id)}}, nowMs);
+        !r)
+        return std::unexpected(r.error());
+    return version;
+}
+
+Result<std::optional<SurveyAssignment>> assignSurveyBy(Storage& storage, const std::string& surveyId, int version,
+                                                       const SurveyScope& scope, const Actor& by, std::int64_t nowMs) {
+    auto before = storage.surveyAssignments();
+    if (!before) return std::unexpected(before.error());
+    std::optional<SurveyAssignment> previous;
+    for (const auto& a : *before)
+        if (a.scopeKind == scope.kind && (scope.kind == ScopeKind::Chain || a.scopeId == scope.id)) previous = a;
+    if (auto r = assignSurvey(storage, surveyId, version, scope, nowMs); !r) return std::unexpected(r.error());
+    const nlohmann::json was = previous ? nlohmann::json(versionText(previous->surveyId, previous->version)) : nlohmann::json();
+    if (auto r = auditSurvey(storage, by, "survey_assign", surveyId, version,
+                             {{"scope", scopeText(scope.kind, scope.id)}, {"previous", was}}, nowMs);
+        !r)
+        return std::unexpected(r.error());
+    return previous;
 }
 
 std::optional<SurveyAssignment> resolveAssignment(const std::vector<SurveyAssignment>& assignments,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/survey.hpp"
+#include "hq/admin.hpp"
 #include "hq/storage.hpp"
 
 namespace segue::hq {
@@ -37,6 +38,29 @@ Result<int> publishSurvey(Storage& storage, std::string_view text, const SurveyS
 /// Assigns an existing version (a rollback is assigning an older one). Unknown version: Invalid.
 Result<void> assignSurvey(Storage& storage, const std::string& surveyId, int version, const SurveyScope& scope,
                           std::int64_t nowMs);
+
+/// What publishSurvey checks in a definition, with the field it refuses (core::checkSurvey and a
+/// label for every tag in every language): nullopt when `text` may be published.
+std::optional<core::SurveyProblem> publishProblem(std::string_view text);
+
+/// Whether a scope names something HQ knows: a store with a terminal, a region it has. Invalid
+/// (naming the id) when not. publishSurvey checks stores only (the CLI may assign a region
+/// before it is made); the dashboard's API checks both.
+Result<void> checkScopeExists(Storage& storage, const SurveyScope& scope);
+
+/// "chain", "region:ID" or "store:ID": how the CLI and the audit log write a scope.
+std::string scopeText(ScopeKind kind, const std::string& id);
+
+/// publishSurvey, then its line in the audit log: action "survey_publish", subject "ID vN",
+/// details {"survey_id","version","scope"}.
+Result<int> publishSurveyBy(Storage& storage, std::string_view text, const SurveyScope& scope, const Actor& by,
+                            std::int64_t nowMs);
+
+/// assignSurvey, then its line in the audit log: action "survey_assign", subject "ID vN", details
+/// {"survey_id","version","scope","previous"} (what the scope had: "ID vN", or null). Returns the
+/// scope's previous assignment.
+Result<std::optional<SurveyAssignment>> assignSurveyBy(Storage& storage, const std::string& surveyId, int version,
+                                                       const SurveyScope& scope, const Actor& by, std::int64_t nowMs);
 
 /// The assignment that applies to a store in `regionId` (if any): the store's own, else the
 /// region's, else the chain's; nullopt when none does (the built-in definition then applies).

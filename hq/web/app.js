@@ -10,7 +10,7 @@
   const CSRF_KEY = 'segue.hq.csrf';
   const LOGIN_KEY = 'segue.hq.login';   // which login form this browser used last: password | token
   const PAGE_SIZE = 50;
-  const ADMIN_TABS = ['users', 'places', 'tokens', 'audit'];
+  const ADMIN_TABS = ['surveys', 'users', 'places', 'tokens', 'audit'];
 
   const state = {
     token: sessionStorage.getItem(TOKEN_KEY),
@@ -137,7 +137,7 @@
 
   class Unauthorized extends Error {}
   class ApiError extends Error {
-    constructor(message, status, code) { super(message); this.status = status; this.code = code; }
+    constructor(message, status, code, field) { super(message); this.status = status; this.code = code; this.field = field; }
   }
 
   /// A read token goes in the Authorization header; a session rides on its cookie, and every
@@ -159,9 +159,9 @@
     const res = await fetch(path, { method, headers, body, cache: 'no-store' });
     if (res.status === 401) throw new Unauthorized('401');
     if (!res.ok) {
-      let message = 'HTTP ' + res.status, code = '';
-      try { const e = await res.json(); message = e.message || message; code = e.error || ''; } catch (e) { /* not JSON */ }
-      throw new ApiError(message, res.status, code);
+      let message = 'HTTP ' + res.status, code = '', field = null;
+      try { const e = await res.json(); message = e.message || message; code = e.error || ''; field = e.field || null; } catch (e) { /* not JSON */ }
+      throw new ApiError(message, res.status, code, field);
     }
     return res.status === 204 ? null : res.json();
   }
@@ -215,6 +215,7 @@
       href: '#/' + name, 'data-tab': name,
       'aria-current': (current === name || (name === 'overview' && current === 'store') || (name === 'cases' && current === 'case')) ? 'page' : null,
     }, t('nav.' + name))));
+    keepCurrentTabInView(tabs);
     const who = document.getElementById('whoami');
     if (state.me) {
       const name = state.me.kind === 'session' ? state.me.email : t('who.token');
@@ -228,6 +229,25 @@
     out.title = state.me ? (state.me.kind === 'session' ? state.me.email : t('who.token')) + ' · ' + t('role.' + state.me.role) + ' · ' + scopeText(state.me) : '';
     out.onclick = () => logout();
   }
+
+  /// Where the tab strip scrolls sideways (a narrow window), the current page's tab is scrolled into it.
+  function keepCurrentTabInView(tabs) {
+    const active = tabs.querySelector('[aria-current="page"]');
+    if (active && tabs.scrollWidth > tabs.clientWidth) {
+      const a = active.getBoundingClientRect(), b = tabs.getBoundingClientRect();
+      if (a.right > b.right) tabs.scrollLeft += a.right - b.right;
+      else if (a.left < b.left) tabs.scrollLeft -= b.left - a.left;
+    }
+    markTabOverflow(tabs);
+  }
+
+  /// Fades the strip's edge where more tabs lie beyond it, so a hidden tab does not go unnoticed.
+  function markTabOverflow(tabs) {
+    tabs.classList.toggle('more-right', tabs.scrollLeft + tabs.clientWidth < tabs.scrollWidth - 1);
+    tabs.classList.toggle('more-left', tabs.scrollLeft > 1);
+  }
+  for (const type of ['scroll', 'resize'])
+    (type === 'scroll' ? document.getElementById('tabs') : window).addEventListener(type, () => markTabOverflow(document.getElementById('tabs')), { passive: true });
 
   function destroyCharts() {
     for (const c of state.charts) c.destroy();
@@ -1401,6 +1421,530 @@
     }
   }
 
+  // ---------- surveys (administrators: versions and assignments, edit, preview, publish, rollback) ----------
+
+  const SCOPE_KINDS = ['chain', 'region', 'store'];
+  const SURVEY_SETTINGS = [
+    { key: 'thank_you_s', min: 1, max: 60, step: 1 },
+    { key: 'inactivity_timeout_s', min: 5, max: 600, step: 1 },
+    { key: 'misuse_window_s', min: 0, max: 60, step: 1 },
+    { key: 'target_csat', min: 0.01, max: 1, step: 0.01 },
+  ];
+  const CALLBACK_SETTINGS = [
+    { key: 'callback_max_stars', min: 0, max: 5, step: 1 },
+    { key: 'contact_retention_days', min: 1, max: 3650, step: 1 },
+  ];
+  const LANG_NAMES = { 'zh-CN': '中文', en: 'English' };
+
+  function scopeLabel(s) { return s.kind === 'chain' ? t('scope.chain') : t('scope.' + s.kind, { id: s.id }); }
+  function scopeKey(s) { return s.kind === 'chain' ? 'chain' : s.kind + ':' + s.id; }
+  function versionHref(id, v, edit) { return '#/surveys/' + encodeURIComponent(id) + '/' + v + (edit ? '/edit' : ''); }
+  function versionName(id, v) { return t('surveys.versionName', { id, v }); }
+  function assignedByText(by) { return t('surveys.by.' + by); }
+
+  /// The words a terminal shows in `lang`: the survey's own label for a tag, else the terminal's.
+  function terminalWord(words, lang, key) { return ((words || {})[lang] || {})[key]; }
+  function tagId(tag) { return typeof tag === 'string' ? tag : tag.id; }
+  function tagLabelIn(tag, words, lang) {
+    if (typeof tag === 'object' && tag.labels && tag.labels[lang]) return tag.labels[lang];
+    return terminalWord(words, lang, 'tag.' + tagId(tag));
+  }
+
+  /// A version's definition made ready for editing: every tag an object with a label in each
+  /// language (a built-in tag gets the terminal's words), so that publishing it needs no more.
+  function editableDraft(definition, words) {
+    const d = JSON.parse(JSON.stringify(definition));
+    d.tags = (d.tags || []).map((tag) => {
+      const labels = {};
+      for (const lang of d.languages || []) {
+        const label = tagLabelIn(tag, words, lang);
+        if (label) labels[lang] = label;
+      }
+      return { id: tagId(tag), labels: { ...labels, ...(typeof tag === 'object' ? tag.labels : {}) } };
+    });
+    return d;
+  }
+
+  // The preview: the terminal's screens as a customer meets them, in one language.
+  function previewScreen(kind, caption, ...children) {
+    return h('div', { class: 'kiosk-screen', 'data-screen': kind },
+      h('div', { class: 'kiosk-caption' }, caption), h('div', { class: 'kiosk-body' }, children));
+  }
+
+  function surveyPreview(def, words, lang) {
+    const w = (key, vars) => {
+      let s = terminalWord(words, lang, key);
+      if (s === undefined) return key;
+      for (const [k, v] of Object.entries(vars || {})) s = s.split('{' + k + '}').join(String(v));
+      return s;
+    };
+    const langs = Array.isArray(def.languages) ? def.languages : [];
+    const items = Array.isArray(def.items) ? def.items : [];
+    const other = langs.find((l) => l !== lang);
+    const screens = [previewScreen('stars', t('surveys.preview.stars'),
+      h('div', { class: 'kiosk-question' }, w('attract.question')),
+      h('div', { class: 'kiosk-stars' }, [1, 2, 3, 4, 5].map((n) => h('div', { class: 'kiosk-star' },
+        h('span', { class: 'glyph', 'aria-hidden': 'true' }, '★'), h('span', { class: 'kiosk-label' }, w('stars.' + n))))),
+      h('div', { class: 'kiosk-hint' }, w('attract.hint')))];
+    items.forEach((k, i) => {
+      if (!SEGUE.includes(k)) return;
+      const name = w('item.' + k + '.name') + (other ? ' · ' + terminalWord(words, other, 'item.' + k + '.name') : '');
+      screens.push(previewScreen('item', t('surveys.preview.item', { n: i + 1, total: items.length }),
+        h('div', { class: 'kiosk-dim' }, name),
+        h('div', { class: 'kiosk-question' }, w('item.' + k + '.question')),
+        h('div', { class: 'kiosk-options', 'data-item': k }, [1, 2, 3, 4, 5].map((v) => h('div', { class: 'kiosk-option o' + v },
+          h('span', { class: 'swatch', 'aria-hidden': 'true' }), h('span', { class: 'kiosk-label' }, w('item.' + k + '.option.' + v)))))));
+    });
+    const maxStars = def.reasons_max_stars === undefined ? 3 : def.reasons_max_stars;
+    const tags = Array.isArray(def.tags) ? def.tags : [];
+    screens.push(previewScreen('reasons', maxStars ? t('surveys.preview.reasons', { n: maxStars }) : t('surveys.preview.noReasons'),
+      h('div', { class: 'kiosk-question' }, w('reasons.title')),
+      h('div', { class: 'kiosk-hint' }, w('reasons.hint')),
+      h('div', { class: 'kiosk-chips' }, tags.slice(0, 6).map((tag) => {
+        const label = tagLabelIn(tag, words, lang);
+        return h('div', { class: 'kiosk-chip' + (label ? '' : ' missing'), 'data-tag': tagId(tag) },
+          label || t('surveys.preview.noLabel', { id: tagId(tag), lang }));
+      })),
+      h('div', { class: 'kiosk-bar' }, h('span', { class: 'kiosk-button' }, w('button.done')))));
+    const settings = def.settings || {};
+    if (settings.callback_max_stars || def.callback_consent) {
+      const consent = (def.callback_consent || {})[lang] || w('callback.consent');
+      screens.push(previewScreen('callback', t('surveys.preview.callback', { n: settings.callback_max_stars ?? 2 }),
+        h('div', { class: 'kiosk-question' }, w('callback.title')),
+        h('div', { class: 'kiosk-hint' }, consent.split('{days}').join(String(settings.contact_retention_days ?? 30))),
+        h('div', { class: 'kiosk-bar' }, h('span', { class: 'kiosk-button' }, w('callback.yes')), h('span', { class: 'kiosk-button ghost' }, w('callback.no')))));
+    }
+    screens.push(previewScreen('thanks', settings.thank_you_s ? t('surveys.preview.thanks', { n: settings.thank_you_s }) : t('surveys.preview.thanksDefault'),
+      h('div', { class: 'kiosk-check', 'aria-hidden': 'true' }, '✓'),
+      h('div', { class: 'kiosk-question' }, w('thanks.title')),
+      h('div', { class: 'kiosk-hint' }, w('thanks.body'))));
+    return h('div', { class: 'kiosk-preview', id: 'survey-preview', lang, 'data-lang': lang }, screens);
+  }
+
+  /// A card holding the preview and its own language switch (the terminal's languages, not the page's).
+  function previewCard(getDef, words, initialLang) {
+    const languagesOf = (def) => (Array.isArray(def.languages) ? def.languages : []).filter((l) => words[l]);
+    const langs = languagesOf(getDef());
+    let lang = [state.previewLang, initialLang].find((l) => langs.includes(l)) || langs[0] || state.lang;
+    const holder = h('div', {});
+    const buttons = h('div', { class: 'segmented', role: 'group', 'aria-label': t('surveys.preview.lang') });
+    const card = h('section', { class: 'card preview-card', id: 'preview-card' },
+      h('div', { class: 'card-head' }, h('h2', {}, t('surveys.preview.title')), buttons),
+      h('p', { class: 'muted small' }, t('surveys.preview.hint')), holder);
+    const draw = () => {
+      const def = getDef();
+      const shown = languagesOf(def);
+      if (!shown.includes(lang)) lang = shown[0] || lang;
+      buttons.replaceChildren(...shown.map((l) => h('button', {
+        type: 'button', id: 'preview-lang-' + l, 'data-preview-lang': l, 'aria-pressed': String(l === lang),
+        onclick: () => { lang = l; state.previewLang = l; draw(); },
+      }, LANG_NAMES[l] || l)));
+      holder.replaceChildren(surveyPreview(def, words, lang));
+    };
+    draw();
+    return { card, draw };
+  }
+
+  /// Chain, a region or a store: what a publish or an assignment goes to, and what that place runs
+  /// now. `memory` keeps the choice across redraws of the page (a language switch, a new tag).
+  function scopeChooser(data, prefix, memory) {
+    const kept = memory || {};
+    const regions = data.scopes.filter((s) => s.kind === 'region');
+    const stores = data.scopes.filter((s) => s.kind === 'store');
+    const kind = h('select', { id: prefix + '-kind', 'aria-label': t('surveys.scope'), 'data-field': 'scope.kind' },
+      SCOPE_KINDS.map((k) => h('option', { value: k }, t('surveys.scope.' + k))));
+    const region = h('select', { id: prefix + '-region', 'aria-label': t('col.region'), 'data-field': 'scope.id' },
+      regions.map((r) => h('option', { value: r.id }, r.name + ' (' + r.id + ')')));
+    const listId = prefix + '-stores';
+    const store = h('input', { id: prefix + '-store', type: 'text', list: listId, autocomplete: 'off', spellcheck: 'false',
+      placeholder: t('surveys.storePlaceholder'), 'aria-label': t('col.store'), 'data-field': 'scope.id' });
+    const datalist = h('datalist', { id: listId }, stores.map((s) => h('option', { value: s.id }, s.name || s.id)));
+    const now = h('div', { class: 'muted small scope-now', id: prefix + '-now' });
+    const value = () => {
+      if (kind.value === 'chain') return { kind: 'chain', id: null };
+      if (kind.value === 'region') return region.value ? { kind: 'region', id: region.value } : null;
+      const id = store.value.trim();
+      return id ? { kind: 'store', id } : null;
+    };
+    const update = () => {
+      region.hidden = kind.value !== 'region';
+      store.hidden = kind.value !== 'store';
+      const v = value();
+      const row = v && data.scopes.find((s) => s.kind === v.kind && (v.kind === 'chain' || s.id === v.id));
+      now.textContent = row ? t('surveys.scopeNow', { version: versionName(row.survey_id, row.version), by: assignedByText(row.assigned_by) })
+        : v && v.kind === 'store' ? t('surveys.unknownStore', { id: v.id }) : '';
+    };
+    if (kept.kind) kind.value = kept.kind;
+    if (kept.region) region.value = kept.region;
+    if (kept.store) store.value = kept.store;
+    const remember = () => { kept.kind = kind.value; kept.region = region.value; kept.store = store.value; update(); };
+    kind.addEventListener('change', remember);
+    region.addEventListener('change', remember);
+    store.addEventListener('input', remember);
+    update();
+    return { el: h('div', { class: 'scope-chooser' }, kind, region, store, datalist, now), value, describe: () => scopeLabel(value() || { kind: 'chain' }) };
+  }
+
+  function assignmentChips(v) {
+    if (!v.assigned_to.length) return h('span', { class: 'muted' }, t('surveys.unassigned'));
+    return h('span', { class: 'badges' }, v.assigned_to.map((a) => h('span', { class: 'badge neutral', 'data-scope': scopeKey(a), title: dateTime(a.assigned_at) }, scopeLabel(a))));
+  }
+
+  /// The confirm dialog of an assignment (a rollback when the version is older than the newest).
+  function assignDialog(data, surveyId, version, onDone) {
+    const chooser = scopeChooser(data, 'assign-scope');
+    const error = h('div', { class: 'form-error', id: 'assign-error', role: 'alert' });
+    const dialog = h('dialog', { id: 'survey-assign-dialog', class: 'dialog', 'aria-labelledby': 'assign-title' });
+    const confirmButton = h('button', { class: 'btn primary', type: 'button', id: 'assign-confirm' }, t('surveys.assignConfirm'));
+    confirmButton.addEventListener('click', async () => {
+      const scope = chooser.value();
+      if (!scope) { error.textContent = t('surveys.pickScope'); return; }
+      confirmButton.disabled = true;
+      let reply = null;
+      const ok = await change(error, async () => {
+        reply = await api('/api/v1/surveys/' + encodeURIComponent(surveyId) + '/versions/' + version + '/assign', { method: 'POST', body: { scope } });
+      });
+      confirmButton.disabled = false;
+      if (!ok) return;
+      dialog.close();
+      dialog.remove();
+      state.surveyFlash = t('surveys.assigned', { version: versionName(surveyId, version), place: scopeLabel(reply.scope),
+        was: reply.previous ? versionName(reply.previous.survey_id, reply.previous.version) : t('surveys.by.nothing') });
+      onDone();
+    });
+    dialog.append(
+      h('h2', { id: 'assign-title' }, t('surveys.assignTitle', { version: versionName(surveyId, version) })),
+      h('p', { class: 'muted' }, t('surveys.assignLead')),
+      chooser.el, error,
+      h('div', { class: 'dialog-buttons' },
+        h('button', { class: 'btn', type: 'button', id: 'assign-cancel', onclick: () => { dialog.close(); dialog.remove(); } }, t('case.cancel')),
+        confirmButton));
+    document.body.append(dialog);
+    dialog.showModal();
+  }
+
+  function flashBox() {
+    const text = state.surveyFlash;
+    state.surveyFlash = null;
+    return text ? h('div', { class: 'flash', id: 'survey-flash', role: 'status' }, text) : null;
+  }
+
+  function surveyVersionsCard(data, reload) {
+    const rows = [];
+    for (const s of data.surveys) {
+      const newest = Math.max(...s.versions.map((v) => v.version));
+      for (const v of [...s.versions].reverse()) rows.push(h('tr', { 'data-survey': s.survey_id, 'data-version': String(v.version) },
+        h('td', {}, h('a', { class: 'store-link', href: versionHref(s.survey_id, v.version) }, versionName(s.survey_id, v.version)),
+          v.built_in ? [' ', badge('neutral', t('surveys.builtIn'), 'built-in')] : null),
+        h('td', { title: v.published_at || '' }, v.published_at ? dateTime(v.published_at) : t('surveys.builtInDate')),
+        h('td', { 'data-col': 'assigned' }, assignmentChips(v)),
+        h('td', { class: 'num', 'data-value': v.stores }, int(v.stores)),
+        h('td', { class: 'actions' },
+          h('a', { class: 'btn', href: versionHref(s.survey_id, v.version, true), 'data-action': 'edit' }, t('surveys.editAsNew')),
+          h('button', { class: 'btn', type: 'button', 'data-action': v.version < newest ? 'rollback' : 'assign',
+            onclick: () => assignDialog(data, s.survey_id, v.version, reload) }, v.version < newest ? t('surveys.rollback') : t('surveys.assign')))));
+    }
+    return h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', {}, t('surveys.versions')), h('span', { class: 'legend-note' }, t('surveys.versionsHint'))),
+      h('div', { class: 'table-wrap' }, h('table', { id: 'surveys-table' },
+        h('thead', {}, h('tr', {}, ['surveys.version', 'surveys.published', 'surveys.assignedTo', 'surveys.storesRunning', 'admin.actions'].map((k, i) =>
+          h('th', { scope: 'col', class: i === 3 ? 'num' : null }, t(k))))),
+        h('tbody', {}, rows))));
+  }
+
+  function surveyScopesCard(data) {
+    const limit = 100;
+    const body = h('tbody', {});
+    const more = h('div', { class: 'muted small' });
+    const fill = (q) => {
+      const query = q.trim().toLowerCase();
+      const shown = data.scopes.filter((s) => !query || [s.id, s.name, s.region].some((x) => x && String(x).toLowerCase().includes(query)));
+      body.replaceChildren(...shown.slice(0, limit).map((s) => h('tr', { 'data-scope': scopeKey(s) },
+        h('td', {}, s.kind === 'chain' ? t('surveys.scope.chain') : s.kind === 'region' ? t('col.region') + ' · ' + s.name : s.id),
+        h('td', {}, s.kind === 'store' ? (s.name || none()) : none()),
+        h('td', {}, s.kind === 'store' ? regionName(s.region, data.scopes.filter((r) => r.kind === 'region')) : none()),
+        h('td', { 'data-col': 'runs' }, h('a', { href: versionHref(s.survey_id, s.version) }, versionName(s.survey_id, s.version))),
+        h('td', {}, badge(s.assigned_by === 'built-in' ? 'neutral' : 'good', assignedByText(s.assigned_by), s.assigned_by)))));
+      more.textContent = shown.length > limit ? t('surveys.moreScopes', { n: int(shown.length - limit) }) : '';
+    };
+    const search = h('input', { id: 'survey-scope-search', type: 'search', placeholder: t('stores.search'), 'aria-label': t('stores.search') });
+    search.addEventListener('input', () => fill(search.value));
+    fill('');
+    return h('section', { class: 'card spaced' }, h('div', { class: 'card-head' }, h('h2', {}, t('surveys.scopes')), h('span', { class: 'legend-note' }, t('surveys.scopesHint'))),
+      h('div', { class: 'store-filters' }, search),
+      h('div', { class: 'table-wrap' }, h('table', { id: 'survey-scopes' },
+        h('thead', {}, h('tr', {}, ['surveys.place', 'col.name', 'col.region', 'surveys.runs', 'surveys.assignedBy'].map((k) => h('th', { scope: 'col' }, t(k))))),
+        body)), more);
+  }
+
+  async function showSurveys() {
+    let data = null;
+    const title = () => t('nav.surveys');
+    const reload = () => showSurveys();
+    const view = {
+      render() {
+        if (!data) return loadingView(title());
+        setMain(pageHead(title(), t('admin.hint.surveys'), null), flashBox(), surveyVersionsCard(data, reload), surveyScopesCard(data));
+      },
+    };
+    state.view = view;
+    view.render();
+    try {
+      data = await api('/api/v1/surveys');
+      if (state.view === view) view.render();
+    } catch (e) {
+      if (state.view === view) errorView(title(), e, reload);
+    }
+  }
+
+  async function showSurveyVersion(id, version) {
+    let data = null, shown = null, preview = null;
+    const title = () => versionName(id, version);
+    const reload = () => showSurveyVersion(id, version);
+    const back = () => h('a', { class: 'back', href: '#/surveys' }, t('surveys.back'));
+    const view = {
+      render() {
+        if (!data || !shown) return setMain(pageHead(title(), t('common.loading'), null, back()), h('div', { class: 'card empty' }, t('common.loading')));
+        const row = data.surveys.find((s) => s.survey_id === id).versions.find((v) => v.version === version);
+        const newest = Math.max(...data.surveys.find((s) => s.survey_id === id).versions.map((v) => v.version));
+        preview = previewCard(() => shown.definition, data.terminal_words, state.lang);
+        setMain(pageHead(title(), shown.built_in ? t('surveys.builtInSub') : t('surveys.publishedSub', { t: dateTime(shown.published_at) }), null, back()),
+          flashBox(),
+          h('section', { class: 'card', id: 'survey-facts' },
+            h('dl', { class: 'facts' },
+              h('dt', {}, t('surveys.assignedTo')), h('dd', { id: 'survey-assigned' }, assignmentChips(row)),
+              h('dt', {}, t('surveys.storesRunning')), h('dd', {}, int(row.stores)),
+              h('dt', {}, t('surveys.items')), h('dd', {}, (shown.definition.items || []).map((k) => t('segue.' + k)).join(t('list.sep'))),
+              h('dt', {}, t('surveys.tags')), h('dd', {}, (shown.definition.tags || []).map((tag) => tagLabelIn(tag, data.terminal_words, state.lang) || tagId(tag)).join(t('list.sep')))),
+            h('div', { class: 'filters' },
+              h('a', { class: 'btn primary', id: 'survey-edit', href: versionHref(id, version, true) }, t('surveys.editAsNew')),
+              h('button', { class: 'btn', type: 'button', id: 'survey-assign', 'data-action': version < newest ? 'rollback' : 'assign',
+                onclick: () => assignDialog(data, id, version, reload) }, version < newest ? t('surveys.rollback') : t('surveys.assign')))),
+          h('div', { class: 'grid survey-columns' }, preview.card,
+            h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', {}, t('surveys.json'))),
+              h('pre', { class: 'json', id: 'survey-json' }, JSON.stringify(shown.definition, null, 2)))));
+      },
+    };
+    state.view = view;
+    view.render();
+    try {
+      [data, shown] = await Promise.all([api('/api/v1/surveys'), api('/api/v1/surveys/' + encodeURIComponent(id) + '/versions/' + version)]);
+      if (state.view === view) view.render();
+    } catch (e) {
+      if (state.view === view) errorView(title(), e, reload);
+    }
+  }
+
+  // The editor: the common edits as a form, the rest as JSON; both edit one draft.
+  function numberField(id, label, value, attrs, onValue) {
+    const el = h('input', { id, type: 'number', value: value === undefined ? '' : String(value), ...attrs });
+    el.addEventListener('input', () => onValue(el.value === '' ? undefined : Number(el.value)));
+    return h('label', { class: 'field' }, h('span', {}, label), el);
+  }
+
+  function setOrDelete(obj, key, value) {
+    if (value === undefined || value === '') delete obj[key];
+    else obj[key] = value;
+  }
+
+  function itemsEditor(draft, changed) {
+    const asked = draft.items || [];
+    const order = asked.concat(SEGUE.filter((k) => !asked.includes(k)));
+    const move = (k, delta) => {
+      const i = asked.indexOf(k), j = i + delta;
+      if (i < 0 || j < 0 || j >= asked.length) return;
+      [asked[i], asked[j]] = [asked[j], asked[i]];
+      changed(true);
+    };
+    return h('ol', { class: 'item-list', id: 'edit-items', 'data-field': 'definition.items' }, order.map((k) => {
+      const on = asked.includes(k);
+      const box = h('input', { type: 'checkbox', checked: on, 'data-action': 'toggle', id: 'edit-item-' + k });
+      box.addEventListener('change', () => {
+        if (box.checked) asked.push(k);
+        else asked.splice(asked.indexOf(k), 1);
+        draft.items = asked;
+        changed(true);
+      });
+      return h('li', { 'data-item': k, class: on ? null : 'off', 'data-field': on ? 'definition.items[' + asked.indexOf(k) + ']' : null },
+        box, h('label', { for: 'edit-item-' + k }, t('segue.' + k)),
+        h('span', { class: 'spacer' }),
+        h('button', { type: 'button', class: 'btn icon', 'data-action': 'up', disabled: !on || asked.indexOf(k) === 0, 'aria-label': t('surveys.up'), onclick: () => move(k, -1) }, '↑'),
+        h('button', { type: 'button', class: 'btn icon', 'data-action': 'down', disabled: !on || asked.indexOf(k) === asked.length - 1, 'aria-label': t('surveys.down'), onclick: () => move(k, 1) }, '↓'));
+    }));
+  }
+
+  function tagsEditor(draft, fresh, changed) {
+    const langs = draft.languages || [];
+    const tags = draft.tags || (draft.tags = []);
+    const rows = tags.map((tag, i) => {
+      const isObject = typeof tag === 'object';
+      const idInput = h('input', { type: 'text', value: tagId(tag), 'data-field': 'definition.tags[' + i + ']' + (isObject ? '.id' : ''),
+        'aria-label': t('surveys.tagId'), readonly: !fresh.has(tag), spellcheck: 'false', class: 'tag-id' });
+      idInput.addEventListener('input', () => { tag.id = idInput.value.trim(); changed(false); });
+      return h('tr', { 'data-tag-index': String(i), 'data-tag': tagId(tag) },
+        h('td', {}, idInput),
+        langs.map((lang) => {
+          const input = h('input', { type: 'text', value: (isObject && tag.labels && tag.labels[lang]) || '', lang,
+            'data-field': 'definition.tags[' + i + '].labels.' + lang, 'data-lang': lang, 'aria-label': t('surveys.tagLabel', { lang: LANG_NAMES[lang] || lang }) });
+          input.addEventListener('input', () => {
+            if (typeof tags[i] !== 'object') tags[i] = { id: tagId(tag), labels: {} };   // a bare id from the JSON
+            tags[i].labels = tags[i].labels || {};
+            setOrDelete(tags[i].labels, lang, input.value);
+            changed(false);
+          });
+          return h('td', {}, input);
+        }),
+        h('td', { class: 'actions' }, h('button', { type: 'button', class: 'btn', 'data-action': 'remove-tag', onclick: () => { tags.splice(i, 1); changed(true); } }, t('surveys.removeTag'))));
+    });
+    const add = h('button', { type: 'button', class: 'btn', id: 'edit-add-tag', disabled: tags.length >= 6, onclick: () => {
+      const tag = { id: '', labels: {} };
+      fresh.add(tag);
+      tags.push(tag);
+      changed(true);
+    } }, t('surveys.addTag'));
+    return [h('div', { class: 'table-wrap' }, h('table', { id: 'edit-tags', 'data-field': 'definition.tags' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('surveys.tagId')),
+        langs.map((lang) => h('th', { scope: 'col' }, t('surveys.tagLabel', { lang: LANG_NAMES[lang] || lang }))), h('th', { scope: 'col' }, t('admin.actions')))),
+      h('tbody', {}, rows))),
+    h('div', { class: 'filters' }, add, h('span', { class: 'muted small' }, t('surveys.tagsMax')))];
+  }
+
+  function settingsEditor(draft, changed) {
+    const settings = () => draft.settings || (draft.settings = {});
+    const tidy = () => { if (draft.settings && !Object.keys(draft.settings).length) delete draft.settings; };
+    const field = (spec) => numberField('edit-' + spec.key, t('surveys.setting.' + spec.key), (draft.settings || {})[spec.key],
+      { min: spec.min, max: spec.max, step: spec.step, 'data-field': 'definition.settings.' + spec.key, placeholder: t('surveys.terminalDefault') },
+      (v) => { setOrDelete(settings(), spec.key, v); tidy(); changed(false); });
+    return h('div', { class: 'settings-grid' }, SURVEY_SETTINGS.map(field));
+  }
+
+  function callbackEditor(draft, changed) {
+    const settings = () => draft.settings || (draft.settings = {});
+    const tidy = () => { if (draft.settings && !Object.keys(draft.settings).length) delete draft.settings; };
+    const fields = CALLBACK_SETTINGS.map((spec) => numberField('edit-' + spec.key, t('surveys.setting.' + spec.key), (draft.settings || {})[spec.key],
+      { min: spec.min, max: spec.max, step: spec.step, 'data-field': 'definition.settings.' + spec.key, placeholder: t('surveys.terminalDefault') },
+      (v) => { setOrDelete(settings(), spec.key, v); tidy(); changed(false); }));
+    const pattern = h('input', { id: 'edit-callback_number_pattern', type: 'text', spellcheck: 'false', value: (draft.settings || {}).callback_number_pattern || '',
+      'data-field': 'definition.settings.callback_number_pattern', placeholder: '1[0-9]{10}' });
+    pattern.addEventListener('input', () => { setOrDelete(settings(), 'callback_number_pattern', pattern.value); tidy(); changed(false); });
+    const consent = (draft.languages || []).map((lang) => {
+      const area = h('textarea', { id: 'edit-consent-' + lang, rows: 2, lang, 'data-field': 'definition.callback_consent.' + lang, placeholder: t('surveys.terminalDefault') },
+        (draft.callback_consent || {})[lang] || '');
+      area.addEventListener('input', () => {
+        draft.callback_consent = draft.callback_consent || {};
+        setOrDelete(draft.callback_consent, lang, area.value);
+        if (!Object.keys(draft.callback_consent).length) delete draft.callback_consent;
+        changed(false);
+      });
+      return h('label', { class: 'field wide' }, h('span', {}, t('surveys.consent', { lang: LANG_NAMES[lang] || lang })), area);
+    });
+    return h('div', { class: 'settings-grid' }, fields, h('label', { class: 'field' }, h('span', {}, t('surveys.setting.callback_number_pattern')), pattern), consent);
+  }
+
+  async function showSurveyEditor(id, base) {
+    let data = null, draft = null, fresh = new Set(), refusal = null, publishing = false, preview = null, chooser = null;
+    const scopeMemory = {};
+    const title = () => t('surveys.editTitle', { id, v: base });
+    const back = () => h('a', { class: 'back', href: versionHref(id, base) }, t('surveys.backToVersion', { v: base }));
+    const raw = h('textarea', { id: 'edit-json', rows: 18, spellcheck: 'false', 'aria-label': t('surveys.json') });
+    const rawError = h('div', { class: 'form-error', id: 'edit-json-error', role: 'alert' });
+    // A change from the form: the preview and the JSON follow; `rebuild` redraws the form too.
+    const changed = (rebuild) => {
+      refusal = null;
+      if (rebuild) return view.render();
+      if (document.activeElement !== raw) raw.value = JSON.stringify(draft, null, 2);
+      if (preview) preview.draw();
+      const error = document.getElementById('survey-error');
+      if (error) error.replaceChildren();
+      for (const el of document.querySelectorAll('.invalid')) el.classList.remove('invalid');
+    };
+    const publish = async () => {
+      const scope = chooser.value();
+      const error = document.getElementById('survey-error');
+      if (!scope) { error.textContent = t('surveys.pickScope'); return; }
+      publishing = true;
+      document.getElementById('survey-publish').disabled = true;
+      try {
+        const reply = await api('/api/v1/surveys', { method: 'POST', body: { definition: draft, scope } });
+        state.surveyFlash = t('surveys.publishedTo', { version: versionName(reply.survey_id, reply.version), place: scopeLabel(reply.scope) });
+        location.hash = versionHref(reply.survey_id, reply.version);
+      } catch (e) {
+        if (e instanceof Unauthorized) return logout(t('login.error.invalid'));
+        refusal = { message: e.code === 'csrf' ? t('admin.error.csrf') : e.message, field: e.field || null, code: e.code };
+        publishing = false;
+        showRefusal();
+      }
+    };
+    // HQ's refusal next to the publish button, and the field it names marked in the form.
+    const showRefusal = () => {
+      const error = document.getElementById('survey-error');
+      const button = document.getElementById('survey-publish');
+      if (button) button.disabled = publishing;
+      if (!error || !refusal) return;
+      error.replaceChildren(h('strong', {}, t('surveys.refused')), ' ', refusal.message,
+        refusal.field ? h('div', { class: 'small', id: 'survey-error-field', 'data-field': refusal.field }, t('surveys.field', { field: refusal.field })) : null);
+      // The control of that field, else of the nearest field holding it ("definition.tags" for a tag).
+      const holds = (f) => refusal.field === f || refusal.field.startsWith(f + '.') || refusal.field.startsWith(f + '[');
+      const target = refusal.field && [...document.querySelectorAll('#survey-form [data-field]')].filter((el) => holds(el.dataset.field) && el.getClientRects().length)
+        .sort((a, b) => b.dataset.field.length - a.dataset.field.length)[0];
+      if (target) {
+        target.classList.add('invalid');
+        target.setAttribute('aria-invalid', 'true');
+        target.scrollIntoView({ block: 'center' });
+      }
+    };
+    const view = {
+      render() {
+        if (!data || !draft) return setMain(pageHead(title(), t('common.loading'), null, back()), h('div', { class: 'card empty' }, t('common.loading')));
+        raw.value = JSON.stringify(draft, null, 2);
+        const applyRaw = h('button', { type: 'button', class: 'btn', id: 'edit-json-apply', onclick: () => {
+          try {
+            const parsed = JSON.parse(raw.value);
+            if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(t('surveys.jsonObject'));
+            draft = parsed;
+            fresh = new Set();
+            rawError.textContent = '';
+            changed(true);
+          } catch (e) {
+            rawError.textContent = t('surveys.jsonError', { message: e.message });
+          }
+        } }, t('surveys.applyJson'));
+        preview = previewCard(() => draft, data.terminal_words, state.lang);
+        chooser = scopeChooser(data, 'publish-scope', scopeMemory);
+        const maxStars = numberField('edit-reasons-max', t('surveys.reasonsMax'), draft.reasons_max_stars,
+          { min: 0, max: 5, step: 1, 'data-field': 'definition.reasons_max_stars' }, (v) => { setOrDelete(draft, 'reasons_max_stars', v); changed(false); });
+        const form = h('div', { class: 'survey-form', id: 'survey-form' },
+          h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', {}, t('surveys.items')), h('span', { class: 'legend-note' }, t('surveys.itemsHint'))),
+            itemsEditor(draft, changed)),
+          h('section', { class: 'card spaced' }, h('div', { class: 'card-head' }, h('h2', {}, t('surveys.tags')), h('span', { class: 'legend-note' }, t('surveys.tagsHint'))),
+            h('div', { class: 'settings-grid' }, maxStars), tagsEditor(draft, fresh, changed)),
+          h('section', { class: 'card spaced' }, h('div', { class: 'card-head' }, h('h2', {}, t('surveys.settings')), h('span', { class: 'legend-note' }, t('surveys.settingsHint'))),
+            settingsEditor(draft, changed)),
+          h('section', { class: 'card spaced' }, h('div', { class: 'card-head' }, h('h2', {}, t('surveys.callback')), h('span', { class: 'legend-note' }, t('surveys.callbackHint'))),
+            callbackEditor(draft, changed)),
+          h('section', { class: 'card spaced' }, h('details', { id: 'edit-raw' }, h('summary', {}, t('surveys.json')),
+            h('p', { class: 'muted small' }, t('surveys.jsonHint')), raw, rawError, h('div', { class: 'filters' }, applyRaw))),
+          h('section', { class: 'card spaced publish-card', id: 'publish-card' },
+            h('div', { class: 'card-head' }, h('h2', {}, t('surveys.publish')), h('span', { class: 'legend-note' }, t('surveys.publishHint'))),
+            chooser.el,
+            h('div', { class: 'form-error', id: 'survey-error', role: 'alert' }),
+            h('div', { class: 'filters' }, h('button', { class: 'btn primary', type: 'button', id: 'survey-publish', onclick: publish }, t('surveys.publishButton')))));
+        setMain(pageHead(title(), t('surveys.editSub', { languages: (draft.languages || []).map((l) => LANG_NAMES[l] || l).join(' · ') }), null, back()),
+          h('div', { class: 'grid survey-editor' }, form, h('div', { class: 'preview-column' }, preview.card)));
+        showRefusal();
+      },
+    };
+    state.view = view;
+    view.render();
+    try {
+      const [list, shown] = await Promise.all([api('/api/v1/surveys'), api('/api/v1/surveys/' + encodeURIComponent(id) + '/versions/' + base)]);
+      data = list;
+      draft = editableDraft(shown.definition, list.terminal_words);
+      if (state.view === view) view.render();
+    } catch (e) {
+      if (state.view === view) errorView(title(), e, () => showSurveyEditor(id, base));
+    }
+  }
+
   // ---------- routing ----------
 
   function route() {
@@ -1413,6 +1957,11 @@
     if (parts[0] === 'case' && parts[1]) return showCase(decodeURIComponent(parts[1]));
     if (parts[0] === 'complaints') return showComplaints();
     if (parts[0] === 'alerts') return showAlerts();
+    if (parts[0] === 'surveys' && isAdmin()) {
+      const [id, version, edit] = [parts[1] && decodeURIComponent(parts[1]), Number(parts[2]), parts[3] === 'edit'];
+      if (id && version) return edit ? showSurveyEditor(id, version) : showSurveyVersion(id, version);
+      return showSurveys();
+    }
     // Pages a role may not use are not offered; HQ refuses their API calls anyway.
     if (ADMIN_TABS.includes(parts[0]) && isAdmin()) return showAdmin(parts[0]);
     return showOverview();

@@ -73,3 +73,31 @@ TEST_CASE("bad tags and settings are refused with the field named") {
     CHECK_THAT(err(R"("settings":{"target_csat":1.5})"), Catch::Contains("target_csat"));
     CHECK_THAT(err(R"("settings":{"thanks":3})"), Catch::Contains("unknown setting thanks"));
 }
+
+TEST_CASE("checkSurvey names the refused field as a JSON path, with parseSurvey's sentence") {
+    const std::string head = R"({"id":"x","version":1,"languages":["zh-CN","en"],"items":["genuine","effective"],)";
+    auto field = [&](const std::string& rest) {
+        const auto checked = checkSurvey(head + rest);
+        REQUIRE_FALSE(checked.has_value());
+        const auto parsed = parseSurvey(head + rest);
+        REQUIRE_FALSE(parsed.has_value());
+        CHECK(checked.error().message == parsed.error());   // one check, one sentence
+        return checked.error().field;
+    };
+    CHECK(field(R"("tags":["a",{"id":"b","labels":{"en":""}}]})") == "tags[1].labels.en");
+    CHECK(field(R"("tags":["a","a"]})") == "tags[1]");
+    CHECK(field(R"("tags":[{"id":"a b"}]})") == "tags[0].id");
+    CHECK(field(R"("settings":{"thank_you_s":0}})") == "settings.thank_you_s");
+    CHECK(field(R"("settings":{"callback_number_pattern":"("}})") == "settings.callback_number_pattern");
+    CHECK(field(R"("reasons_max_stars":9})") == "reasons_max_stars");
+    CHECK(field(R"("callback_consent":{"en":7}})") == "callback_consent.en");
+    CHECK(checkSurvey(R"({"id":"x","version":1,"languages":["en"],"items":["genuine","speed"]})").error().field == "items[1]");
+    CHECK(checkSurvey("[]").error().field.empty());
+
+    const auto unlabelled = checkSurvey(head + R"("tags":[{"id":"a","labels":{"zh-CN":"甲","en":"A"}},{"id":"b","labels":{"zh-CN":"乙"}}]})");
+    REQUIRE(unlabelled.has_value());
+    const auto problem = publishableProblem(*unlabelled);
+    REQUIRE(problem);
+    CHECK(problem->field == "tags[1].labels.en");
+    CHECK(problem->message == *publishableError(*unlabelled));
+}

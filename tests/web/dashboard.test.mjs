@@ -1006,3 +1006,226 @@ function apiPost(pathAndQuery, token, body) {
     req.end(data);
   });
 }
+
+describe('HQ dashboard: surveys (administrators)', () => {
+  const PASSWORD = 'correct horse battery';
+  const db = () => 'sqlite:' + path.join(work, 'hq.sqlite');
+  const hq = (...args) => execFileSync(HQ, args, { encoding: 'utf8', input: PASSWORD + '\n' });
+  let store, device, other, next;   // `next`: the version this page's publish gets (the CLI may have published before)
+
+  before(() => {
+    hq('user', 'add', '--db', db(), '--email', 'sue@example.com', '--role', 'admin', '--password-stdin');
+    hq('user', 'add', '--db', db(), '--email', 'vera@example.com', '--role', 'viewer', '--password-stdin');
+    device = seed.devices[0];
+    store = device.store;
+    other = seed.devices.find((d) => d.store !== store);
+  });
+
+  async function signIn(email) {
+    if (await page.isVisible('#logout')) await page.click('#logout');
+    await page.evaluate(() => { sessionStorage.clear(); localStorage.removeItem('segue.hq.login'); localStorage.removeItem('segue.hq.csrf'); });
+    await page.goto(base + '/');
+    await page.waitForSelector('#login-form[data-mode="password"]');
+    await page.fill('#email', email);
+    await page.fill('#password', PASSWORD);
+    await page.click('#signin');
+    await page.waitForSelector('#stores-table tbody tr');
+  }
+
+  /// A full-page screenshot from the top (the top bar is sticky: scrolled, it would be drawn mid-page).
+  async function shotTop(name) {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot(name);
+  }
+
+  async function setLang(lang) {
+    await page.click(`#lang-switch [data-lang="${lang}"]`);
+    await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+  }
+
+  /// The API as the signed-in page calls it (its session cookie).
+  const pageApi = (p) => page.evaluate(async (u) => (await fetch(u)).json(), p);
+  const terminalConfig = async (token) => {
+    const res = await apiRaw('/api/v1/terminal/config', token);
+    assert.equal(res.status, 200);
+    return JSON.parse(res.body.toString());
+  };
+  const fitsWidth = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+
+  test('the dictionaries carry the same words in both languages', async () => {
+    const [en, zh] = await Promise.all(['en', 'zh-CN'].map(async (l) => JSON.parse((await apiRaw('/static/i18n/' + l + '.json')).body.toString())));
+    assert.deepEqual(Object.keys(en).sort(), Object.keys(zh).sort());
+  });
+
+  test('an admin edits v1 into a new version with a new tag, sees HQ refuse a missing label, previews both languages and publishes to one store', async () => {
+    await signIn('sue@example.com');
+    await page.click('a[data-tab="surveys"]');
+    await page.waitForSelector('#surveys-table tr[data-survey="segue-default"][data-version="1"]');
+    const list = await pageApi('/api/v1/surveys');
+    const published = list.surveys[0].versions.length;
+    next = Math.max(...list.surveys[0].versions.map((v) => v.version)) + 1;
+    assert.equal(await page.locator('#survey-scopes tbody tr').count(), Math.min(100, list.scopes.length));
+    assert.equal(await page.textContent(`#survey-scopes tr[data-scope="store:${store}"] [data-col="runs"]`), 'segue-default · v1');
+    await shotTop('surveys-list-zh');
+
+    await page.click('#surveys-table tr[data-version="1"] [data-action="edit"]');
+    await page.waitForSelector('#survey-form');
+    // The built-in tags arrive with the terminal's words as their labels, ready to publish.
+    assert.equal(await page.inputValue('#edit-tags tr[data-tag="wait_time"] input[data-lang="en"]'), 'Waited too long');
+    // Relabel one tag, drop one, add one with both labels; ask three items; a 2 s thank-you.
+    await page.fill('#edit-tags tr[data-tag="wait_time"] input[data-lang="en"]', 'Waited too long at the counter');
+    assert.ok(await page.isDisabled('#edit-add-tag'), 'six tags: no seventh');
+    await page.click('#edit-tags tr[data-tag="price"] [data-action="remove-tag"]');
+    await page.click('#edit-add-tag');
+    const fresh = '#edit-tags tr[data-tag-index="5"]';
+    await page.fill(fresh + ' input.tag-id', 'queue_too_long');
+    await page.fill(fresh + ' input[data-lang="zh-CN"]', '排队太久');
+    await page.uncheck('#edit-item-understanding');
+    await page.uncheck('#edit-item-genuine');
+    await page.click('#edit-items li[data-item="effective"] [data-action="up"]');
+    await page.fill('#edit-thank_you_s', '2');
+
+    // Published without its English label: HQ's refusal shows next to the form and marks the field.
+    await page.selectOption('#publish-scope-kind', 'store');
+    await page.fill('#publish-scope-store', store);
+    await page.click('#survey-publish');
+    await page.waitForSelector('#survey-error-field');
+    assert.equal(await page.getAttribute('#survey-error-field', 'data-field'), 'definition.tags[5].labels.en');
+    assert.match(await page.textContent('#survey-error'), /queue_too_long/);
+    assert.ok(await page.evaluate((sel) => document.querySelector(sel + ' input[data-lang="en"]').classList.contains('invalid'), fresh));
+    assert.equal((await pageApi('/api/v1/surveys')).surveys[0].versions.length, published, 'nothing was published');
+    await setLang('en');
+    await page.waitForSelector('#survey-form');
+    await shotTop('survey-edit-refused-en');
+    await setLang('zh-CN');
+    await page.waitForSelector('#survey-form');
+    assert.equal(await page.inputValue('#publish-scope-store'), store, 'the scope chosen survives a language switch');
+    await page.fill(fresh + ' input[data-lang="en"]', 'Queue too long');
+
+    // The preview in English and in Chinese: the star question, the items asked with their five
+    // labels, the reasons screen's tags and the thank-you text.
+    await page.click('#preview-lang-en');
+    await page.waitForSelector('#survey-preview[data-lang="en"]');
+    const preview = () => page.evaluate(() => ({
+      question: document.querySelector('#survey-preview [data-screen="stars"] .kiosk-question').textContent,
+      items: [...document.querySelectorAll('#survey-preview .kiosk-options')].map((o) => [o.dataset.item, [...o.querySelectorAll('.kiosk-label')].map((l) => l.textContent)]),
+      tags: [...document.querySelectorAll('#survey-preview .kiosk-chip')].map((c) => c.textContent),
+      thanks: document.querySelector('#survey-preview [data-screen="thanks"]').textContent,
+    }));
+    const en = await preview();
+    assert.equal(en.question, 'How was our service today?');
+    assert.deepEqual(en.items.map(([k]) => k), ['satisfactory', 'effective', 'efficient']);
+    assert.deepEqual(en.items[0][1], ['Very dissatisfied', 'Dissatisfied', 'Neutral', 'Satisfied', 'Very satisfied']);
+    assert.deepEqual(en.tags, ['Waited too long at the counter', 'Staff attitude', 'Problem not solved', 'Unclear explanation', 'Uncomfortable place', 'Queue too long']);
+    assert.match(en.thanks, /Thank you!/);
+    assert.match(en.thanks, /显示 2 秒/);   // the screen's caption is the dashboard's (Chinese here), its text the terminal's
+    assert.match(en.thanks, /Your feedback helps us do better/);
+    // The sticky top bar would be drawn over the card's head in an element screenshot.
+    await page.evaluate(() => { document.getElementById('topbar').style.position = 'static'; });
+    await page.locator('#preview-card').screenshot({ path: path.join(SHOTS, 'survey-preview-en.png') });
+    await page.click('#preview-lang-zh-CN');
+    await page.waitForSelector('#survey-preview[data-lang="zh-CN"]');
+    const zh = await preview();
+    assert.equal(zh.question, '您对本次服务满意吗？');
+    assert.equal(zh.tags[5], '排队太久');
+    assert.equal(zh.tags[0], '等待时间太长');   // the terminal's own word: the admin relabelled only English
+    assert.deepEqual(zh.items.map(([k]) => k), ['satisfactory', 'effective', 'efficient']);
+    assert.equal(zh.items[0][1].length, 5);
+    await page.locator('#preview-card').screenshot({ path: path.join(SHOTS, 'survey-preview-zh.png') });
+    await page.evaluate(() => { document.getElementById('topbar').style.position = ''; });
+    await shotTop('survey-edit-zh');
+
+    await page.click('#survey-publish');
+    await page.waitForSelector('#survey-flash');
+    assert.equal(await page.evaluate(() => location.hash), '#/surveys/segue-default/' + next);
+    await page.waitForSelector(`#survey-assigned [data-scope="store:${store}"]`);
+    const config = await terminalConfig(device.token);
+    assert.equal(config.survey_version, next);
+    assert.equal(config.assigned_by, 'store');
+    assert.deepEqual(config.survey.items, ['satisfactory', 'effective', 'efficient']);
+    assert.equal(config.survey.settings.thank_you_s, 2);
+    assert.deepEqual(config.survey.tags[5], { id: 'queue_too_long', labels: { 'zh-CN': '排队太久', en: 'Queue too long' } });
+    assert.equal(config.survey.tags[0].labels.en, 'Waited too long at the counter');
+    assert.equal((await terminalConfig(other.token)).survey_version, 1, 'another store keeps v1');
+    await shotTop('survey-version-zh');
+
+    await page.click('a[data-tab="surveys"]');
+    await page.waitForSelector(`#surveys-table tr[data-version="${next}"] [data-scope="store:${store}"]`);
+    assert.equal(await page.getAttribute(`#surveys-table tr[data-version="${next}"] td.num`, 'data-value'), '1');
+    assert.equal(await page.textContent(`#survey-scopes tr[data-scope="store:${store}"] [data-col="runs"]`), 'segue-default · v' + next);
+    await setLang('en');
+    await page.waitForSelector('#surveys-table');
+    await shotTop('surveys-list-en');
+  });
+
+  test('an admin rolls the store back to v1 behind a confirm dialog; the terminal is sent v1 again and the audit log has both', async () => {
+    await page.click('a[data-tab="surveys"]');
+    await page.waitForSelector('#surveys-table tr[data-version="1"] [data-action="rollback"]');
+    await page.click('#surveys-table tr[data-version="1"] [data-action="rollback"]');
+    await page.waitForSelector('#survey-assign-dialog[open]');
+    await page.selectOption('#assign-scope-kind', 'store');
+    await page.fill('#assign-scope-store', store);
+    await page.waitForFunction((v) => document.getElementById('assign-scope-now').textContent.includes('v' + v), next);
+    await shotTop('survey-rollback-dialog-en');
+    await page.click('#assign-confirm');
+    await page.waitForSelector('#survey-flash');
+    assert.match(await page.textContent('#survey-flash'), new RegExp('v1.*v' + next));
+    await page.waitForSelector(`#surveys-table tr[data-version="1"] [data-scope="store:${store}"]`);
+    assert.equal(await page.locator('#survey-assign-dialog').count(), 0);
+    const config = await terminalConfig(device.token);
+    assert.equal(config.survey_version, 1);
+    assert.equal(config.assigned_by, 'store');
+    assert.equal(await page.textContent(`#survey-scopes tr[data-scope="store:${store}"] [data-col="runs"]`), 'segue-default · v1');
+
+    const audit = await pageApi('/api/v1/audit');
+    const publish = audit.entries.find((e) => e.action === 'survey_publish');
+    const assign = audit.entries.find((e) => e.action === 'survey_assign');
+    assert.equal(publish.actor, 'sue@example.com');
+    assert.equal(publish.subject, 'segue-default v' + next);
+    assert.equal(assign.subject, 'segue-default v1');
+    assert.equal(assign.details.previous, 'segue-default v' + next);
+    assert.equal(assign.details.scope, 'store:' + store);
+    await setLang('zh-CN');
+    await page.waitForSelector('#surveys-table');
+    await shotTop('surveys-list-rolled-back-zh');
+  });
+
+  test('the survey pages fit 1280 and 1024 px in both languages', async () => {
+    for (const [lang, width] of [['en', 1280], ['zh-CN', 1280], ['en', 1024], ['zh-CN', 1024]]) {
+      await page.setViewportSize({ width, height: 900 });
+      if (await page.evaluate(() => document.documentElement.lang) !== lang) await setLang(lang);
+      for (const hash of ['#/surveys', '#/surveys/segue-default/' + next, '#/surveys/segue-default/' + next + '/edit']) {
+        await page.goto(base + '/' + hash);
+        await page.waitForSelector(hash.endsWith('edit') ? '#survey-form' : hash.endsWith('/' + next) ? '#survey-facts' : '#surveys-table');
+        assert.ok(await fitsWidth(), `${hash} overflows at ${width} px in ${lang}`);
+      }
+      await shotTop(`survey-edit-${lang}-${width}`);
+      if (width === 1024) {
+        // The tab strip scrolls sideways here: the current page's tab is scrolled into view.
+        await page.goto(base + '/#/audit');
+        await page.waitForSelector('#audit-table');
+        const inView = await page.evaluate(() => {
+          const a = document.querySelector('a[data-tab="audit"]').getBoundingClientRect();
+          const b = document.getElementById('tabs').getBoundingClientRect();
+          return a.left >= b.left - 1 && a.right <= b.right + 1;
+        });
+        assert.ok(inView, 'the audit tab is scrolled into view at 1024 px in ' + lang);
+      }
+    }
+    await page.setViewportSize({ width: 1440, height: 1000 });
+    await setLang('zh-CN');
+  });
+
+  test('a viewer is offered no survey tab and gets no survey page or API', async () => {
+    await signIn('vera@example.com');
+    assert.equal(await page.locator('a[data-tab="surveys"]').count(), 0);
+    await page.goto(base + '/#/surveys');
+    await page.waitForSelector('#stores-table tbody tr');
+    assert.equal(await page.locator('#surveys-table').count(), 0);
+    assert.equal(await page.evaluate(async () => (await fetch('/api/v1/surveys')).status), 403);
+  });
+
+  test('the survey pages ran without script errors', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
