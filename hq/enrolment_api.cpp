@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "core/time.hpp"
+#include "hq/api_body.hpp"
 #include "hq/enrolment.hpp"
 
 namespace segue::hq {
@@ -38,18 +39,10 @@ std::expected<int, ApiError> ttlOf(const Json& j) {
 }
 
 std::expected<Json, ApiError> object(const std::string& body, bool emptyIsObject) {
-    if (emptyIsObject && body.find_first_not_of(" \t\r\n") == std::string::npos) return Json::object();
-    auto j = Json::parse(body, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return std::unexpected(ApiError::badRequest("the body must be a JSON object"));
-    return j;
+    return jsonObjectBody(body, emptyIsObject);
 }
 
-std::expected<std::optional<std::string>, ApiError> text(const Json& j, const char* key) {
-    const auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return std::nullopt;
-    if (!it->is_string()) return std::unexpected(ApiError::badRequest(std::string(key) + " must be a string"));
-    return it->get<std::string>();
-}
+std::expected<std::optional<std::string>, ApiError> text(const Json& j, const char* key) { return optionalText(j, key); }
 
 /// The device `id` when it lies in a store `by` may enrol terminals in; 404 otherwise.
 std::expected<DeviceInfo, ApiError> deviceFor(Storage& storage, const Principal& by, const std::string& id) {

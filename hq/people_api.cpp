@@ -4,6 +4,7 @@
 
 #include "core/time.hpp"
 #include "hq/admin.hpp"
+#include "hq/api_body.hpp"
 #include "hq/views.hpp"
 
 namespace segue::hq {
@@ -11,20 +12,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-/// A request body that must be a JSON object.
-std::expected<Json, ApiError> object(const std::string& body) {
-    auto j = Json::parse(body, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return std::unexpected(ApiError::badRequest("the body must be a JSON object"));
-    return j;
-}
+std::expected<Json, ApiError> object(const std::string& body) { return jsonObjectBody(body); }
 
-/// A field that is absent (nullopt), or a string; anything else is a 400.
-std::expected<std::optional<std::string>, ApiError> text(const Json& j, const char* key) {
-    const auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return std::nullopt;
-    if (!it->is_string()) return std::unexpected(ApiError::badRequest(std::string(key) + " must be a string"));
-    return it->get<std::string>();
-}
+std::expected<std::optional<std::string>, ApiError> text(const Json& j, const char* key) { return optionalText(j, key); }
 
 std::expected<std::string, ApiError> required(const Json& j, const char* key) {
     auto v = text(j, key);

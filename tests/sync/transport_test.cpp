@@ -12,6 +12,7 @@
 #include <fstream>
 #include <memory>
 #include <thread>
+#include <utility>
 
 #include "sync/curl_transport.hpp"
 #include "tests/sync/support.hpp"
@@ -20,18 +21,25 @@ using namespace segue;
 
 namespace {
 
-/// A loopback port nobody listens on: bound, then closed.
-int closedPort() {
+/// A TCP socket bound to a free loopback port (listening when asked); its descriptor and port.
+std::pair<int, int> loopbackSocket(bool listening) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(fd >= 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    if (listening) REQUIRE(listen(fd, 4) == 0);
     socklen_t len = sizeof a;
     REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    return {fd, ntohs(a.sin_port)};
+}
+
+/// A loopback port nobody listens on: bound, then closed.
+int closedPort() {
+    const auto [fd, port] = loopbackSocket(false);
     close(fd);
-    return ntohs(a.sin_port);
+    return port;
 }
 
 wire::Batch oneRecordBatch() {
@@ -106,19 +114,11 @@ TEST_CASE("after cancel() every post ends as aborted without touching the networ
 
 TEST_CASE("a one-off HTTPS request (the config fetch) ends as aborted when cancelled mid-wait", "[transport]") {
     // A listener that never answers: the kernel completes the TCP handshake, the TLS hello waits.
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(listen(fd, 4) == 0);
-    socklen_t len = sizeof a;
-    REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    const auto [fd, port] = loopbackSocket(true);
 
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     sync::HttpsRequest request;
-    request.serverUrl = "https://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    request.serverUrl = "https://127.0.0.1:" + std::to_string(port);
     request.path = "/api/v1/terminal/config";
     request.cancel = cancel;
     SECTION("cancelled while waiting: Aborted, not the timeout's verdict") {
