@@ -1044,6 +1044,37 @@ int storedSchemaVersion(const std::string& url) {
     return v;
 }
 
+/// init-demo's certificate under work/certs, made once and kept between runs.
+std::filesystem::path demoCerts(const std::filesystem::path& work) {
+    auto certs = work / "certs";
+    if (!std::filesystem::exists(certs / "cert.pem")) {
+        std::filesystem::remove_all(certs);
+        auto demo = hq::initDemo(certs, 443, wallMs());
+        if (!demo) fail("init-demo: " + demo.error());
+    }
+    return certs;
+}
+
+/// A read's row: the median against /healthz's on the same connection, met at most `limitMs`
+/// (and, when given, with the reads after a write at most that too), with the p99 and `common`.
+Row readRow(std::string name, const Samples& reads, const Samples& health, std::string goal, double limitMs,
+            const nlohmann::json& common, const Samples* afterWrite = nullptr) {
+    Row r;
+    r.name = std::move(name);
+    r.value = reads.median();
+    r.baseline = health.median();
+    r.unit = "ms";
+    r.goal = std::move(goal);
+    r.met = r.value <= limitMs && (!afterWrite || afterWrite->median() <= limitMs);
+    r.details = common;
+    r.details["p99_ms"] = reads.percentile(99);
+    if (afterWrite) {
+        r.details["after_a_write_p50_ms"] = afterWrite->median();
+        r.details["after_a_write_p99_ms"] = afterWrite->percentile(99);
+    }
+    return r;
+}
+
 int runRead(const Args& args) {
     args.allowOnly({"hq", "db", "work", "count", "stores", "days", "repeats"});
     const std::string hqBin = args.text("hq", "segue-hq");
@@ -1055,12 +1086,7 @@ int runRead(const Args& args) {
     const int repeats = static_cast<int>(args.integer("repeats", 20));
     const std::string backEnd = isPg(base) ? "postgresql" : "sqlite";
     std::filesystem::create_directories(work);
-    auto certs = work / "certs";
-    if (!std::filesystem::exists(certs / "cert.pem")) {
-        std::filesystem::remove_all(certs);
-        auto demo = hq::initDemo(certs, 443, wallMs());
-        if (!demo) fail("init-demo: " + demo.error());
-    }
+    const auto certs = demoCerts(work);
     const std::string last = todayUtc();
 
     // The dataset, kept between runs when it is exactly this one (it takes minutes to make).
@@ -1170,15 +1196,7 @@ int runRead(const Args& args) {
 
     const nlohmann::json common = {{"responses", count}, {"stores", stores}, {"days", days}, {"repeats", repeats},
                                    {"back_end", backEnd}};
-    Row d;
-    d.name = "hq_read_daily_" + backEnd;
-    d.value = daily.median();
-    d.baseline = health.median();
-    d.unit = "ms";
-    d.goal = "<= 50 ms";
-    d.met = d.value <= 50;
-    d.details = common;
-    d.details["p99_ms"] = daily.percentile(99);
+    Row d = readRow("hq_read_daily_" + backEnd, daily, health, "<= 50 ms", 50, common);
     d.details["range_days"] = 30;
     d.details["body_bytes"] = dailyBytes;
     if (genRate > 0) d.details["generated_per_s"] = genRate;
@@ -1198,15 +1216,7 @@ int runRead(const Args& args) {
         std::cout << miss.dump() << std::endl;
         return 0;
     }
-    Row o;
-    o.name = "hq_read_overview_" + backEnd;
-    o.value = overview.median();
-    o.baseline = health.median();
-    o.unit = "ms";
-    o.goal = "<= 500 ms";
-    o.met = o.value <= 500;
-    o.details = common;
-    o.details["p99_ms"] = overview.percentile(99);
+    Row o = readRow("hq_read_overview_" + backEnd, overview, health, "<= 500 ms", 500, common);
     o.details["body_bytes"] = overviewBytes;
     emit(o);
     return 0;
@@ -1243,12 +1253,7 @@ int runChain(const Args& args) {
     const int repeats = static_cast<int>(args.integer("repeats", 20));
     const std::string backEnd = isPg(base) ? "postgresql" : "sqlite";
     std::filesystem::create_directories(work);
-    auto certs = work / "certs";
-    if (!std::filesystem::exists(certs / "cert.pem")) {
-        std::filesystem::remove_all(certs);
-        auto demo = hq::initDemo(certs, 443, wallMs());
-        if (!demo) fail("init-demo: " + demo.error());
-    }
+    const auto certs = demoCerts(work);
     const std::string last = todayUtc();
     const std::string from = core::addDays(last, -(days - 1));
     const std::string first = core::addDays(last, -(2 * days - 1));   // the period before too
@@ -1349,46 +1354,17 @@ int runChain(const Args& args) {
 
     const nlohmann::json common = {{"stores", stores}, {"regions", regions}, {"period_days", days},
                                    {"repeats", repeats}, {"back_end", backEnd}, {"generate_s", generateS}};
-    Row p;
-    p.name = "hq_chain_stores_first_page_" + backEnd;
-    p.value = page.median();
-    p.baseline = health.median();
-    p.unit = "ms";
-    p.goal = "<= 100 ms";
-    p.met = p.value <= 100 && pageAfterWrite.median() <= 100;
-    p.details = common;
-    p.details["p99_ms"] = page.percentile(99);
+    Row p = readRow("hq_chain_stores_first_page_" + backEnd, page, health, "<= 100 ms", 100, common, &pageAfterWrite);
     p.details["first_after_start_ms"] = coldMs;
-    p.details["after_a_write_p50_ms"] = pageAfterWrite.median();
-    p.details["after_a_write_p99_ms"] = pageAfterWrite.percentile(99);
     p.details["by_csat_p50_ms"] = csat.median();
     p.details["body_bytes"] = storesBytes;
     emit(p);
-    Row g;
-    g.name = "hq_chain_regions_" + backEnd;
-    g.value = region.median();
-    g.baseline = health.median();
-    g.unit = "ms";
-    g.goal = "<= 100 ms";
-    g.met = g.value <= 100 && regionAfterWrite.median() <= 100;
-    g.details = common;
-    g.details["p99_ms"] = region.percentile(99);
-    g.details["after_a_write_p50_ms"] = regionAfterWrite.median();
-    g.details["after_a_write_p99_ms"] = regionAfterWrite.percentile(99);
+    Row g = readRow("hq_chain_regions_" + backEnd, region, health, "<= 100 ms", 100, common, &regionAfterWrite);
     g.details["body_bytes"] = regionsBytes;
     emit(g);
-    Row o;
-    o.name = "hq_chain_overview_" + backEnd;
-    o.value = overview.median();
-    o.baseline = health.median();
-    o.unit = "ms";
-    o.goal = "<= 500 ms (benchmark 7's, at 10 000 stores)";
-    o.met = o.value <= 500 && overviewAfterWrite.median() <= 500;
-    o.details = common;
-    o.details["p99_ms"] = overview.percentile(99);
+    Row o = readRow("hq_chain_overview_" + backEnd, overview, health, "<= 500 ms (benchmark 7's, at 10 000 stores)", 500,
+                    common, &overviewAfterWrite);
     o.details["first_after_start_ms"] = overviewFirstMs;
-    o.details["after_a_write_p50_ms"] = overviewAfterWrite.median();
-    o.details["after_a_write_p99_ms"] = overviewAfterWrite.percentile(99);
     o.details["body_bytes"] = overviewBytes;
     emit(o);
     Row w;
