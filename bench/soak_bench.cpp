@@ -427,6 +427,7 @@ public:
     struct Tally {
         std::mutex mu;
         Samples latency;   // posts answered by HQ (refusals included), once it was up
+        Samples firstAfterUpS;   // each terminal's first post after HQ was up: seconds after it
         std::int64_t refused = 0, early = 0, errors = 0, downFailures = 0, posts = 0;
         std::string firstError;
         std::atomic<double> upAtMs{0};
@@ -452,6 +453,10 @@ private:
         const double up = m_tally.upAtMs.load();
         std::lock_guard lock(m_tally.mu);
         ++m_tally.posts;
+        if (up > 0 && t0 >= up && !m_seenUp) {
+            m_seenUp = true;
+            m_tally.firstAfterUpS.add((t0 - up) / 1000);
+        }
         if (early) ++m_tally.early;
         m_notBeforeMs = 0;
         if (got) {
@@ -475,6 +480,7 @@ private:
     std::unique_ptr<sync::CurlTransport> m_inner;
     Tally& m_tally;
     double m_notBeforeMs = 0;   // a refusal's Retry-After: the next post must not leave before
+    bool m_seenUp = false;
 };
 
 /// Enrols `n` terminals in a fresh HQ database and gives each a kiosk database holding `pending`
@@ -600,11 +606,14 @@ int runStorm(const Args& args) {
     const int port = freePort();
     TalliedTransport::Tally tally;
     const double start = monoMs();
+    const double benchCpu0 = selfCpuSeconds();
     auto workers = startWorkers(fleet, work / "storm", port, ca, sync::kDefaultBatchLimit, tally, clock);
     while (monoMs() - start < downS * 1000) sleepMs(50);
     Server hq = startHq(hqBin, url, demo->dir, work, port);
     const double upAt = monoMs();
     tally.upAtMs = upAt;
+    const double benchCpuUp = selfCpuSeconds();
+    const double hqCpu0 = hq.child->cpuSeconds();
     long peakRssKib = 0, peakThreads = 0;
     const pid_t hqPid = hq.child->pid();
     const double seconds = waitDrained(workers, upAt, timeoutS, [&] {
@@ -612,6 +621,8 @@ int runStorm(const Args& args) {
         peakThreads = std::max(peakThreads, procStatus(hqPid, "Threads"));
     });
     const long benchThreads = procStatus(::getpid(), "Threads");
+    const double hqCpu = hq.child->cpuSeconds() - hqCpu0;
+    const double benchCpuDrain = selfCpuSeconds() - benchCpuUp;
     for (auto& w : workers) w->stop();
     hq.child->stop();
     if (seconds < 0) fail("the storm did not drain within " + std::to_string(timeoutS) + " s");
@@ -637,6 +648,11 @@ int runStorm(const Args& args) {
                                    {"hq_peak_rss_mib", static_cast<double>(peakRssKib) / 1024.0},
                                    {"hq_peak_threads", peakThreads},
                                    {"bench_threads", benchThreads},
+                                   {"first_post_after_up_p50_s", tally.firstAfterUpS.median()},
+                                   {"first_post_after_up_max_s", tally.firstAfterUpS.max()},
+                                   {"bench_cpu_s_while_down", benchCpuUp - benchCpu0},
+                                   {"bench_cpu_s_while_draining", benchCpuDrain},
+                                   {"hq_cpu_s_while_draining", hqCpu},
                                    {"back_end", "sqlite"}};
     Row d;
     d.name = "storm_drain_time";

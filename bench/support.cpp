@@ -8,6 +8,8 @@
 #include <iostream>
 #include <numeric>
 
+#include <sys/resource.h>
+
 #include "core/time.hpp"
 
 namespace segue::bench {
@@ -15,6 +17,13 @@ namespace segue::bench {
 double monoMs() {
     using namespace std::chrono;
     return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+}
+
+double selfCpuSeconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 double Samples::percentile(double p) const {

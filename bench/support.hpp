@@ -18,6 +18,9 @@ namespace segue::bench {
 /// Milliseconds on the steady clock (fractional).
 double monoMs();
 
+/// CPU seconds of this process, every thread (user + system).
+double selfCpuSeconds();
+
 /// A set of measurements with nearest-rank percentiles.
 class Samples {
 public:

@@ -27,6 +27,8 @@ namespace segue::sync {
 std::string appVersion();
 
 inline constexpr int kDefaultBatchLimit = 1000;
+/// How long a batch made ahead may wait for its turn (its sent_at is when it was made).
+inline constexpr std::int64_t kNextBatchFreshMs = 2'000;
 
 /// What a batch says about the terminal's configuration (wire::Batch's optional keys).
 struct ConfigReport {
@@ -121,6 +123,7 @@ private:
         wire::Batch batch;
         std::optional<std::string> body;
         std::int64_t madeMonoMs = 0;
+        std::int64_t freshForMs = kNextBatchFreshMs;   ///< after madeMonoMs + this it is made again
     };
     /// A batch sent, with HQ's answer and the clock around the send.
     struct Posted {
@@ -148,7 +151,7 @@ private:
     int m_limit;
     core::UuidV7Generator m_ids;
     SyncStatus m_status;
-    std::optional<Ready> m_next;   ///< made while the last batch was in flight; sent next
+    std::optional<Ready> m_next;   ///< made while the last batch was in flight, or whose send failed; sent next
     std::future<Posted> m_inFlight;   ///< last: destroyed (and waited for) before the rest
 };
 

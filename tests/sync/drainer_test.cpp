@@ -243,6 +243,60 @@ TEST_CASE("a failed send changes nothing and is described in plain words", "[dra
     CHECK(k.counts().pending == 0);
 }
 
+TEST_CASE("a batch whose send failed goes again as it was made for 30 s, then is made again", "[drain][retry]") {
+    Kiosk k(100);
+    auto ids = idsOf(k.saved);
+    std::sort(ids.begin(), ids.end());
+    auto d = k.drainer();
+    k.hq.failNext.push_back({sync::SendError::Offline, "Connection refused", {}, {}});
+    auto first = d.step();
+    REQUIRE(first.has_value());
+    REQUIRE(first->kind == sync::StepReport::Kind::Failed);
+    REQUIRE(k.hq.batches.size() == 1);
+    const std::string batchId = k.hq.batches[0].batchId;
+    const std::int64_t madeAt = k.hq.batches[0].sentAtMs;
+
+    // Meanwhile another process settles the first ten records: a batch read again leaves them out.
+    REQUIRE(store::markSynced(k.db, std::vector<std::string>(ids.begin(), ids.begin() + 10), kNow).has_value());
+
+    std::string expectedId, expectedFirst;
+    std::size_t expectedSize = 0;
+    SECTION("within 30 s: the same batch, neither read nor encoded again") {
+        k.clock.advance(29'000);
+        k.hq.failNext.push_back({sync::SendError::ServerError, "unavailable", 503, 1'000});
+        auto second = d.step();
+        REQUIRE(second.has_value());
+        REQUIRE(second->kind == sync::StepReport::Kind::Failed);
+        REQUIRE(k.hq.batches.size() == 2);
+        CHECK(k.hq.batches[1].batchId == batchId);
+        CHECK(k.hq.batches[1].sentAtMs == madeAt);
+        CHECK(k.hq.batches[1].responses.size() == 100);
+        k.clock.advance(500);   // still within 30 s of when it was made
+        expectedId = batchId;
+        expectedFirst = ids[0];
+        expectedSize = 100;
+    }
+    SECTION("after 30 s: made again from what is pending now") {
+        k.clock.advance(30'001);
+        expectedFirst = ids[10];
+        expectedSize = 90;
+    }
+    auto sent = d.step();
+    REQUIRE(sent.has_value());
+    REQUIRE(sent->kind == sync::StepReport::Kind::Sent);
+    const auto& last = k.hq.batches.back();
+    CHECK(last.responses.size() == expectedSize);
+    CHECK(last.responses.front().id == expectedFirst);
+    if (expectedId.empty()) {
+        CHECK(last.batchId != batchId);
+        CHECK(last.sentAtMs == k.clock.now().utcMs);
+    } else {
+        CHECK(last.batchId == expectedId);
+    }
+    CHECK(k.counts().pending == 0);
+    CHECK(k.counts().synced == 100);
+}
+
 TEST_CASE("a batch HQ finds too large is halved until it fits", "[drain][split]") {
     Kiosk k(1100);
     k.hq.maxRecords = 120;
