@@ -1,5 +1,7 @@
 #include "app/controller.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -356,6 +358,9 @@ void KioskController::tick(const core::Now& now) {
         m_checkpointDue = false;   // a failure waits for the next customer rather than retrying every tick
         auto done = store::checkpointBetweenCustomers(*m_db);
         if (!done) spdlog::warn("checkpoint between customers: {}", done.error().message);
+        // What the last customer's session and the commit freed goes back to the system while
+        // the counter is quiet, rather than waiting in malloc's free lists (benchmark 3).
+        (void)malloc_trim(0);
     }
 }
 
