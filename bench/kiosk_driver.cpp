@@ -83,14 +83,26 @@ long statusField(const char* field) {
     return v;
 }
 
-/// Open file descriptors of this process (the directory stream's own one left out).
-long openFds() {
+/// Open descriptors of this process (the directory stream's own one left out): files and
+/// pipes, and sockets apart. The sockets are the display's and the sync worker's connection to
+/// HQ, which HQ closes after 1 000 requests and the next sync cycle opens again.
+struct Fds {
+    long files = 0, sockets = 0;
+};
+Fds openFds() {
     std::error_code ec;
-    long n = 0;
+    Fds n;
     for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();
-         it.increment(ec))
-        ++n;
-    return n - 1;
+         it.increment(ec)) {
+        std::error_code lec;
+        const auto target = std::filesystem::read_symlink(it->path(), lec);
+        if (!lec && target.native().starts_with("socket:"))
+            ++n.sockets;
+        else
+            ++n.files;
+    }
+    --n.files;
+    return n;
 }
 
 /// A soak line: on stderr, and in the --samples file when there is one.
@@ -303,9 +315,11 @@ int main(int argc, char** argv) {
         }
         if (served % sampleEvery == 0) {
             const sync::SyncStatus st = worker->status();
+            const Fds fds = openFds();
             char line[256];
-            std::snprintf(line, sizeof line, "sample customers=%ld cycles=%llu rss_kib=%ld fds=%ld threads=%ld pending=%lld synced=%lld",
-                          served, static_cast<unsigned long long>(cycles), statusField("VmRSS"), openFds(),
+            std::snprintf(line, sizeof line,
+                          "sample customers=%ld cycles=%llu rss_kib=%ld fds=%ld sockets=%ld threads=%ld pending=%lld synced=%lld",
+                          served, static_cast<unsigned long long>(cycles), statusField("VmRSS"), fds.files, fds.sockets,
                           statusField("Threads"), static_cast<long long>(st.pending), static_cast<long long>(st.synced));
             note(line);
         }

@@ -142,7 +142,9 @@ const std::vector<Benchmark> kBenchmarks = {
      "a cycle that fails stops the run). Every 1 000 customers the driver reads its own VmRSS and "
      "Threads (/proc/self/status) and counts /proc/self/fd, right after that cycle. "
      "`soak_terminal_rss_growth`: the most RSS reached over the second half (samples from 50 000 "
-     "on) less the RSS at 50 000 (the baseline column). `soak_terminal_open_fds` and "
+     "on) less the RSS at 50 000 (the baseline column). `soak_terminal_open_fds`: files and pipes "
+     "at the end against after the first 1 000 customers, and sockets (the display's, the sync's "
+     "connection to HQ, which HQ closes after 1 000 requests) never more than then. "
      "`soak_terminal_threads`: the count at the end against the count after the first 1 000 "
      "customers. At the end HQ must hold every response."},
     {10, "Soak, HQ",
@@ -168,8 +170,10 @@ const std::vector<Benchmark> kBenchmarks = {
      "baseline is the total (600 000) ÷ the capacity measured first in the same run: 4 of the "
      "same workers draining 50 000 responses each in batches of 600, HQ up from the start. "
      "`storm_errors`: posts that failed once HQ was up other than a 429/503 refusal, plus "
-     "refusals not honoured; refusals, p50/p99 of posts answered by HQ, and HQ's peak RSS and "
-     "threads (/proc every 100 ms) are in the details."},
+     "refusals not honoured; refusals, p50/p99 of posts answered by HQ, HQ's peak RSS and "
+     "threads (/proc every 100 ms), when each terminal first posted after HQ was up "
+     "(`first_post_after_up_p50_s`, `_max_s`) and the CPU seconds of HQ and of the 1 000 "
+     "terminals' process while HQ was down and while the backlogs drained are in the details."},
     {12, "HQ behind HAProxy, one node and two",
      "`segue-bench-hq cluster` (reference, no goal): benchmark 6's fleet (200 terminals, 50 stores "
      "of 4, gzip batches of 50, one keep-alive HTTPS connection each, opened before the clock) "
