@@ -7,7 +7,6 @@
 #include <deque>
 #include <exception>
 #include <mutex>
-#include <unordered_map>
 
 #include <sqlite3.h>
 
@@ -52,7 +51,7 @@ private:
 
 class SqliteConnection final : public SqlConnection {
 public:
-    explicit SqliteConnection(sqlite3* db) : m_db(db) {}
+    explicit SqliteConnection(sqlite3* db) : m_db(db), m_kept(db) {}
     ~SqliteConnection() override {
         m_kept.clear();
         sqlite3_close_v2(m_db);
@@ -171,15 +170,13 @@ private:
     }
 
     SqlResult<store::Statement*> keptStatement(std::string_view sql) {
-        const auto it = m_kept.find(std::string(sql));
-        if (it != m_kept.end()) return &it->second;
-        auto s = store::Statement::prepare(m_db, sql, "running SQL", store::Statement::Keep::Yes);
+        auto s = m_kept.get(sql, "running SQL");
         if (!s) return std::unexpected(sqlError(s.error()));
-        return &m_kept.emplace(std::string(sql), std::move(*s)).first->second;
+        return *s;
     }
 
     sqlite3* m_db;
-    std::unordered_map<std::string, store::Statement> m_kept;
+    store::StatementCache m_kept;
 };
 
 Result<std::unique_ptr<SqliteConnection>> openConnection(const std::string& file, int flags,

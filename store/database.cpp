@@ -321,24 +321,38 @@ ErrorKind classify(int sqliteCode) {
     }
 }
 
+Database::Database() = default;
+
 Database::Database(Database&& other) noexcept
     : m_db(std::exchange(other.m_db, nullptr)),
+      m_statements(std::move(other.m_statements)),
       m_path(std::move(other.m_path)),
       m_report(std::move(other.m_report)) {}
 
 Database& Database::operator=(Database&& other) noexcept {
     if (this != &other) {
-        sqlite3_close_v2(m_db);
+        close();
         m_db = std::exchange(other.m_db, nullptr);
+        m_statements = std::move(other.m_statements);
         m_path = std::move(other.m_path);
         m_report = std::move(other.m_report);
     }
     return *this;
 }
 
-Database::~Database() {
+Database::~Database() { close(); }
+
+void Database::close() noexcept {
+    m_statements.reset();   // finalized first, so the close below is immediate
     // close_v2 never fails on a valid handle: with statements left it defers the close.
     sqlite3_close_v2(m_db);
+    m_db = nullptr;
+}
+
+StatementCache& Database::statements() {
+    assert(m_db != nullptr);
+    if (!m_statements) m_statements = std::make_unique<StatementCache>(m_db);
+    return *m_statements;
 }
 
 int Database::schemaVersion() const {

@@ -11,6 +11,8 @@ struct sqlite3;
 
 namespace segue::store {
 
+class StatementCache;   // store/sqlite_support.hpp
+
 enum class ErrorKind {
     Full,       ///< SQLITE_FULL: the disk is full
     ReadOnly,   ///< SQLITE_READONLY / permission denied
@@ -94,9 +96,15 @@ public:
     /// Runs plain SQL with no parameters (migrations, pragmas).
     std::expected<void, Error> exec(const char* sql);
 
+    /// Statements prepared once and kept for this connection's life: the customer's commit would
+    /// otherwise compile its inserts and their triggers again at every tap (benchmark 1).
+    StatementCache& statements();
+
 private:
-    Database() = default;
+    Database();
+    void close() noexcept;
     sqlite3* m_db = nullptr;
+    std::unique_ptr<StatementCache> m_statements;   ///< finalized before the connection closes
     std::filesystem::path m_path;
     OpenReport m_report;
 };

@@ -124,6 +124,16 @@ void Statement::reset() {
     m_bindError = 0;
 }
 
+std::expected<Statement*, Error> StatementCache::get(std::string_view sql, std::string_view doing) {
+    if (auto it = m_bySql.find(std::string(sql)); it != m_bySql.end()) {
+        it->second.reset();
+        return &it->second;
+    }
+    auto st = Statement::prepare(m_db, sql, doing, Statement::Keep::Yes);
+    if (!st) return std::unexpected(std::move(st.error()));
+    return &m_bySql.emplace(std::string(sql), std::move(*st)).first->second;
+}
+
 std::int64_t Statement::columnInt(int col) const { return sqlite3_column_int64(m_stmt, col); }
 
 std::optional<int> Statement::columnOptionalInt(int col) const {

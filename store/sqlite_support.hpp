@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "store/database.hpp"
 
@@ -63,6 +64,26 @@ private:
     sqlite3_stmt* m_stmt = nullptr;
     std::string m_doing;
     int m_bindError = 0;     ///< first failed bind, reported by step()
+};
+
+/// A connection's kept statements (Database::statements()), one per SQL text, prepared with
+/// SQLITE_PREPARE_PERSISTENT on first use. SQLite prepares a kept statement again by itself
+/// when the schema changes; a table gone from under it is reported by its step().
+class StatementCache {
+public:
+    explicit StatementCache(sqlite3* db) : m_db(db) {}
+    StatementCache(const StatementCache&) = delete;
+    StatementCache& operator=(const StatementCache&) = delete;
+
+    /// The statement for `sql` (a fixed string: never SQL built from data), reset and with its
+    /// bindings cleared. Valid until the Database closes; not for two uses at once.
+    std::expected<Statement*, Error> get(std::string_view sql, std::string_view doing);
+    /// Finalizes every kept statement (before the connection closes).
+    void clear() noexcept { m_bySql.clear(); }
+
+private:
+    sqlite3* m_db = nullptr;
+    std::unordered_map<std::string, Statement> m_bySql;
 };
 
 /// BEGIN IMMEDIATE … COMMIT. The destructor rolls back whatever was not committed and

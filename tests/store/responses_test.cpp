@@ -1,5 +1,8 @@
 // Saving and reading responses: every field survives, bad input is refused whole.
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include <set>
 
 #include "core/time.hpp"
 #include "store/database.hpp"
@@ -36,6 +39,20 @@ core::Response fullResponse() {
     return r;
 }
 
+
+/// The statements alive on a connection.
+std::set<sqlite3_stmt*> liveStatements(const Database& db) {
+    std::set<sqlite3_stmt*> out;
+    for (sqlite3_stmt* s = sqlite3_next_stmt(db.handle(), nullptr); s != nullptr; s = sqlite3_next_stmt(db.handle(), s))
+        out.insert(s);
+    return out;
+}
+
+sqlite3_stmt* liveStatementStartingWith(const Database& db, std::string_view prefix) {
+    for (sqlite3_stmt* s = sqlite3_next_stmt(db.handle(), nullptr); s != nullptr; s = sqlite3_next_stmt(db.handle(), s))
+        if (std::string_view(sqlite3_sql(s)).starts_with(prefix)) return s;
+    return nullptr;
+}
 
 } // namespace
 
@@ -87,6 +104,43 @@ TEST_CASE("saving adds a pending outbox row in the same transaction", "[store][r
     REQUIRE(pending.has_value());
     REQUIRE(pending->size() == 1);
     CHECK(pending->front() == r);
+}
+
+TEST_CASE("a customer's commit compiles nothing after the first: its inserts are kept on the connection",
+          "[store][responses]") {
+    TempDir dir;
+    auto db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+    REQUIRE(liveStatements(*db).empty());
+    auto rs = test::randomResponses(5, 51, 2);
+    REQUIRE(saveResponse(*db, rs[0]).has_value());
+    const auto kept = liveStatements(*db);
+    CHECK(kept.size() == 4);   // the response, its tags, its outbox row, a sealed contact
+    for (std::size_t i = 1; i < rs.size(); ++i) REQUIRE(saveResponse(*db, rs[i]).has_value());
+    CHECK(liveStatements(*db) == kept);   // the same statements, none prepared again
+    sqlite3_stmt* insert = liveStatementStartingWith(*db, "INSERT INTO responses");
+    REQUIRE(insert != nullptr);
+    CHECK(sqlite3_stmt_status(insert, SQLITE_STMTSTATUS_RUN, 0) >= 50);
+    CHECK(test::queryInt(*db, "SELECT COUNT(*) FROM responses") == 51);
+    CHECK(test::queryInt(*db, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'") == 51);
+    for (const auto& r : rs) CHECK(findResponse(*db, r.id)->value() == r);
+}
+
+TEST_CASE("a kept insert follows a schema change and reports a table gone from under it", "[store][responses]") {
+    TempDir dir;
+    auto db = Database::open(dir / "kiosk.sqlite");
+    REQUIRE(db.has_value());
+    auto rs = test::randomResponses(6, 3, 2);
+    REQUIRE(saveResponse(*db, rs[0]).has_value());
+    // SQLite prepares a kept statement again after the schema changed under it.
+    REQUIRE(db->exec("CREATE INDEX responses_by_stars_test ON responses (stars)").has_value());
+    REQUIRE(saveResponse(*db, rs[1]).has_value());
+    CHECK(findResponse(*db, rs[1].id)->value() == rs[1]);
+    REQUIRE(db->exec("DROP TABLE outbox").has_value());
+    auto gone = saveResponse(*db, rs[2]);
+    REQUIRE_FALSE(gone.has_value());
+    CHECK_THAT(gone.error().message, Catch::Contains(rs[2].id) && Catch::Contains("outbox"));
+    CHECK(test::queryInt(*db, "SELECT COUNT(*) FROM responses") == 2);   // rolled back whole
 }
 
 TEST_CASE("an unknown id is found as nothing", "[store][responses]") {
