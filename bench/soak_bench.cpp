@@ -87,7 +87,7 @@ struct Server {
 };
 
 Server startHq(const std::string& bin, const std::string& url, const std::filesystem::path& certDir,
-               const std::filesystem::path& work, int port) {
+               const std::filesystem::path& work, int port, int opsPort = 0) {
     const auto portFile = work / "hq.port";
     std::error_code ec;
     std::filesystem::remove(portFile, ec);
@@ -96,8 +96,13 @@ Server startHq(const std::string& bin, const std::string& url, const std::filesy
                                            "--tls-cert", (certDir / "cert.pem").string(),
                                            "--tls-key", (certDir / "key.pem").string(), "--port-file",
                                            portFile.string(), "--max-connections-per-address", "0"};
+    std::vector<std::string> args = argv;
+    if (opsPort > 0) {   // /healthz and /metrics over plain HTTP, for the heap's figures
+        args.push_back("--ops-listen");
+        args.push_back("127.0.0.1:" + std::to_string(opsPort));
+    }
     Server s;
-    s.child = std::make_unique<Child>(argv);
+    s.child = std::make_unique<Child>(args);
     s.child->drainLog();
     const double deadline = monoMs() + 30'000;
     while (!std::filesystem::exists(portFile) || std::filesystem::file_size(portFile, ec) == 0) {
@@ -273,8 +278,17 @@ int runHqSoak(const Args& args) {
             fleet.push_back(*e);
         }
     }
-    Server hq = startHq(hqBin, url, demo->dir, work, 0);
+    const int opsPort = freePort();
+    Server hq = startHq(hqBin, url, demo->dir, work, 0, opsPort);
     const pid_t hqPid = hq.child->pid();
+    httplib::Client ops("127.0.0.1", opsPort);
+    ops.set_read_timeout(10);
+    /// A gauge from HQ's /metrics in MiB; -1 when it cannot be read.
+    const auto gaugeMiB = [](const std::string& page, const std::string& name) {
+        const auto at = page.find("\n" + name + " ");
+        if (at == std::string::npos) return -1.0;
+        return std::strtod(page.c_str() + at + name.size() + 2, nullptr) / (1024.0 * 1024.0);
+    };
 
     // Each terminal sends on a fixed schedule (phases spread evenly) and encodes its next batch
     // while it waits; latency counts from the scheduled time (no coordinated omission).
@@ -362,11 +376,17 @@ int runHqSoak(const Args& args) {
     t0 = monoMs();
     go.count_down();
     std::vector<std::pair<double, double>> rss;   // (s, MiB)
+    nlohmann::json heapCurve = nlohmann::json::array();   // [s, in use, free, SQLite's] MiB, from /metrics
     long peakThreads = 0;
     for (double next = t0; monoMs() - t0 < seconds * 1000; next += sampleS * 1000) {
         while (monoMs() < next) sleepMs(std::min(100.0, next - monoMs()));
-        rss.emplace_back((monoMs() - t0) / 1000, static_cast<double>(procStatus(hqPid, "VmRSS")) / 1024.0);
+        const double at = (monoMs() - t0) / 1000;
+        rss.emplace_back(at, static_cast<double>(procStatus(hqPid, "VmRSS")) / 1024.0);
         peakThreads = std::max(peakThreads, procStatus(hqPid, "Threads"));
+        if (auto m = ops.Get("/metrics"); m && m->status == 200)
+            heapCurve.push_back({at, gaugeMiB(m->body, "segue_hq_heap_bytes{state=\"in_use\"}"),
+                                 gaugeMiB(m->body, "segue_hq_heap_bytes{state=\"free\"}"),
+                                 gaugeMiB(m->body, "segue_hq_sqlite_memory_bytes")});
     }
     while (finished < terminals && monoMs() - t0 < 2 * seconds * 1000) sleepMs(100);
     const bool cut = finished < terminals;
@@ -404,7 +424,8 @@ int runHqSoak(const Args& args) {
                                    {"cut_short_at_twice_the_time", cut},
                                    {"window_s", windowS},
                                    {"p99_ms_per_window", p99s},
-                                   {"rss_s_mib", curve}};
+                                   {"rss_s_mib", curve},
+                                   {"heap_s_in_use_free_sqlite_mib", heapCurve}};
     Row r;
     r.name = "soak_hq_rss_last_half";
     r.value = maxLate;
@@ -415,6 +436,17 @@ int runHqSoak(const Args& args) {
     r.details = common;
     r.details["rss_first_mib"] = rss.empty() ? 0.0 : rss.front().second;
     r.details["rss_end_mib"] = rss.empty() ? 0.0 : rss.back().second;
+    // What the RSS is made of over the same half, as RSS is judged: its first sample against the
+    // most after (in use: live allocations, SQLite's included; free: kept by malloc for reuse).
+    for (const auto& [column, key] : {std::pair{1, "heap_in_use"}, std::pair{2, "heap_free"}, std::pair{3, "sqlite"}}) {
+        double first = -1, most = -1;
+        for (const auto& sample : heapCurve)
+            if (sample[0].get<double>() >= halfS) {
+                if (first < 0) first = sample[column].get<double>();
+                most = std::max(most, sample[column].get<double>());
+            }
+        r.details[std::string(key) + "_last_half_mib"] = {first, most};
+    }
     if (!firstError.empty()) r.details["first_error"] = firstError;
     emit(r);
     Row p;

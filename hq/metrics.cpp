@@ -1,5 +1,8 @@
 #include "hq/metrics.hpp"
 
+#include <malloc.h>
+#include <sqlite3.h>
+
 #include <cstdio>
 
 namespace segue::hq {
@@ -87,6 +90,17 @@ std::string Metrics::render() const {
         out += "# TYPE segue_hq_response_partitions_dropped_total counter\n";
         out += "segue_hq_response_partitions_dropped_total " + std::to_string(m_partitionsDropped) + "\n";
     }
+    // Read at each scrape: glibc walks every arena (a few hundred µs on a busy heap).
+    const struct mallinfo2 heap = mallinfo2();
+    out += "# HELP segue_hq_heap_bytes The C heap over every malloc arena (mmapped blocks included): bytes in use, "
+           "and bytes free but kept for reuse.\n";
+    out += "# TYPE segue_hq_heap_bytes gauge\n";
+    out += "segue_hq_heap_bytes{state=\"in_use\"} " + std::to_string(heap.uordblks + heap.hblkhd) + "\n";
+    out += "segue_hq_heap_bytes{state=\"free\"} " + std::to_string(heap.fordblks) + "\n";
+    out += "# HELP segue_hq_sqlite_memory_bytes Of the heap in use, what SQLite holds: page caches and statements of "
+           "every connection (0 on PostgreSQL).\n";
+    out += "# TYPE segue_hq_sqlite_memory_bytes gauge\n";
+    out += "segue_hq_sqlite_memory_bytes " + std::to_string(sqlite3_memory_used()) + "\n";
     return out;
 }
 

@@ -1,6 +1,6 @@
 // Counters for GET /metrics in the Prometheus text format: requests by route and status,
 // records by result, a histogram of batch ingest latency, the server's connections, and the month
-// partitions of responses (PostgreSQL).
+// partitions of responses (PostgreSQL), and the heap by owner (glibc's figures, SQLite's share).
 #pragma once
 #include <array>
 #include <cstdint>

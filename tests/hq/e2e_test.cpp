@@ -304,6 +304,18 @@ TEST_CASE("e2e: accepted, duplicate on resend, conflict kept, and daily and CSV 
     CHECK_THAT(metrics->body, Catch::Contains("segue_hq_responses_total{result=\"duplicate\"} 40\n"));
     CHECK_THAT(metrics->body, Catch::Contains("segue_hq_requests_total{route=\"/api/v1/batches\",code=\"200\"} 3\n"));
     CHECK_THAT(metrics->body, Catch::Contains("segue_hq_ingest_seconds_count 3\n"));
+    // The heap by owner: SQLite's share (the database's page cache holds the 40 rows) within what is in use.
+    const auto gauge = [&](const std::string& name) -> std::int64_t {
+        const auto at = metrics->body.find("\n" + name + " ");
+        if (at == std::string::npos) return -1;
+        return std::stoll(metrics->body.substr(at + name.size() + 2));
+    };
+    const std::int64_t inUse = gauge("segue_hq_heap_bytes{state=\"in_use\"}");
+    const std::int64_t sqliteBytes = gauge("segue_hq_sqlite_memory_bytes");
+    CHECK(inUse > 1'000'000);
+    CHECK(gauge("segue_hq_heap_bytes{state=\"free\"}") >= 0);
+    CHECK(sqliteBytes > 100'000);
+    CHECK(sqliteBytes < inUse);
     // One log line per request, with the device.
     CHECK_THAT(hq.server->log(), Catch::Contains("POST /api/v1/batches 200"));
     CHECK_THAT(hq.server->log(), Catch::Contains("device=" + hq.deviceId));
