@@ -92,17 +92,16 @@ Server startHq(const std::string& bin, const std::string& url, const std::filesy
     std::error_code ec;
     std::filesystem::remove(portFile, ec);
     // Every terminal of the bench connects from 127.0.0.1: no per-address connection cap.
-    const std::vector<std::string> argv = {bin, "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--db", url,
+    std::vector<std::string> argv = {bin, "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--db", url,
                                            "--tls-cert", (certDir / "cert.pem").string(),
                                            "--tls-key", (certDir / "key.pem").string(), "--port-file",
                                            portFile.string(), "--max-connections-per-address", "0"};
-    std::vector<std::string> args = argv;
     if (opsPort > 0) {   // /healthz and /metrics over plain HTTP, for the heap's figures
-        args.push_back("--ops-listen");
-        args.push_back("127.0.0.1:" + std::to_string(opsPort));
+        argv.push_back("--ops-listen");
+        argv.push_back("127.0.0.1:" + std::to_string(opsPort));
     }
     Server s;
-    s.child = std::make_unique<Child>(args);
+    s.child = std::make_unique<Child>(argv);
     s.child->drainLog();
     const double deadline = monoMs() + 30'000;
     while (!std::filesystem::exists(portFile) || std::filesystem::file_size(portFile, ec) == 0) {

@@ -125,7 +125,7 @@ void Statement::reset() {
 }
 
 std::expected<Statement*, Error> StatementCache::get(std::string_view sql, std::string_view doing) {
-    if (auto it = m_bySql.find(std::string(sql)); it != m_bySql.end()) {
+    if (auto it = m_bySql.find(sql); it != m_bySql.end()) {
         it->second.reset();
         return &it->second;
     }

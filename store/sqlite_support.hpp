@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,8 +83,13 @@ public:
     void clear() noexcept { m_bySql.clear(); }
 
 private:
+    /// Looked up by the caller's string_view, with no string made at each tap.
+    struct TextHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
     sqlite3* m_db = nullptr;
-    std::unordered_map<std::string, Statement> m_bySql;
+    std::unordered_map<std::string, Statement, TextHash, std::equal_to<>> m_bySql;
 };
 
 /// BEGIN IMMEDIATE … COMMIT. The destructor rolls back whatever was not committed and
