@@ -118,13 +118,6 @@ std::string encodeBatch(const Batch& b) {
     return out;
 }
 
-std::expected<DecodedBatch, DecodeFailure> decodeBatch(std::string_view body) {
-    // The common case, a batch with nothing wrong in it, in one pass without a tree; anything
-    // else takes the tree, which says what is wrong.
-    if (auto fast = detail::readWellFormedBatch(body)) return std::move(*fast);
-    return detail::decodeBatchWithTree(body);
-}
-
 std::expected<DecodedBatch, DecodeFailure> detail::decodeBatchWithTree(std::string_view body) {
     auto parsed = parseJson(body);
     if (!parsed) return malformed("malformed JSON: " + parsed.error());

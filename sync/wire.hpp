@@ -101,7 +101,7 @@ std::string encodeBatch(const Batch& batch);
 
 /// Decodes a body. Envelope errors refuse the whole body; a record that fails core::fromJson or
 /// core::validate becomes an InvalidRecord (reason from core) and the others still decode.
-/// Unknown keys are ignored at every level.
+/// Unknown keys are ignored at every level. In library segue_batch_decode (sync/batch_reader.cpp).
 std::expected<DecodedBatch, DecodeFailure> decodeBatch(std::string_view body);
 
 /// {"accepted":[..],"duplicates":[..],"rejected":[{"id","reason"}],"server_time"}; decodeAck

@@ -1,8 +1,10 @@
 // The batch wire codec, gzip helpers and CSV rows (sync/wire.hpp).
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <limits>
 #include <random>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -434,6 +436,88 @@ TEST_CASE("wire: the one-pass reader gives up on anything unusual and the tree a
     CHECK(gaveUp(many.dump()));
     CHECK(gaveUp(good.substr(0, good.size() - 1)));
     CHECK(gaveUp(good + " {}"));
+}
+
+TEST_CASE("wire: the simdjson reader stops where the tree path does: nesting, escapes, numbers", "[wire]") {
+    const json ok = envelope({validRecord("0190f1e2-3a4b-7c5d-8e6f-000000000001")});
+    auto withUnknown = [&](const std::string& valueText) {
+        std::string body = ok.dump();
+        body.insert(1, "\"future\":" + valueText + ",");
+        return body;
+    };
+    auto nested = [](int levels) {
+        return std::string(static_cast<std::size_t>(levels), '[') + std::string(static_cast<std::size_t>(levels), ']');
+    };
+    // The body's own object is one level: 31 more under an unknown key is the most the tree takes.
+    REQUIRE(wire::detail::kMaxNesting == 32);
+    CHECK(readersAgree(withUnknown(nested(30))));
+    const std::string limit = withUnknown(nested(31));
+    REQUIRE(wire::detail::decodeBatchWithTree(limit));
+    readersAgree(limit);   // accepted or left to the tree: either way the same batch
+    const std::string past = withUnknown(nested(32));
+    CHECK_FALSE(readersAgree(past));
+    CHECK(wire::decodeBatch(past).error().kind == wire::DecodeError::Malformed);
+
+    // Any \u escape goes to the tree, which refuses a lone surrogate and reads a pair.
+    std::string escaped = ok.dump();
+    escaped.insert(escaped.find("\"kiosk-1\"") + 1, "\\u00e9");
+    CHECK_FALSE(readersAgree(escaped));
+    CHECK(wire::decodeBatch(escaped)->batch.deviceId == "\xc3\xa9kiosk-1");
+    CHECK_FALSE(readersAgree(withUnknown("\"\\udc00\"")));
+    CHECK_FALSE(wire::decodeBatch(withUnknown("\"\\udc00\"")));
+    CHECK_FALSE(readersAgree(withUnknown("\"\\ud83d\\ude00\"")));
+    CHECK(wire::decodeBatch(withUnknown("\"\\ud83d\\ude00\"")));
+    // Other escapes are read by both alike.
+    std::string slashes = ok.dump();
+    slashes.insert(slashes.find("\"kiosk-1\"") + 1, "a\\/\\\\\\\"\\t");
+    const auto readSlashes = readersAgree(slashes);
+    REQUIRE(readSlashes);
+    CHECK(readSlashes->batch.deviceId == "a/\\\"\tkiosk-1");
+
+    // Numbers past int64, past uint64, -0, exponents: fine under an unknown key, a give-up
+    // (and the tree's answer) where a count is expected.
+    for (const char* number : {"18446744073709551616", "-9223372036854775809", "-0", "1e3", "1E400", "0.5"}) {
+        INFO(number);
+        readersAgree(withUnknown(number));
+        std::string asPending = ok.dump();
+        const auto at = asPending.find("\"pending\":3") + 10;
+        asPending.replace(at, 1, number);
+        readersAgree(asPending);
+    }
+    // Invalid UTF-8, a raw control character in a string, a byte-order mark, a NUL after the body.
+    for (const std::string& bad : {withUnknown("\"\xff\""), withUnknown("\"a\tb\""), std::string("\xef\xbb\xbf") + ok.dump(),
+                                   ok.dump() + std::string(1, '\0')}) {
+        readersAgree(bad);
+    }
+    CHECK_FALSE(wire::decodeBatch(withUnknown("\"\xff\"")));
+    CHECK_FALSE(wire::decodeBatch(withUnknown("\"a\tb\"")));
+}
+
+TEST_CASE("wire: batches decoded on many threads at once are each read whole", "[wire]") {
+    // The reader's parsers are shared by HQ's request threads: more threads than parsers, bodies
+    // small and past what a kept parser holds, each result checked.
+    const wire::Batch small = sampleBatch(5);
+    wire::Batch large = sampleBatch(1000);
+    for (auto& r : large.responses) {   // 16 tags of 64 characters: the most a record may have
+        r.tags.clear();
+        for (char c = 'a'; c < 'a' + 16; ++c) r.tags.push_back(std::string(64, c));
+    }
+    const std::string smallBody = wire::encodeBatch(small), largeBody = wire::encodeBatch(large);
+    REQUIRE(largeBody.size() > 1024 * 1024);
+    std::atomic<int> wrong{0}, read{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 6; ++i) {
+                const bool big = (t + i) % 3 == 0;
+                const auto fast = wire::detail::readWellFormedBatch(big ? largeBody : smallBody);
+                if (!fast || fast->batch != (big ? large : small)) ++wrong;
+                ++read;
+            }
+        });
+    for (auto& thread : threads) thread.join();
+    CHECK(read == 48);
+    CHECK(wrong == 0);
 }
 
 TEST_CASE("wire: wherever a byte of a batch changes, the two readers never disagree", "[wire]") {
