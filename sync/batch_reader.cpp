@@ -84,6 +84,26 @@ std::optional<std::string_view> text(dom::element e) {
     return s;
 }
 
+/// An RFC 3339 timestamp in ms, as the tree path reads sent_at and created_at.
+std::optional<std::int64_t> timestamp(dom::element e) {
+    const auto s = text(e);
+    return s ? core::parseUtc(*s) : std::nullopt;
+}
+
+std::optional<bool> boolean(dom::element e) {
+    bool b = false;
+    if (e.type() != Type::BOOL || e.get_bool().get(b)) return std::nullopt;
+    return b;
+}
+
+/// Stores `value` in `into`; false (give up) when there is none.
+template <typename T, typename U>
+bool set(const std::optional<T>& value, U& into) {
+    if (!value) return false;
+    into = U(*value);
+    return true;
+}
+
 /// simdjson's parsers, kept for reuse. A request never waits for one (HQ's 256 request threads
 /// read batches at once, and a wait here was a queue the kernel's scheduler did not see): one is
 /// made when none is free. A parser holds memory in proportion to the largest body it read, about
@@ -144,60 +164,29 @@ public:
             if (!firstTime(seen, static_cast<std::size_t>(key))) return false;
             const dom::element v = field.value;
             const bool isNull = v.type() == Type::NULL_VALUE;
+            bool ok = true;
             switch (key) {
-            case TopKey::Protocol: {
-                const auto p = integer(v);
-                if (!p) return false;
-                protocol = *p;
+            case TopKey::Protocol: ok = set(integer(v), protocol); break;
+            case TopKey::BatchId: ok = set(text(v), b.batchId); break;
+            case TopKey::DeviceId: ok = set(text(v), b.deviceId); break;
+            case TopKey::AppVersion: ok = set(text(v), b.appVersion); break;
+            case TopKey::SentAt: ok = set(timestamp(v), b.sentAtMs); break;
+            case TopKey::Pending: ok = set(integer(v), b.pending) && b.pending >= 0; break;
+            // null: not measured, not said
+            case TopKey::ClockOffset: ok = isNull || set(integer(v), b.clockOffsetMs); break;
+            case TopKey::AppliedSurveyId: ok = isNull || set(text(v), b.appliedSurveyId); break;
+            case TopKey::ConfigError: ok = isNull || set(text(v), b.configError); break;
+            case TopKey::AppliedSurveyVersion:
+                ok = isNull || (set(smallInteger(v), b.appliedSurveyVersion) && *b.appliedSurveyVersion >= 0);
                 break;
-            }
-            case TopKey::BatchId:
-            case TopKey::DeviceId:
-            case TopKey::AppVersion: {
-                const auto s = text(v);
-                if (!s) return false;
-                (key == TopKey::BatchId ? b.batchId : key == TopKey::DeviceId ? b.deviceId : b.appVersion) = *s;
-                break;
-            }
-            case TopKey::SentAt: {
-                const auto s = text(v);
-                const auto ms = s ? core::parseUtc(*s) : std::nullopt;
-                if (!ms) return false;
-                b.sentAtMs = *ms;
-                break;
-            }
-            case TopKey::Pending: {
-                const auto p = integer(v);
-                if (!p || *p < 0) return false;
-                b.pending = *p;
-                break;
-            }
-            case TopKey::ClockOffset:
-                if (isNull) break;   // not measured
-                if (!(b.clockOffsetMs = integer(v))) return false;
-                break;
-            case TopKey::AppliedSurveyId:
-            case TopKey::ConfigError: {
-                if (isNull) break;   // not said
-                const auto s = text(v);
-                if (!s) return false;
-                (key == TopKey::AppliedSurveyId ? b.appliedSurveyId : b.configError) = std::string(*s);
-                break;
-            }
-            case TopKey::AppliedSurveyVersion: {
-                if (isNull) break;
-                const auto version = smallInteger(v);
-                if (!version || *version < 0) return false;
-                b.appliedSurveyVersion = *version;
-                break;
-            }
             case TopKey::Responses: {
                 dom::array records;
-                if (v.get_array().get(records) || !readRecords(records)) return false;
+                ok = !v.get_array().get(records) && readRecords(records);
                 break;
             }
             case TopKey::Unknown: break;
             }
+            if (!ok) return false;
         }
         auto has = [&](TopKey k) { return (seen >> static_cast<int>(k)) & 1u; };
         return has(TopKey::Protocol) && protocol == kProtocol && has(TopKey::BatchId) && core::isUuid(b.batchId) &&
@@ -217,6 +206,28 @@ private:
         return true;
     }
 
+    static bool readTags(dom::element v, std::vector<std::string>& tags) {
+        dom::array items;
+        if (v.get_array().get(items)) return false;
+        for (const dom::element tag : items) {
+            if (!set(text(tag), tags.emplace_back())) return false;
+        }
+        return true;
+    }
+
+    static bool readSegue(dom::element v, decltype(core::Response::segue)& segue) {
+        dom::object items;
+        if (v.get_object().get(items)) return false;
+        std::uint32_t seen = 0;
+        for (const dom::key_value_pair item : items) {
+            const auto index = core::segueIndex(item.key);
+            if (!index || !firstTime(seen, static_cast<std::size_t>(*index))) return false;
+            if (item.value.type() == Type::NULL_VALUE) continue;   // unanswered
+            if (!set(smallInteger(item.value), segue[static_cast<std::size_t>(*index)])) return false;
+        }
+        return true;
+    }
+
     bool readRecord(dom::object fields) {
         core::Response r;
         std::optional<std::string_view> contact;
@@ -231,63 +242,17 @@ private:
                 continue;
             }
             const core::ResponseField& f = core::kResponseFields[key];
+            bool ok = false;
             switch (f.type) {
-            case core::FieldType::Text: {
-                const auto s = text(v);
-                if (!s) return false;
-                r.*f.text = *s;
-                break;
+            case core::FieldType::Text: ok = set(text(v), r.*f.text); break;
+            case core::FieldType::Timestamp: ok = set(timestamp(v), r.*f.large); break;
+            case core::FieldType::Int: ok = set(smallInteger(v), r.*f.small); break;
+            case core::FieldType::Int64: ok = set(integer(v), r.*f.large); break;
+            case core::FieldType::Bool: ok = set(boolean(v), r.*f.flag); break;
+            case core::FieldType::Tags: ok = readTags(v, r.tags); break;
+            case core::FieldType::Segue: ok = readSegue(v, r.segue); break;
             }
-            case core::FieldType::Timestamp: {
-                const auto s = text(v);
-                const auto ms = s ? core::parseUtc(*s) : std::nullopt;
-                if (!ms) return false;
-                r.*f.large = *ms;
-                break;
-            }
-            case core::FieldType::Int: {
-                const auto n = smallInteger(v);
-                if (!n) return false;
-                r.*f.small = *n;
-                break;
-            }
-            case core::FieldType::Int64: {
-                const auto n = integer(v);
-                if (!n) return false;
-                r.*f.large = *n;
-                break;
-            }
-            case core::FieldType::Bool: {
-                bool flag = false;
-                if (v.type() != Type::BOOL || v.get_bool().get(flag)) return false;
-                r.*f.flag = flag;
-                break;
-            }
-            case core::FieldType::Tags: {
-                dom::array tags;
-                if (v.get_array().get(tags)) return false;
-                for (const dom::element tag : tags) {
-                    const auto s = text(tag);
-                    if (!s) return false;
-                    r.tags.emplace_back(*s);
-                }
-                break;
-            }
-            case core::FieldType::Segue: {
-                dom::object items;
-                if (v.get_object().get(items)) return false;
-                std::uint32_t seenItems = 0;
-                for (const dom::key_value_pair item : items) {
-                    const auto index = core::segueIndex(item.key);
-                    if (!index || !firstTime(seenItems, static_cast<std::size_t>(*index))) return false;
-                    if (item.value.type() == Type::NULL_VALUE) continue;   // unanswered
-                    const auto answer = smallInteger(item.value);
-                    if (!answer) return false;
-                    r.segue[static_cast<std::size_t>(*index)] = *answer;
-                }
-                break;
-            }
-            }
+            if (!ok) return false;
         }
         if ((seen & kRequiredRecordKeys) != kRequiredRecordKeys) return false;
         if (core::validate(r)) return false;
