@@ -166,6 +166,11 @@ private:
     PGconn* m_conn;
 };
 
+/// --db, or SQLite databases under the work directory (never the current one).
+std::string databaseBase(const Args& args, const std::filesystem::path& work) {
+    return args.text("db", "sqlite:" + (work / "db").string());
+}
+
 bool isPg(const std::string& url) { return url.starts_with("postgresql://") || url.starts_with("postgres://"); }
 
 std::unique_ptr<hq::Storage> openHq(const std::string& url) {
@@ -676,8 +681,8 @@ int runFleet(const Args& args) {
     args.allowOnly({"hq", "db", "work", "terminals", "seconds", "batch", "raw-count", "hq-threads", "offered-share",
                     "offered", "saturate-seconds"});
     const std::string hqBin = args.text("hq", "segue-hq");
-    const std::string base = args.text("db", "sqlite:fleet");
     const std::filesystem::path work = std::filesystem::absolute(args.text("work", "fleet"));
+    const std::string base = databaseBase(args, work);
     const int terminals = static_cast<int>(args.integer("terminals", 200));
     const double seconds = args.number("seconds", 60);
     const int batch = static_cast<int>(args.integer("batch", 50));
@@ -1092,8 +1097,8 @@ Row readRow(std::string name, const Samples& reads, const Samples& health, std::
 int runRead(const Args& args) {
     args.allowOnly({"hq", "db", "work", "count", "stores", "days", "repeats"});
     const std::string hqBin = args.text("hq", "segue-hq");
-    const std::string base = args.text("db", "sqlite:read");
     const std::filesystem::path work = std::filesystem::absolute(args.text("work", "read"));
+    const std::string base = databaseBase(args, work);
     const std::int64_t count = args.integer("count", 10'000'000);
     const int stores = static_cast<int>(args.integer("stores", 100));
     const int days = static_cast<int>(args.integer("days", 365));
@@ -1259,8 +1264,8 @@ std::string chainDaySums(const std::string& i, const std::string& d) {
 int runChain(const Args& args) {
     args.allowOnly({"hq", "db", "work", "stores", "regions", "days", "repeats"});
     const std::string hqBin = args.text("hq", "segue-hq");
-    const std::string base = args.text("db", "sqlite:chain");
     const std::filesystem::path work = std::filesystem::absolute(args.text("work", "chain"));
+    const std::string base = databaseBase(args, work);
     const int stores = static_cast<int>(args.integer("stores", 10'000));
     const int regions = static_cast<int>(args.integer("regions", 100));
     const int days = static_cast<int>(args.integer("days", 30));
